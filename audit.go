@@ -1,0 +1,57 @@
+package tollgate
+
+import "time"
+
+// Principal types, used for audit actors and targets.
+const (
+	PrincipalUser           = "user"
+	PrincipalServiceAccount = "service_account"
+	PrincipalAnonymous      = "anonymous"
+	PrincipalOrg            = "org"
+	PrincipalInvitation     = "invitation"
+	PrincipalSession        = "session"
+)
+
+// Principal names who did something or what it was done to.
+type Principal struct {
+	Type string
+	ID   string
+	Name string
+}
+
+// Audit actions written by the foundation. Actions are dotted: noun.verb.
+const (
+	ActionOrgCreated        = "org.created"
+	ActionOrgUpdated        = "org.updated"
+	ActionMemberInvited     = "member.invited"
+	ActionMemberJoined      = "member.joined"
+	ActionMemberRoleChanged = "member.role_changed"
+	ActionMemberRemoved     = "member.removed"
+	ActionSessionCreated    = "session.created"
+	ActionSessionFailed     = "session.failed"
+)
+
+// AuditEvent is an append-only record of a change. OrgID is empty for events
+// that belong to no organization (a failed sign-in for an unknown email).
+// Details never hold a secret, token or password (rule C4).
+type AuditEvent struct {
+	ID        string
+	Time      time.Time
+	OrgID     string
+	Actor     Principal
+	Action    string
+	Target    Principal
+	IP        string
+	UserAgent string
+	Details   map[string]any
+}
+
+// AuditFilter narrows a list of audit events; zero fields match everything.
+// Since is inclusive, Until exclusive.
+type AuditFilter struct {
+	ActorID  string
+	Action   string
+	TargetID string
+	Since    time.Time
+	Until    time.Time
+}

@@ -1,0 +1,88 @@
+package tollgate
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. They are part of the admin API contract: clients switch on
+// them, so they never change meaning.
+const (
+	EInvalid         = "invalid"
+	EUnauthenticated = "unauthenticated"
+	EForbidden       = "forbidden"
+	ENotFound        = "not_found"
+	EConflict        = "conflict"
+	EImmutable       = "immutable"
+	ERateLimited     = "rate_limited"
+	EInternal        = "internal"
+)
+
+// Error is the one error type of the domain. Code is one of the E* constants;
+// Message is safe to show to the client; Field names the input that broke a
+// rule, when there is one; Err is an underlying cause for the log only.
+type Error struct {
+	Code    string
+	Message string
+	Field   string
+	Err     error
+}
+
+// Error implements the error interface. It never includes Err's text in a way
+// that would reach a client: callers render Message.
+func (e *Error) Error() string {
+	s := e.Code + ": " + e.Message
+	if e.Field != "" {
+		s = e.Code + ": " + e.Field + ": " + e.Message
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the underlying cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalidf returns an EInvalid *Error naming field.
+func Invalidf(field, format string, args ...any) *Error {
+	return &Error{Code: EInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EInternal for
+// any other non-nil error, and "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Code
+	}
+	return EInternal
+}
+
+// ErrorMessage returns the client-safe message of the first *Error in err's
+// chain, and "Internal error." for any other error.
+func ErrorMessage(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Message
+	}
+	return "Internal error."
+}
+
+// ErrorField returns the field of the first *Error in err's chain, or "".
+func ErrorField(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
+}

@@ -1,0 +1,101 @@
+package tollgate
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence of Tollgate. SQLite and PostgreSQL implement it,
+// and store/storetest checks both against the same contract.
+//
+// Stores do no authorization and no tenant filtering beyond the orgID their
+// methods take: the app package decides who may do what.
+type Store interface {
+	Queries
+
+	// InTx runs fn in one serializable transaction and commits it if fn
+	// returns nil. fn may be called more than once when the database asks
+	// for a retry (a serialization conflict), so it must have no effect
+	// outside q. Inside fn, use only q: calling the Store itself would
+	// wait for the transaction.
+	InTx(ctx context.Context, fn func(q Queries) error) error
+
+	// Ping returns an error unless the database answers.
+	Ping(ctx context.Context) error
+
+	// Close releases the store's connections.
+	Close() error
+}
+
+// Queries are the store's reads and writes. Every time written is stored in
+// UTC to the microsecond (see Timestamp) and read back in UTC.
+//
+// Error contract, for every method: ENotFound when the row named does not
+// exist (or a row it refers to does not); EConflict when a unique rule would
+// be broken; any other error is internal.
+type Queries interface {
+	// CreateOrg inserts o. EConflict if the slug is taken.
+	CreateOrg(ctx context.Context, o *Org) error
+	// GetOrg returns the org with that ID. ENotFound.
+	GetOrg(ctx context.Context, id string) (*Org, error)
+	// GetOrgBySlug returns the org with that slug. ENotFound.
+	GetOrgBySlug(ctx context.Context, slug string) (*Org, error)
+	// UpdateOrg writes o's name and settings. ENotFound.
+	UpdateOrg(ctx context.Context, o *Org) error
+
+	// CreateUser inserts u. EConflict if the email is taken.
+	CreateUser(ctx context.Context, u *User) error
+	// GetUser returns the user with that ID. ENotFound.
+	GetUser(ctx context.Context, id string) (*User, error)
+	// GetUserByEmail returns the user with that (normalized) email. ENotFound.
+	GetUserByEmail(ctx context.Context, email string) (*User, error)
+	// CountUsers returns how many users exist.
+	CountUsers(ctx context.Context) (int, error)
+
+	// CreateMember inserts m. EConflict if the user is already a member;
+	// ENotFound if the org or the user does not exist.
+	CreateMember(ctx context.Context, m *Member) error
+	// GetMember returns the membership. ENotFound.
+	GetMember(ctx context.Context, orgID, userID string) (*Member, error)
+	// GetMemberView returns the membership as listed. ENotFound.
+	GetMemberView(ctx context.Context, orgID, userID string) (*MemberView, error)
+	// ListMembers returns the org's members ordered by join time, then user
+	// ID, and the cursor of the next page ("" after the last).
+	ListMembers(ctx context.Context, orgID string, p Page) ([]MemberView, string, error)
+	// UpdateMemberRole sets the member's role. ENotFound.
+	UpdateMemberRole(ctx context.Context, orgID, userID string, role Role) error
+	// DeleteMember removes the membership (the user stays). ENotFound.
+	DeleteMember(ctx context.Context, orgID, userID string) error
+	// CountMembersWithRole counts the org's members holding role.
+	CountMembersWithRole(ctx context.Context, orgID string, role Role) (int, error)
+	// ListMemberships returns every org the user belongs to, by org slug.
+	ListMemberships(ctx context.Context, userID string) ([]Membership, error)
+
+	// CreateInvitation inserts inv, replacing any invitation not yet
+	// accepted for the same org and email. ENotFound if the org does not
+	// exist.
+	CreateInvitation(ctx context.Context, inv *Invitation) error
+	// GetInvitationByTokenHash returns the invitation. ENotFound.
+	GetInvitationByTokenHash(ctx context.Context, hash []byte) (*Invitation, error)
+	// AcceptInvitation marks the invitation accepted at t. EConflict if it
+	// was accepted already; ENotFound.
+	AcceptInvitation(ctx context.Context, id string, t time.Time) error
+
+	// CreateSession inserts s.
+	CreateSession(ctx context.Context, s *Session) error
+	// GetSession returns the session with that ID hash. ENotFound.
+	GetSession(ctx context.Context, idHash []byte) (*Session, error)
+	// TouchSession sets the session's last-seen time. ENotFound.
+	TouchSession(ctx context.Context, idHash []byte, t time.Time) error
+	// DeleteSession removes the session. ENotFound.
+	DeleteSession(ctx context.Context, idHash []byte) error
+	// DeleteSessionsBefore removes sessions whose absolute expiry or
+	// last-seen time is before the given bounds, and returns how many.
+	DeleteSessionsBefore(ctx context.Context, expiredBefore, idleBefore time.Time) (int, error)
+
+	// AppendAuditEvent inserts e. Events are never changed or deleted.
+	AppendAuditEvent(ctx context.Context, e *AuditEvent) error
+	// ListAuditEvents returns the org's events matching f, newest first
+	// (time, then ID, descending), and the cursor of the next page.
+	ListAuditEvents(ctx context.Context, orgID string, f AuditFilter, p Page) ([]AuditEvent, string, error)
+}

@@ -1,0 +1,227 @@
+// Package postgres implements tollgate.Store on PostgreSQL with pgx, for
+// deployments where several Tollgate replicas share one database.
+// Transactions run at SERIALIZABLE isolation and are retried on a
+// serialization failure, so the rules the app layer checks inside a
+// transaction (the last super admin, for one) hold under concurrency.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/tollgate/tollgate"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// migrationLockID is the advisory lock that serializes migrations run by
+// several replicas starting at once.
+const migrationLockID = 0x746f6c6c67617465 // "tollgate"
+
+// maxTxAttempts bounds retries of a transaction that lost a serialization
+// conflict.
+const maxTxAttempts = 10
+
+// Store is the PostgreSQL implementation of tollgate.Store.
+type Store struct {
+	queries
+	pool *pgxpool.Pool
+}
+
+var _ tollgate.Store = (*Store)(nil)
+
+// Open connects to the database at url (postgres:// or postgresql://). It
+// does not migrate: call Migrate.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: invalid database URL: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	return &Store{queries: queries{q: pool}, pool: pool}, nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() error { s.pool.Close(); return nil }
+
+// Ping checks that the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.pool.QueryRow(ctx, `SELECT 1`).Scan(&one)
+}
+
+// InTx runs fn in a SERIALIZABLE transaction, committing if fn returns nil,
+// and runs it again (up to maxTxAttempts) when PostgreSQL reports a
+// serialization failure (40001) or a deadlock (40P01).
+func (s *Store) InTx(ctx context.Context, fn func(q tollgate.Queries) error) error {
+	var err error
+	for attempt := 0; attempt < maxTxAttempts; attempt++ {
+		err = s.tryTx(ctx, fn)
+		if !retryable(err) {
+			return err
+		}
+		// Back off a little, growing, so that competing transactions spread.
+		select {
+		case <-time.After(time.Duration(attempt+1) * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return fmt.Errorf("postgres: transaction kept conflicting: %w", err)
+}
+
+func (s *Store) tryTx(ctx context.Context, fn func(q tollgate.Queries) error) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
+	if err != nil {
+		return fmt.Errorf("postgres: begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := fn(&queries{q: tx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: commit: %w", err)
+	}
+	return nil
+}
+
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// Migrate applies the embedded migrations not yet applied, in one
+// transaction holding an advisory lock, and returns the versions applied.
+// It refuses a database whose schema is newer than this binary knows.
+func (s *Store) Migrate(ctx context.Context) ([]int, error) {
+	files, err := migrationFiles()
+	if err != nil {
+		return nil, err
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLockID)); err != nil {
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version integer PRIMARY KEY, applied_at timestamptz NOT NULL)`); err != nil {
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	var max int
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&max); err != nil {
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	if last := files[len(files)-1].version; max > last {
+		return nil, fmt.Errorf("postgres: database schema version %d is newer than this binary (%d): upgrade tollgate", max, last)
+	}
+	var applied []int
+	for _, m := range files {
+		if m.version <= max {
+			continue
+		}
+		if _, err := tx.Exec(ctx, m.sql); err != nil {
+			return nil, fmt.Errorf("postgres: migration %s: %w", m.name, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())`, m.version); err != nil {
+			return nil, fmt.Errorf("postgres: migration %s: %w", m.name, err)
+		}
+		applied = append(applied, m.version)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return applied, nil
+}
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func migrationFiles() ([]migration, error) {
+	entries, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, name := range entries {
+		base := strings.TrimPrefix(name, "migrations/")
+		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("postgres: migration %s: name must start with a version number", base)
+		}
+		b, err := migrations.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: base, sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// querier is what *pgxpool.Pool and pgx.Tx have in common.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// queries implements tollgate.Queries on the pool or a transaction.
+type queries struct{ q querier }
+
+// classify turns a driver error into a coded tollgate.Error by SQLSTATE,
+// never by message text. what names the row.
+func classify(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return tollgate.Errorf(tollgate.ENotFound, "%s not found", what)
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505": // unique_violation
+			return &tollgate.Error{Code: tollgate.EConflict, Message: what + " already exists", Err: err}
+		case "23503": // foreign_key_violation
+			return &tollgate.Error{Code: tollgate.ENotFound, Message: "a record " + what + " refers to does not exist", Err: err}
+		case "40001", "40P01":
+			return err // left unwrapped-coded so that InTx retries it
+		}
+	}
+	return fmt.Errorf("postgres: %s: %w", what, err)
+}
+
+// mustAffect returns ENotFound when an UPDATE or DELETE touched no row.
+func mustAffect(tag pgconn.CommandTag, err error, what string) error {
+	if err != nil {
+		return classify(err, what)
+	}
+	if tag.RowsAffected() == 0 {
+		return tollgate.Errorf(tollgate.ENotFound, "%s not found", what)
+	}
+	return nil
+}

@@ -1,0 +1,41 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/store/postgres"
+	"github.com/tollgate/tollgate/store/postgres/pgtest"
+	"github.com/tollgate/tollgate/store/storetest"
+)
+
+func newStore(t *testing.T) tollgate.Store {
+	t.Helper()
+	s, err := postgres.Open(t.Context(), pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) { storetest.Run(t, newStore) }
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	s, err := postgres.Open(t.Context(), pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	first, err := s.Migrate(t.Context())
+	if err != nil || len(first) == 0 {
+		t.Fatalf("first Migrate = %v, %v; want versions applied", first, err)
+	}
+	again, err := s.Migrate(t.Context())
+	if err != nil || len(again) != 0 {
+		t.Fatalf("second Migrate = %v, %v; want nothing applied", again, err)
+	}
+}

@@ -1,0 +1,346 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tollgate/tollgate"
+)
+
+const orgColumns = `id, slug, name, token_reuse_floor_seconds, created_at`
+
+func scanOrg(row interface{ Scan(...any) error }) (*tollgate.Org, error) {
+	var o tollgate.Org
+	if err := row.Scan(&o.ID, &o.Slug, &o.Name, &o.Settings.TokenReuseFloorSeconds, &o.CreatedAt); err != nil {
+		return nil, err
+	}
+	o.CreatedAt = o.CreatedAt.UTC()
+	return &o, nil
+}
+
+func (q *queries) CreateOrg(ctx context.Context, o *tollgate.Org) error {
+	_, err := q.q.Exec(ctx, `INSERT INTO orgs (`+orgColumns+`) VALUES ($1, $2, $3, $4, $5)`,
+		o.ID, o.Slug, o.Name, o.Settings.TokenReuseFloorSeconds, o.CreatedAt)
+	return classify(err, "organization")
+}
+
+func (q *queries) GetOrg(ctx context.Context, id string) (*tollgate.Org, error) {
+	o, err := scanOrg(q.q.QueryRow(ctx, `SELECT `+orgColumns+` FROM orgs WHERE id = $1`, id))
+	return o, classify(err, "organization")
+}
+
+func (q *queries) GetOrgBySlug(ctx context.Context, slug string) (*tollgate.Org, error) {
+	o, err := scanOrg(q.q.QueryRow(ctx, `SELECT `+orgColumns+` FROM orgs WHERE slug = $1`, slug))
+	return o, classify(err, "organization")
+}
+
+func (q *queries) UpdateOrg(ctx context.Context, o *tollgate.Org) error {
+	tag, err := q.q.Exec(ctx, `UPDATE orgs SET name = $1, token_reuse_floor_seconds = $2 WHERE id = $3`,
+		o.Name, o.Settings.TokenReuseFloorSeconds, o.ID)
+	return mustAffect(tag, err, "organization")
+}
+
+const userColumns = `id, email, name, password_hash, platform_admin, created_at`
+
+func scanUser(row interface{ Scan(...any) error }) (*tollgate.User, error) {
+	var u tollgate.User
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.PlatformAdmin, &u.CreatedAt); err != nil {
+		return nil, err
+	}
+	u.CreatedAt = u.CreatedAt.UTC()
+	return &u, nil
+}
+
+func (q *queries) CreateUser(ctx context.Context, u *tollgate.User) error {
+	_, err := q.q.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+		u.ID, u.Email, u.Name, u.PasswordHash, u.PlatformAdmin, u.CreatedAt)
+	return classify(err, "user")
+}
+
+func (q *queries) GetUser(ctx context.Context, id string) (*tollgate.User, error) {
+	u, err := scanUser(q.q.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	return u, classify(err, "user")
+}
+
+func (q *queries) GetUserByEmail(ctx context.Context, email string) (*tollgate.User, error) {
+	u, err := scanUser(q.q.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1`, email))
+	return u, classify(err, "user")
+}
+
+func (q *queries) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := q.q.QueryRow(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
+	return n, classify(err, "user")
+}
+
+func (q *queries) CreateMember(ctx context.Context, m *tollgate.Member) error {
+	_, err := q.q.Exec(ctx, `INSERT INTO members (org_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)`,
+		m.OrgID, m.UserID, string(m.Role), m.JoinedAt)
+	return classify(err, "member")
+}
+
+func (q *queries) GetMember(ctx context.Context, orgID, userID string) (*tollgate.Member, error) {
+	var m tollgate.Member
+	err := q.q.QueryRow(ctx, `SELECT org_id, user_id, role, joined_at FROM members WHERE org_id = $1 AND user_id = $2`,
+		orgID, userID).Scan(&m.OrgID, &m.UserID, &m.Role, &m.JoinedAt)
+	if err != nil {
+		return nil, classify(err, "member")
+	}
+	m.JoinedAt = m.JoinedAt.UTC()
+	return &m, nil
+}
+
+// memberViewSelect lists members with their user's email and name.
+// owned_token_count stays 0 until API tokens exist (issue 4 adds the table
+// and the count).
+const memberViewSelect = `SELECT m.org_id, m.user_id, m.role, m.joined_at, u.email, u.name, 0
+	FROM members m JOIN users u ON u.id = m.user_id`
+
+func scanMemberView(row interface{ Scan(...any) error }) (*tollgate.MemberView, error) {
+	var v tollgate.MemberView
+	if err := row.Scan(&v.OrgID, &v.UserID, &v.Role, &v.JoinedAt, &v.Email, &v.Name, &v.OwnedTokenCount); err != nil {
+		return nil, err
+	}
+	v.JoinedAt = v.JoinedAt.UTC()
+	return &v, nil
+}
+
+func (q *queries) GetMemberView(ctx context.Context, orgID, userID string) (*tollgate.MemberView, error) {
+	v, err := scanMemberView(q.q.QueryRow(ctx, memberViewSelect+` WHERE m.org_id = $1 AND m.user_id = $2`, orgID, userID))
+	return v, classify(err, "member")
+}
+
+func (q *queries) ListMembers(ctx context.Context, orgID string, p tollgate.Page) ([]tollgate.MemberView, string, error) {
+	query := memberViewSelect + ` WHERE m.org_id = $1`
+	args := []any{orgID}
+	if p.Cursor != "" {
+		t, id, err := tollgate.DecodeCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		query += ` AND (m.joined_at, m.user_id) > ($2, $3)`
+		args = append(args, t, id)
+	}
+	args = append(args, p.Limit+1)
+	query += ` ORDER BY m.joined_at, m.user_id LIMIT $` + strconv.Itoa(len(args))
+	rows, err := q.q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, "", classify(err, "member")
+	}
+	defer rows.Close()
+	var out []tollgate.MemberView
+	for rows.Next() {
+		v, err := scanMemberView(rows)
+		if err != nil {
+			return nil, "", classify(err, "member")
+		}
+		out = append(out, *v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", classify(err, "member")
+	}
+	next := ""
+	if len(out) > p.Limit {
+		out = out[:p.Limit]
+		last := out[len(out)-1]
+		next = tollgate.EncodeCursor(last.JoinedAt, last.UserID)
+	}
+	return out, next, nil
+}
+
+func (q *queries) UpdateMemberRole(ctx context.Context, orgID, userID string, role tollgate.Role) error {
+	tag, err := q.q.Exec(ctx, `UPDATE members SET role = $1 WHERE org_id = $2 AND user_id = $3`, string(role), orgID, userID)
+	return mustAffect(tag, err, "member")
+}
+
+func (q *queries) DeleteMember(ctx context.Context, orgID, userID string) error {
+	tag, err := q.q.Exec(ctx, `DELETE FROM members WHERE org_id = $1 AND user_id = $2`, orgID, userID)
+	return mustAffect(tag, err, "member")
+}
+
+func (q *queries) CountMembersWithRole(ctx context.Context, orgID string, role tollgate.Role) (int, error) {
+	var n int
+	err := q.q.QueryRow(ctx, `SELECT COUNT(*) FROM members WHERE org_id = $1 AND role = $2`, orgID, string(role)).Scan(&n)
+	return n, classify(err, "member")
+}
+
+func (q *queries) ListMemberships(ctx context.Context, userID string) ([]tollgate.Membership, error) {
+	rows, err := q.q.Query(ctx, `SELECT o.id, o.slug, m.role FROM members m JOIN orgs o ON o.id = m.org_id
+		WHERE m.user_id = $1 ORDER BY o.slug`, userID)
+	if err != nil {
+		return nil, classify(err, "membership")
+	}
+	defer rows.Close()
+	out := []tollgate.Membership{}
+	for rows.Next() {
+		var m tollgate.Membership
+		if err := rows.Scan(&m.OrgID, &m.OrgSlug, &m.Role); err != nil {
+			return nil, classify(err, "membership")
+		}
+		out = append(out, m)
+	}
+	return out, classify(rows.Err(), "membership")
+}
+
+func (q *queries) CreateInvitation(ctx context.Context, inv *tollgate.Invitation) error {
+	if _, err := q.q.Exec(ctx, `DELETE FROM invitations WHERE org_id = $1 AND email = $2 AND accepted_at IS NULL`,
+		inv.OrgID, inv.Email); err != nil {
+		return classify(err, "invitation")
+	}
+	_, err := q.q.Exec(ctx, `INSERT INTO invitations (id, org_id, email, role, token_hash, created_by, created_at, expires_at, accepted_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		inv.ID, inv.OrgID, inv.Email, string(inv.Role), inv.TokenHash, inv.CreatedBy, inv.CreatedAt, inv.ExpiresAt, inv.AcceptedAt)
+	return classify(err, "invitation")
+}
+
+func (q *queries) GetInvitationByTokenHash(ctx context.Context, hash []byte) (*tollgate.Invitation, error) {
+	var inv tollgate.Invitation
+	err := q.q.QueryRow(ctx, `SELECT id, org_id, email, role, token_hash, created_by, created_at, expires_at, accepted_at
+		FROM invitations WHERE token_hash = $1`, hash).Scan(&inv.ID, &inv.OrgID, &inv.Email, &inv.Role, &inv.TokenHash,
+		&inv.CreatedBy, &inv.CreatedAt, &inv.ExpiresAt, &inv.AcceptedAt)
+	if err != nil {
+		return nil, classify(err, "invitation")
+	}
+	inv.CreatedAt, inv.ExpiresAt = inv.CreatedAt.UTC(), inv.ExpiresAt.UTC()
+	if inv.AcceptedAt != nil {
+		t := inv.AcceptedAt.UTC()
+		inv.AcceptedAt = &t
+	}
+	return &inv, nil
+}
+
+func (q *queries) AcceptInvitation(ctx context.Context, id string, t time.Time) error {
+	var accepted *time.Time
+	err := q.q.QueryRow(ctx, `SELECT accepted_at FROM invitations WHERE id = $1 FOR UPDATE`, id).Scan(&accepted)
+	if err != nil {
+		return classify(err, "invitation")
+	}
+	if accepted != nil {
+		return tollgate.Errorf(tollgate.EConflict, "invitation was accepted already")
+	}
+	tag, err := q.q.Exec(ctx, `UPDATE invitations SET accepted_at = $1 WHERE id = $2 AND accepted_at IS NULL`, t, id)
+	return mustAffect(tag, err, "invitation")
+}
+
+func (q *queries) CreateSession(ctx context.Context, s *tollgate.Session) error {
+	_, err := q.q.Exec(ctx, `INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		s.IDHash, s.UserID, s.CreatedAt, s.LastSeenAt, s.ExpiresAt)
+	return classify(err, "session")
+}
+
+func (q *queries) GetSession(ctx context.Context, idHash []byte) (*tollgate.Session, error) {
+	var s tollgate.Session
+	err := q.q.QueryRow(ctx, `SELECT id_hash, user_id, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = $1`,
+		idHash).Scan(&s.IDHash, &s.UserID, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt)
+	if err != nil {
+		return nil, classify(err, "session")
+	}
+	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = s.CreatedAt.UTC(), s.LastSeenAt.UTC(), s.ExpiresAt.UTC()
+	return &s, nil
+}
+
+func (q *queries) TouchSession(ctx context.Context, idHash []byte, t time.Time) error {
+	tag, err := q.q.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2`, t, idHash)
+	return mustAffect(tag, err, "session")
+}
+
+func (q *queries) DeleteSession(ctx context.Context, idHash []byte) error {
+	tag, err := q.q.Exec(ctx, `DELETE FROM sessions WHERE id_hash = $1`, idHash)
+	return mustAffect(tag, err, "session")
+}
+
+func (q *queries) DeleteSessionsBefore(ctx context.Context, expiredBefore, idleBefore time.Time) (int, error) {
+	tag, err := q.q.Exec(ctx, `DELETE FROM sessions WHERE expires_at < $1 OR last_seen_at < $2`, expiredBefore, idleBefore)
+	if err != nil {
+		return 0, classify(err, "session")
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+func (q *queries) AppendAuditEvent(ctx context.Context, e *tollgate.AuditEvent) error {
+	details, err := json.Marshal(e.Details)
+	if err != nil {
+		return fmt.Errorf("postgres: audit details: %w", err)
+	}
+	var org *string
+	if e.OrgID != "" {
+		org = &e.OrgID
+	}
+	_, err = q.q.Exec(ctx, `INSERT INTO audit_events (id, time, org_id, actor_type, actor_id, actor_name, action,
+		target_type, target_id, target_name, ip, user_agent, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		e.ID, e.Time, org, e.Actor.Type, e.Actor.ID, e.Actor.Name, e.Action,
+		e.Target.Type, e.Target.ID, e.Target.Name, e.IP, e.UserAgent, string(details))
+	return classify(err, "audit event")
+}
+
+func (q *queries) ListAuditEvents(ctx context.Context, orgID string, f tollgate.AuditFilter, p tollgate.Page) ([]tollgate.AuditEvent, string, error) {
+	var where []string
+	var args []any
+	add := func(cond string, vals ...any) {
+		for range vals {
+			cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)+1), 1)
+			args = append(args, vals[0])
+			vals = vals[1:]
+		}
+		where = append(where, cond)
+	}
+	add("org_id = ?", orgID)
+	if f.ActorID != "" {
+		add("actor_id = ?", f.ActorID)
+	}
+	if f.Action != "" {
+		add("action = ?", f.Action)
+	}
+	if f.TargetID != "" {
+		add("target_id = ?", f.TargetID)
+	}
+	if !f.Since.IsZero() {
+		add("time >= ?", f.Since)
+	}
+	if !f.Until.IsZero() {
+		add("time < ?", f.Until)
+	}
+	if p.Cursor != "" {
+		t, id, err := tollgate.DecodeCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		add("(time, id) < (?, ?)", t, id)
+	}
+	args = append(args, p.Limit+1)
+	rows, err := q.q.Query(ctx, `SELECT id, time, COALESCE(org_id, ''), actor_type, actor_id, actor_name, action,
+		target_type, target_id, target_name, ip, user_agent, details::text FROM audit_events
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY time DESC, id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return nil, "", classify(err, "audit event")
+	}
+	defer rows.Close()
+	var out []tollgate.AuditEvent
+	for rows.Next() {
+		var e tollgate.AuditEvent
+		var details string
+		if err := rows.Scan(&e.ID, &e.Time, &e.OrgID, &e.Actor.Type, &e.Actor.ID, &e.Actor.Name, &e.Action,
+			&e.Target.Type, &e.Target.ID, &e.Target.Name, &e.IP, &e.UserAgent, &details); err != nil {
+			return nil, "", classify(err, "audit event")
+		}
+		e.Time = e.Time.UTC()
+		if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
+			return nil, "", fmt.Errorf("postgres: audit details of %s: %w", e.ID, err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", classify(err, "audit event")
+	}
+	next := ""
+	if len(out) > p.Limit {
+		out = out[:p.Limit]
+		last := out[len(out)-1]
+		next = tollgate.EncodeCursor(last.Time, last.ID)
+	}
+	return out, next, nil
+}

@@ -1,0 +1,348 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tollgate/tollgate"
+)
+
+const orgColumns = `id, slug, name, token_reuse_floor_seconds, created_at`
+
+func scanOrg(row interface{ Scan(...any) error }) (*tollgate.Org, error) {
+	var o tollgate.Org
+	var created int64
+	if err := row.Scan(&o.ID, &o.Slug, &o.Name, &o.Settings.TokenReuseFloorSeconds, &created); err != nil {
+		return nil, err
+	}
+	o.CreatedAt = fromMicros(created)
+	return &o, nil
+}
+
+func (q *queries) CreateOrg(ctx context.Context, o *tollgate.Org) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO orgs (`+orgColumns+`) VALUES (?, ?, ?, ?, ?)`,
+		o.ID, o.Slug, o.Name, o.Settings.TokenReuseFloorSeconds, micros(o.CreatedAt))
+	return classify(err, "organization")
+}
+
+func (q *queries) GetOrg(ctx context.Context, id string) (*tollgate.Org, error) {
+	o, err := scanOrg(q.q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM orgs WHERE id = ?`, id))
+	return o, classify(err, "organization")
+}
+
+func (q *queries) GetOrgBySlug(ctx context.Context, slug string) (*tollgate.Org, error) {
+	o, err := scanOrg(q.q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM orgs WHERE slug = ?`, slug))
+	return o, classify(err, "organization")
+}
+
+func (q *queries) UpdateOrg(ctx context.Context, o *tollgate.Org) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE orgs SET name = ?, token_reuse_floor_seconds = ? WHERE id = ?`,
+		o.Name, o.Settings.TokenReuseFloorSeconds, o.ID)
+	return mustAffect(res, err, "organization")
+}
+
+const userColumns = `id, email, name, password_hash, platform_admin, created_at`
+
+func scanUser(row interface{ Scan(...any) error }) (*tollgate.User, error) {
+	var u tollgate.User
+	var created int64
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.PlatformAdmin, &created); err != nil {
+		return nil, err
+	}
+	u.CreatedAt = fromMicros(created)
+	return &u, nil
+}
+
+func (q *queries) CreateUser(ctx context.Context, u *tollgate.User) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Email, u.Name, u.PasswordHash, u.PlatformAdmin, micros(u.CreatedAt))
+	return classify(err, "user")
+}
+
+func (q *queries) GetUser(ctx context.Context, id string) (*tollgate.User, error) {
+	u, err := scanUser(q.q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	return u, classify(err, "user")
+}
+
+func (q *queries) GetUserByEmail(ctx context.Context, email string) (*tollgate.User, error) {
+	u, err := scanUser(q.q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
+	return u, classify(err, "user")
+}
+
+func (q *queries) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
+	return n, classify(err, "user")
+}
+
+func (q *queries) CreateMember(ctx context.Context, m *tollgate.Member) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO members (org_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)`,
+		m.OrgID, m.UserID, string(m.Role), micros(m.JoinedAt))
+	return classify(err, "member")
+}
+
+func (q *queries) GetMember(ctx context.Context, orgID, userID string) (*tollgate.Member, error) {
+	var m tollgate.Member
+	var joined int64
+	err := q.q.QueryRowContext(ctx, `SELECT org_id, user_id, role, joined_at FROM members WHERE org_id = ? AND user_id = ?`,
+		orgID, userID).Scan(&m.OrgID, &m.UserID, &m.Role, &joined)
+	if err != nil {
+		return nil, classify(err, "member")
+	}
+	m.JoinedAt = fromMicros(joined)
+	return &m, nil
+}
+
+// memberViewSelect lists members with their user's email and name.
+// owned_token_count stays 0 until API tokens exist (issue 4 adds the table
+// and the count).
+const memberViewSelect = `SELECT m.org_id, m.user_id, m.role, m.joined_at, u.email, u.name, 0
+	FROM members m JOIN users u ON u.id = m.user_id`
+
+func scanMemberView(row interface{ Scan(...any) error }) (*tollgate.MemberView, error) {
+	var v tollgate.MemberView
+	var joined int64
+	if err := row.Scan(&v.OrgID, &v.UserID, &v.Role, &joined, &v.Email, &v.Name, &v.OwnedTokenCount); err != nil {
+		return nil, err
+	}
+	v.JoinedAt = fromMicros(joined)
+	return &v, nil
+}
+
+func (q *queries) GetMemberView(ctx context.Context, orgID, userID string) (*tollgate.MemberView, error) {
+	v, err := scanMemberView(q.q.QueryRowContext(ctx, memberViewSelect+` WHERE m.org_id = ? AND m.user_id = ?`, orgID, userID))
+	return v, classify(err, "member")
+}
+
+func (q *queries) ListMembers(ctx context.Context, orgID string, p tollgate.Page) ([]tollgate.MemberView, string, error) {
+	query := memberViewSelect + ` WHERE m.org_id = ?`
+	args := []any{orgID}
+	if p.Cursor != "" {
+		t, id, err := tollgate.DecodeCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		query += ` AND (m.joined_at, m.user_id) > (?, ?)`
+		args = append(args, micros(t), id)
+	}
+	query += ` ORDER BY m.joined_at, m.user_id LIMIT ?`
+	args = append(args, p.Limit+1)
+	rows, err := q.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, "", classify(err, "member")
+	}
+	defer rows.Close()
+	var out []tollgate.MemberView
+	for rows.Next() {
+		v, err := scanMemberView(rows)
+		if err != nil {
+			return nil, "", classify(err, "member")
+		}
+		out = append(out, *v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", classify(err, "member")
+	}
+	next := ""
+	if len(out) > p.Limit {
+		out = out[:p.Limit]
+		last := out[len(out)-1]
+		next = tollgate.EncodeCursor(last.JoinedAt, last.UserID)
+	}
+	return out, next, nil
+}
+
+func (q *queries) UpdateMemberRole(ctx context.Context, orgID, userID string, role tollgate.Role) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE members SET role = ? WHERE org_id = ? AND user_id = ?`, string(role), orgID, userID)
+	return mustAffect(res, err, "member")
+}
+
+func (q *queries) DeleteMember(ctx context.Context, orgID, userID string) error {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM members WHERE org_id = ? AND user_id = ?`, orgID, userID)
+	return mustAffect(res, err, "member")
+}
+
+func (q *queries) CountMembersWithRole(ctx context.Context, orgID string, role tollgate.Role) (int, error) {
+	var n int
+	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM members WHERE org_id = ? AND role = ?`, orgID, string(role)).Scan(&n)
+	return n, classify(err, "member")
+}
+
+func (q *queries) ListMemberships(ctx context.Context, userID string) ([]tollgate.Membership, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT o.id, o.slug, m.role FROM members m JOIN orgs o ON o.id = m.org_id
+		WHERE m.user_id = ? ORDER BY o.slug`, userID)
+	if err != nil {
+		return nil, classify(err, "membership")
+	}
+	defer rows.Close()
+	out := []tollgate.Membership{}
+	for rows.Next() {
+		var m tollgate.Membership
+		if err := rows.Scan(&m.OrgID, &m.OrgSlug, &m.Role); err != nil {
+			return nil, classify(err, "membership")
+		}
+		out = append(out, m)
+	}
+	return out, classify(rows.Err(), "membership")
+}
+
+func (q *queries) CreateInvitation(ctx context.Context, inv *tollgate.Invitation) error {
+	if _, err := q.q.ExecContext(ctx, `DELETE FROM invitations WHERE org_id = ? AND email = ? AND accepted_at IS NULL`,
+		inv.OrgID, inv.Email); err != nil {
+		return classify(err, "invitation")
+	}
+	_, err := q.q.ExecContext(ctx, `INSERT INTO invitations (id, org_id, email, role, token_hash, created_by, created_at, expires_at, accepted_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		inv.ID, inv.OrgID, inv.Email, string(inv.Role), inv.TokenHash, inv.CreatedBy, micros(inv.CreatedAt), micros(inv.ExpiresAt), nullMicros(inv.AcceptedAt))
+	return classify(err, "invitation")
+}
+
+func (q *queries) GetInvitationByTokenHash(ctx context.Context, hash []byte) (*tollgate.Invitation, error) {
+	var inv tollgate.Invitation
+	var created, expires int64
+	var accepted sql.NullInt64
+	err := q.q.QueryRowContext(ctx, `SELECT id, org_id, email, role, token_hash, created_by, created_at, expires_at, accepted_at
+		FROM invitations WHERE token_hash = ?`, hash).Scan(&inv.ID, &inv.OrgID, &inv.Email, &inv.Role, &inv.TokenHash,
+		&inv.CreatedBy, &created, &expires, &accepted)
+	if err != nil {
+		return nil, classify(err, "invitation")
+	}
+	inv.CreatedAt, inv.ExpiresAt, inv.AcceptedAt = fromMicros(created), fromMicros(expires), fromNullMicros(accepted)
+	return &inv, nil
+}
+
+func (q *queries) AcceptInvitation(ctx context.Context, id string, t time.Time) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE invitations SET accepted_at = ? WHERE id = ? AND accepted_at IS NULL`, micros(t), id)
+	if err := mustAffect(res, err, "invitation"); err != nil {
+		if tollgate.ErrorCode(err) != tollgate.ENotFound {
+			return err
+		}
+		var n int
+		if err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM invitations WHERE id = ?`, id).Scan(&n); err != nil {
+			return classify(err, "invitation")
+		}
+		if n > 0 {
+			return tollgate.Errorf(tollgate.EConflict, "invitation was accepted already")
+		}
+		return err
+	}
+	return nil
+}
+
+func (q *queries) CreateSession(ctx context.Context, s *tollgate.Session) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		s.IDHash, s.UserID, micros(s.CreatedAt), micros(s.LastSeenAt), micros(s.ExpiresAt))
+	return classify(err, "session")
+}
+
+func (q *queries) GetSession(ctx context.Context, idHash []byte) (*tollgate.Session, error) {
+	var s tollgate.Session
+	var created, seen, expires int64
+	err := q.q.QueryRowContext(ctx, `SELECT id_hash, user_id, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = ?`,
+		idHash).Scan(&s.IDHash, &s.UserID, &created, &seen, &expires)
+	if err != nil {
+		return nil, classify(err, "session")
+	}
+	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = fromMicros(created), fromMicros(seen), fromMicros(expires)
+	return &s, nil
+}
+
+func (q *queries) TouchSession(ctx context.Context, idHash []byte, t time.Time) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?`, micros(t), idHash)
+	return mustAffect(res, err, "session")
+}
+
+func (q *queries) DeleteSession(ctx context.Context, idHash []byte) error {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash)
+	return mustAffect(res, err, "session")
+}
+
+func (q *queries) DeleteSessionsBefore(ctx context.Context, expiredBefore, idleBefore time.Time) (int, error) {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ? OR last_seen_at < ?`, micros(expiredBefore), micros(idleBefore))
+	if err != nil {
+		return 0, classify(err, "session")
+	}
+	n, err := res.RowsAffected()
+	return int(n), classify(err, "session")
+}
+
+func (q *queries) AppendAuditEvent(ctx context.Context, e *tollgate.AuditEvent) error {
+	details, err := json.Marshal(e.Details)
+	if err != nil {
+		return fmt.Errorf("sqlite: audit details: %w", err)
+	}
+	var org any
+	if e.OrgID != "" {
+		org = e.OrgID
+	}
+	_, err = q.q.ExecContext(ctx, `INSERT INTO audit_events (id, time, org_id, actor_type, actor_id, actor_name, action,
+		target_type, target_id, target_name, ip, user_agent, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, micros(e.Time), org, e.Actor.Type, e.Actor.ID, e.Actor.Name, e.Action,
+		e.Target.Type, e.Target.ID, e.Target.Name, e.IP, e.UserAgent, string(details))
+	return classify(err, "audit event")
+}
+
+func (q *queries) ListAuditEvents(ctx context.Context, orgID string, f tollgate.AuditFilter, p tollgate.Page) ([]tollgate.AuditEvent, string, error) {
+	where := []string{"org_id = ?"}
+	args := []any{orgID}
+	if f.ActorID != "" {
+		where, args = append(where, "actor_id = ?"), append(args, f.ActorID)
+	}
+	if f.Action != "" {
+		where, args = append(where, "action = ?"), append(args, f.Action)
+	}
+	if f.TargetID != "" {
+		where, args = append(where, "target_id = ?"), append(args, f.TargetID)
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, "time >= ?"), append(args, micros(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where, args = append(where, "time < ?"), append(args, micros(f.Until))
+	}
+	if p.Cursor != "" {
+		t, id, err := tollgate.DecodeCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		where, args = append(where, "(time, id) < (?, ?)"), append(args, micros(t), id)
+	}
+	args = append(args, p.Limit+1)
+	rows, err := q.q.QueryContext(ctx, `SELECT id, time, org_id, actor_type, actor_id, actor_name, action,
+		target_type, target_id, target_name, ip, user_agent, details FROM audit_events
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY time DESC, id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, "", classify(err, "audit event")
+	}
+	defer rows.Close()
+	var out []tollgate.AuditEvent
+	for rows.Next() {
+		var e tollgate.AuditEvent
+		var t int64
+		var org sql.NullString
+		var details string
+		if err := rows.Scan(&e.ID, &t, &org, &e.Actor.Type, &e.Actor.ID, &e.Actor.Name, &e.Action,
+			&e.Target.Type, &e.Target.ID, &e.Target.Name, &e.IP, &e.UserAgent, &details); err != nil {
+			return nil, "", classify(err, "audit event")
+		}
+		e.Time, e.OrgID = fromMicros(t), org.String
+		if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
+			return nil, "", fmt.Errorf("sqlite: audit details of %s: %w", e.ID, err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", classify(err, "audit event")
+	}
+	next := ""
+	if len(out) > p.Limit {
+		out = out[:p.Limit]
+		last := out[len(out)-1]
+		next = tollgate.EncodeCursor(last.Time, last.ID)
+	}
+	return out, next, nil
+}

@@ -1,0 +1,229 @@
+// Package sqlite implements tollgate.Store on an embedded SQLite database
+// (modernc.org/sqlite: pure Go, no cgo). The database runs in WAL mode with
+// foreign keys on and a busy timeout; every transaction starts with BEGIN
+// IMMEDIATE, so writers queue instead of failing on a lock upgrade, which
+// makes transactions serializable.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tollgate/tollgate"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is the SQLite implementation of tollgate.Store.
+type Store struct {
+	queries
+	db *sql.DB
+}
+
+var _ tollgate.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the SQLite database file at path. It does
+// not migrate: call Migrate.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("sqlite: invalid database path %q", path)
+	}
+	params := url.Values{}
+	params.Add("_pragma", "foreign_keys(1)")
+	params.Add("_pragma", "journal_mode(WAL)")
+	params.Add("_pragma", "busy_timeout(10000)")
+	params.Add("_pragma", "synchronous(NORMAL)")
+	params.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+params.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(0)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return &Store{queries: queries{q: db}, db: db}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks that the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+}
+
+// InTx runs fn in one transaction (BEGIN IMMEDIATE), committing if fn
+// returns nil. fn runs once: SQLite serializes writers with the lock.
+func (s *Store) InTx(ctx context.Context, fn func(q tollgate.Queries) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(&queries{q: tx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// Migrate applies the embedded migrations not yet applied, each in its own
+// transaction, and returns the versions it applied. It refuses a database
+// whose schema is newer than this binary knows.
+func (s *Store) Migrate(ctx context.Context) ([]int, error) {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`); err != nil {
+		return nil, fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	files, err := migrationFiles()
+	if err != nil {
+		return nil, err
+	}
+	var applied []int
+	for _, m := range files {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return applied, fmt.Errorf("sqlite: migrate: %w", err)
+		}
+		var max sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&max); err != nil {
+			tx.Rollback()
+			return applied, fmt.Errorf("sqlite: migrate: %w", err)
+		}
+		if last := files[len(files)-1].version; max.Int64 > int64(last) {
+			tx.Rollback()
+			return applied, fmt.Errorf("sqlite: database schema version %d is newer than this binary (%d): upgrade tollgate", max.Int64, last)
+		}
+		if int64(m.version) <= max.Int64 {
+			tx.Rollback()
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			tx.Rollback()
+			return applied, fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+			m.version, time.Now().UnixMicro()); err != nil {
+			tx.Rollback()
+			return applied, fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return applied, fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+		}
+		applied = append(applied, m.version)
+	}
+	return applied, nil
+}
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func migrationFiles() ([]migration, error) {
+	entries, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, name := range entries {
+		base := strings.TrimPrefix(name, "migrations/")
+		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: migration %s: name must start with a version number", base)
+		}
+		b, err := migrations.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: base, sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// queries implements tollgate.Queries on a querier: the database itself, or
+// a transaction.
+type queries struct{ q querier }
+
+// classify turns a driver error into a coded tollgate.Error by its SQLite
+// extended result code, never by message text. what names the row.
+func classify(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return tollgate.Errorf(tollgate.ENotFound, "%s not found", what)
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return &tollgate.Error{Code: tollgate.EConflict, Message: what + " already exists", Err: err}
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return &tollgate.Error{Code: tollgate.ENotFound, Message: "a record " + what + " refers to does not exist", Err: err}
+		}
+	}
+	return fmt.Errorf("sqlite: %s: %w", what, err)
+}
+
+// mustAffect returns ENotFound when an UPDATE or DELETE touched no row.
+func mustAffect(res sql.Result, err error, what string) error {
+	if err != nil {
+		return classify(err, what)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return classify(err, what)
+	}
+	if n == 0 {
+		return tollgate.Errorf(tollgate.ENotFound, "%s not found", what)
+	}
+	return nil
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func nullMicros(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func fromNullMicros(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicros(v.Int64)
+	return &t
+}
