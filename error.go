@@ -3,6 +3,7 @@ package tollgate
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. They are part of the admin API contract: clients switch on
@@ -20,12 +21,14 @@ const (
 
 // Error is the one error type of the domain. Code is one of the E* constants;
 // Message is safe to show to the client; Field names the input that broke a
-// rule, when there is one; Err is an underlying cause for the log only.
+// rule, when there is one; RetryAfter says when an ERateLimited request may
+// be tried again; Err is an underlying cause for the log only.
 type Error struct {
-	Code    string
-	Message string
-	Field   string
-	Err     error
+	Code       string
+	Message    string
+	Field      string
+	RetryAfter time.Duration
+	Err        error
 }
 
 // Error implements the error interface. It never includes Err's text in a way

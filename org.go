@@ -67,8 +67,8 @@ func (o *Org) Validate() error {
 
 // OrgUpdate is a partial change to an organization; nil fields stay.
 type OrgUpdate struct {
-	Name     *string
-	Settings *OrgSettings
+	Name                   *string
+	TokenReuseFloorSeconds *int
 }
 
 // validateText checks that s is valid UTF-8 of min..max characters (runes).

@@ -1,0 +1,145 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/credential"
+)
+
+// Config tunes the use cases. Zero values take the defaults noted.
+type Config struct {
+	// Issuer is the public base URL, used to build invitation links.
+	Issuer string
+	// SessionIdle ends a session unused this long (default 12 h).
+	SessionIdle time.Duration
+	// SessionMax ends a session this long after sign-in (default 7 days).
+	SessionMax time.Duration
+	// Argon2 are the password hashing parameters (default
+	// credential.DefaultArgon2).
+	Argon2 credential.Argon2Params
+	// SignInLimits bound failed sign-ins (default DefaultSignInLimits).
+	SignInLimits SignInLimits
+}
+
+// App runs the use cases against a store.
+type App struct {
+	store   tollgate.Store
+	clock   tollgate.Clock
+	cfg     Config
+	log     *slog.Logger
+	limiter *failureLimiter
+	// dummyHash is verified against when a sign-in names an unknown email,
+	// so that the answer takes as long as for a known one.
+	dummyHash string
+}
+
+// New returns an App. clock may be nil for the system clock.
+func New(store tollgate.Store, clock tollgate.Clock, cfg Config, log *slog.Logger) *App {
+	if clock == nil {
+		clock = tollgate.SystemClock{}
+	}
+	if cfg.SessionIdle == 0 {
+		cfg.SessionIdle = 12 * time.Hour
+	}
+	if cfg.SessionMax == 0 {
+		cfg.SessionMax = 7 * 24 * time.Hour
+	}
+	if cfg.Argon2 == (credential.Argon2Params{}) {
+		cfg.Argon2 = credential.DefaultArgon2
+	}
+	if cfg.SignInLimits == (SignInLimits{}) {
+		cfg.SignInLimits = DefaultSignInLimits
+	}
+	return &App{
+		store:     store,
+		clock:     clock,
+		cfg:       cfg,
+		log:       log,
+		limiter:   newFailureLimiter(cfg.SignInLimits),
+		dummyHash: credential.HashPassword(credential.NewPassword(), cfg.Argon2),
+	}
+}
+
+// Ready returns an error unless the store answers.
+func (a *App) Ready(ctx context.Context) error { return a.store.Ping(ctx) }
+
+// now returns the clock's time at store precision.
+func (a *App) now() time.Time { return tollgate.Timestamp(a.clock.Now()) }
+
+// Actor is who is calling: a signed-in user (later also a service account
+// acting with a bearer credential), or anonymous, with where the call came
+// from for the audit log.
+type Actor struct {
+	Type          string // tollgate.PrincipalUser, or PrincipalAnonymous
+	ID            string
+	Name          string
+	PlatformAdmin bool
+	IP            string
+	UserAgent     string
+}
+
+// Anonymous returns an actor that has not authenticated.
+func Anonymous(ip, userAgent string) Actor {
+	return Actor{Type: tollgate.PrincipalAnonymous, IP: ip, UserAgent: userAgent}
+}
+
+func (ac Actor) principal() tollgate.Principal {
+	return tollgate.Principal{Type: ac.Type, ID: ac.ID, Name: ac.Name}
+}
+
+// audit appends an event recording what actor did to target in org, inside
+// the transaction q.
+func (a *App) audit(ctx context.Context, q tollgate.Queries, ac Actor, orgID, action string, target tollgate.Principal, details map[string]any) error {
+	now := a.now()
+	return q.AppendAuditEvent(ctx, &tollgate.AuditEvent{
+		ID:        tollgate.NewID(tollgate.PrefixAuditEvent, now),
+		Time:      now,
+		OrgID:     orgID,
+		Actor:     ac.principal(),
+		Action:    action,
+		Target:    target,
+		IP:        ac.IP,
+		UserAgent: truncate(ac.UserAgent, 512),
+		Details:   details,
+	})
+}
+
+// authorize resolves the org by slug and checks that ac is a member with at
+// least role min. A missing org and a non-member both get ENotFound.
+func (a *App) authorize(ctx context.Context, q tollgate.Queries, ac Actor, slug string, min tollgate.Role) (*tollgate.Org, tollgate.Role, error) {
+	notFound := tollgate.Errorf(tollgate.ENotFound, "organization %q not found", slug)
+	if ac.Type != tollgate.PrincipalUser || tollgate.ValidateSlug(slug) != nil {
+		if ac.Type == tollgate.PrincipalAnonymous {
+			return nil, "", errUnauthenticated
+		}
+		return nil, "", notFound
+	}
+	org, err := q.GetOrgBySlug(ctx, slug)
+	if tollgate.ErrorCode(err) == tollgate.ENotFound {
+		return nil, "", notFound
+	} else if err != nil {
+		return nil, "", err
+	}
+	m, err := q.GetMember(ctx, org.ID, ac.ID)
+	if tollgate.ErrorCode(err) == tollgate.ENotFound {
+		return nil, "", notFound
+	} else if err != nil {
+		return nil, "", err
+	}
+	if !m.Role.AtLeast(min) {
+		return nil, "", tollgate.Errorf(tollgate.EForbidden, "this needs the %s role or higher in %s; you are %s", min, slug, m.Role)
+	}
+	return org, m.Role, nil
+}
+
+var errUnauthenticated = tollgate.Errorf(tollgate.EUnauthenticated, "sign in first")
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

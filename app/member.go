@@ -1,0 +1,264 @@
+package app
+
+import (
+	"context"
+	"net/url"
+	"strings"
+
+	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/credential"
+)
+
+// ListMembers returns a page of an organization's members; admin or higher.
+func (a *App) ListMembers(ctx context.Context, ac Actor, slug string, p tollgate.Page) ([]tollgate.MemberView, string, error) {
+	if err := p.Validate(); err != nil {
+		return nil, "", err
+	}
+	org, _, err := a.authorize(ctx, a.store, ac, slug, tollgate.RoleAdmin)
+	if err != nil {
+		return nil, "", err
+	}
+	return a.store.ListMembers(ctx, org.ID, p)
+}
+
+// InvitationResult is a new invitation with its token, shown once, and the
+// console link that accepts it.
+type InvitationResult struct {
+	Invitation *tollgate.Invitation
+	Token      string
+	AcceptURL  string
+}
+
+// Invite offers email a role in the org. A super_admin may invite any role;
+// an admin only member or viewer (EForbidden otherwise). EConflict if the
+// email already belongs to a member. A new invitation replaces a pending one
+// for the same email.
+func (a *App) Invite(ctx context.Context, ac Actor, slug, email string, role tollgate.Role) (*InvitationResult, error) {
+	email, err := tollgate.NormalizeEmail("email", email)
+	if err != nil {
+		return nil, err
+	}
+	if err := tollgate.ValidateRole("role", role); err != nil {
+		return nil, err
+	}
+	now := a.now()
+	token, hash := credential.NewToken()
+	inv := &tollgate.Invitation{ID: tollgate.NewID(tollgate.PrefixInvitation, now), Email: email, Role: role,
+		TokenHash: hash, CreatedBy: ac.ID, CreatedAt: now, ExpiresAt: now.Add(tollgate.InvitationTTL)}
+	err = a.store.InTx(ctx, func(q tollgate.Queries) error {
+		org, callerRole, err := a.authorize(ctx, q, ac, slug, tollgate.RoleAdmin)
+		if err != nil {
+			return err
+		}
+		if role.AtLeast(tollgate.RoleAdmin) && callerRole != tollgate.RoleSuperAdmin {
+			return tollgate.Errorf(tollgate.EForbidden, "only a super_admin can invite the %s role; admins invite members and viewers", role)
+		}
+		if u, err := q.GetUserByEmail(ctx, email); err == nil {
+			if _, err := q.GetMember(ctx, org.ID, u.ID); err == nil {
+				return &tollgate.Error{Code: tollgate.EConflict, Field: "email", Message: email + " is already a member of " + slug}
+			} else if tollgate.ErrorCode(err) != tollgate.ENotFound {
+				return err
+			}
+		} else if tollgate.ErrorCode(err) != tollgate.ENotFound {
+			return err
+		}
+		inv.OrgID = org.ID
+		if err := q.CreateInvitation(ctx, inv); err != nil {
+			return err
+		}
+		return a.audit(ctx, q, ac, org.ID, tollgate.ActionMemberInvited,
+			tollgate.Principal{Type: tollgate.PrincipalInvitation, ID: inv.ID, Name: email},
+			map[string]any{"email": email, "role": string(role), "expires_at": inv.ExpiresAt})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &InvitationResult{Invitation: inv, Token: token,
+		AcceptURL: strings.TrimRight(a.cfg.Issuer, "/") + "/invitations/accept?token=" + url.QueryEscape(token)}, nil
+}
+
+// AcceptInvitation makes the invitation's email a member with its role and
+// signs them in. A new user sets name and password; an existing user (a
+// member of another org) proves who they are with their password and keeps
+// their name. The token works once (EConflict after) and until it expires
+// (EInvalid); an unknown token is ENotFound.
+func (a *App) AcceptInvitation(ctx context.Context, ac Actor, token, name, password string) (string, *SessionInfo, error) {
+	if token == "" {
+		return "", nil, tollgate.Invalidf("token", "token is required")
+	}
+	inv, err := a.store.GetInvitationByTokenHash(ctx, credential.Hash(token))
+	if tollgate.ErrorCode(err) == tollgate.ENotFound {
+		return "", nil, tollgate.Errorf(tollgate.ENotFound, "invitation not found: the link is wrong or was replaced by a newer invitation")
+	} else if err != nil {
+		return "", nil, err
+	}
+	now := a.now()
+	if inv.AcceptedAt != nil {
+		return "", nil, tollgate.Errorf(tollgate.EConflict, "this invitation was already accepted")
+	}
+	if !now.Before(inv.ExpiresAt) {
+		return "", nil, tollgate.Invalidf("token", "this invitation expired on %s; ask for a new one", inv.ExpiresAt.Format("2006-01-02 15:04 MST"))
+	}
+
+	existing, err := a.store.GetUserByEmail(ctx, inv.Email)
+	if err != nil && tollgate.ErrorCode(err) != tollgate.ENotFound {
+		return "", nil, err
+	}
+	var newUser *tollgate.User
+	if existing != nil {
+		// Accepting must not let the link's holder take over an account,
+		// nor guess its password faster than at sign-in.
+		keys := map[string]int{"email:" + existing.Email: a.cfg.SignInLimits.PerEmail, "ip:" + ac.IP: a.cfg.SignInLimits.PerIP}
+		if wait := a.limiter.blocked(now, keys); wait > 0 {
+			return "", nil, &tollgate.Error{Code: tollgate.ERateLimited, RetryAfter: wait, Message: "too many failed attempts; try again later"}
+		}
+		if ok, err := credential.VerifyPassword(password, existing.PasswordHash); err != nil {
+			return "", nil, err
+		} else if !ok {
+			a.limiter.fail(now, keys)
+			return "", nil, tollgate.Errorf(tollgate.EUnauthenticated, "%s already has an account: enter its password to join", inv.Email)
+		}
+	} else {
+		name = strings.TrimSpace(name)
+		if err := tollgate.ValidateUserName(name); err != nil {
+			return "", nil, err
+		}
+		if err := tollgate.ValidatePassword(password); err != nil {
+			return "", nil, err
+		}
+		newUser = &tollgate.User{ID: tollgate.NewID(tollgate.PrefixUser, now), Email: inv.Email, Name: name,
+			PasswordHash: credential.HashPassword(password, a.cfg.Argon2), CreatedAt: now}
+	}
+
+	var session string
+	var info *SessionInfo
+	err = a.store.InTx(ctx, func(q tollgate.Queries) error {
+		user := existing
+		if newUser != nil {
+			user = newUser
+			if err := q.CreateUser(ctx, user); err != nil {
+				return err
+			}
+		}
+		if err := q.AcceptInvitation(ctx, inv.ID, now); err != nil {
+			return err
+		}
+		if err := q.CreateMember(ctx, &tollgate.Member{OrgID: inv.OrgID, UserID: user.ID, Role: inv.Role, JoinedAt: now}); err != nil {
+			if tollgate.ErrorCode(err) == tollgate.EConflict {
+				return tollgate.Errorf(tollgate.EConflict, "%s is already a member of this organization", inv.Email)
+			}
+			return err
+		}
+		actor := Actor{Type: tollgate.PrincipalUser, ID: user.ID, Name: user.Email, IP: ac.IP, UserAgent: ac.UserAgent}
+		if err := a.audit(ctx, q, actor, inv.OrgID, tollgate.ActionMemberJoined, userPrincipal(user),
+			map[string]any{"role": string(inv.Role), "invitation_id": inv.ID, "new_user": newUser != nil}); err != nil {
+			return err
+		}
+		var err error
+		session, info, err = a.startSession(ctx, q, ac, user)
+		return err
+	})
+	return session, info, err
+}
+
+func userPrincipal(u *tollgate.User) tollgate.Principal {
+	return tollgate.Principal{Type: tollgate.PrincipalUser, ID: u.ID, Name: u.Email}
+}
+
+// errLastSuperAdmin guards the rule that an organization always keeps a
+// super admin.
+func errLastSuperAdmin(verb string) error {
+	return tollgate.Errorf(tollgate.EConflict, "the last super_admin of an organization cannot be %s: make another member super_admin first", verb)
+}
+
+// ChangeRole sets a member's role; super_admin only. The last super_admin
+// cannot be demoted (EConflict).
+func (a *App) ChangeRole(ctx context.Context, ac Actor, slug, userID string, role tollgate.Role) (*tollgate.MemberView, error) {
+	if err := tollgate.ValidateRole("role", role); err != nil {
+		return nil, err
+	}
+	var view *tollgate.MemberView
+	err := a.store.InTx(ctx, func(q tollgate.Queries) error {
+		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)
+		if err != nil {
+			return err
+		}
+		m, err := a.member(ctx, q, org, userID)
+		if err != nil {
+			return err
+		}
+		if m.Role != role {
+			if m.Role == tollgate.RoleSuperAdmin {
+				if err := a.requireAnotherSuperAdmin(ctx, q, org, "demoted"); err != nil {
+					return err
+				}
+			}
+			if err := q.UpdateMemberRole(ctx, org.ID, userID, role); err != nil {
+				return err
+			}
+		}
+		view, err = q.GetMemberView(ctx, org.ID, userID)
+		if err != nil || m.Role == role {
+			return err
+		}
+		return a.audit(ctx, q, ac, org.ID, tollgate.ActionMemberRoleChanged,
+			tollgate.Principal{Type: tollgate.PrincipalUser, ID: view.UserID, Name: view.Email},
+			map[string]any{"from": string(m.Role), "to": string(role)})
+	})
+	return view, err
+}
+
+// RemoveMember takes a member out of the org; super_admin only. The last
+// super_admin cannot be removed, nor a member who still owns API tokens
+// (EConflict saying how many: reassign them first, rule A7).
+func (a *App) RemoveMember(ctx context.Context, ac Actor, slug, userID string) error {
+	return a.store.InTx(ctx, func(q tollgate.Queries) error {
+		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)
+		if err != nil {
+			return err
+		}
+		m, err := a.member(ctx, q, org, userID)
+		if err != nil {
+			return err
+		}
+		if m.Role == tollgate.RoleSuperAdmin {
+			if err := a.requireAnotherSuperAdmin(ctx, q, org, "removed"); err != nil {
+				return err
+			}
+		}
+		view, err := q.GetMemberView(ctx, org.ID, userID)
+		if err != nil {
+			return err
+		}
+		if view.OwnedTokenCount > 0 {
+			return tollgate.Errorf(tollgate.EConflict, "%s still owns %d API token(s): reassign them to a service account, then remove the member",
+				view.Email, view.OwnedTokenCount)
+		}
+		if err := q.DeleteMember(ctx, org.ID, userID); err != nil {
+			return err
+		}
+		return a.audit(ctx, q, ac, org.ID, tollgate.ActionMemberRemoved,
+			tollgate.Principal{Type: tollgate.PrincipalUser, ID: view.UserID, Name: view.Email},
+			map[string]any{"role": string(m.Role)})
+	})
+}
+
+func (a *App) member(ctx context.Context, q tollgate.Queries, org *tollgate.Org, userID string) (*tollgate.Member, error) {
+	m, err := q.GetMember(ctx, org.ID, userID)
+	if tollgate.ErrorCode(err) == tollgate.ENotFound {
+		return nil, tollgate.Errorf(tollgate.ENotFound, "member %q not found in %s", userID, org.Slug)
+	}
+	return m, err
+}
+
+func (a *App) requireAnotherSuperAdmin(ctx context.Context, q tollgate.Queries, org *tollgate.Org, verb string) error {
+	n, err := q.CountMembersWithRole(ctx, org.ID, tollgate.RoleSuperAdmin)
+	if err != nil {
+		return err
+	}
+	if n <= 1 {
+		return errLastSuperAdmin(verb)
+	}
+	return nil
+}
+

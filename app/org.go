@@ -1,0 +1,144 @@
+package app
+
+import (
+	"context"
+	"strings"
+
+	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/credential"
+)
+
+// BootstrapResult is what Bootstrap made. Password is the administrator's
+// password in plain text, to be shown once.
+type BootstrapResult struct {
+	Org      *tollgate.Org
+	User     *tollgate.User
+	Password string
+}
+
+// Bootstrap creates the first organization and its super admin, who is also
+// the platform admin (the one user who may create organizations). An empty
+// password generates one. It refuses with EConflict when the database
+// already has users.
+func (a *App) Bootstrap(ctx context.Context, slug, email, password string) (*BootstrapResult, error) {
+	if err := tollgate.ValidateSlug(slug); err != nil {
+		return nil, err
+	}
+	email, err := tollgate.NormalizeEmail("email", email)
+	if err != nil {
+		return nil, err
+	}
+	if password == "" {
+		password = credential.NewPassword()
+	} else if err := tollgate.ValidatePassword(password); err != nil {
+		return nil, err
+	}
+	now := a.now()
+	org := &tollgate.Org{ID: tollgate.NewID(tollgate.PrefixOrg, now), Slug: slug, Name: slug, CreatedAt: now}
+	user := &tollgate.User{ID: tollgate.NewID(tollgate.PrefixUser, now), Email: email, Name: "Administrator",
+		PasswordHash: credential.HashPassword(password, a.cfg.Argon2), PlatformAdmin: true, CreatedAt: now}
+	err = a.store.InTx(ctx, func(q tollgate.Queries) error {
+		n, err := q.CountUsers(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return tollgate.Errorf(tollgate.EConflict, "the database already has users: bootstrap only sets up an empty database")
+		}
+		if err := q.CreateUser(ctx, user); err != nil {
+			return err
+		}
+		actor := Actor{Type: tollgate.PrincipalUser, ID: user.ID, Name: user.Email, UserAgent: "tollgate bootstrap"}
+		return a.createOrg(ctx, q, actor, org)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &BootstrapResult{Org: org, User: user, Password: password}, nil
+}
+
+// createOrg inserts org with the actor as its super admin and audits it.
+func (a *App) createOrg(ctx context.Context, q tollgate.Queries, ac Actor, org *tollgate.Org) error {
+	if err := q.CreateOrg(ctx, org); err != nil {
+		if tollgate.ErrorCode(err) == tollgate.EConflict {
+			return &tollgate.Error{Code: tollgate.EConflict, Field: "slug", Message: "an organization with slug " + org.Slug + " already exists"}
+		}
+		return err
+	}
+	if err := q.CreateMember(ctx, &tollgate.Member{OrgID: org.ID, UserID: ac.ID, Role: tollgate.RoleSuperAdmin, JoinedAt: org.CreatedAt}); err != nil {
+		return err
+	}
+	return a.audit(ctx, q, ac, org.ID, tollgate.ActionOrgCreated, orgPrincipal(org), map[string]any{"slug": org.Slug, "name": org.Name})
+}
+
+func orgPrincipal(o *tollgate.Org) tollgate.Principal {
+	return tollgate.Principal{Type: tollgate.PrincipalOrg, ID: o.ID, Name: o.Slug}
+}
+
+// CreateOrg creates an organization whose super admin is the caller. Only
+// the platform admin may (EForbidden otherwise). EConflict if the slug is
+// taken.
+func (a *App) CreateOrg(ctx context.Context, ac Actor, slug, name string) (*tollgate.Org, error) {
+	if ac.Type != tollgate.PrincipalUser {
+		return nil, errUnauthenticated
+	}
+	if !ac.PlatformAdmin {
+		return nil, tollgate.Errorf(tollgate.EForbidden, "only the platform administrator can create organizations")
+	}
+	now := a.now()
+	org := &tollgate.Org{ID: tollgate.NewID(tollgate.PrefixOrg, now), Slug: slug, Name: strings.TrimSpace(name), CreatedAt: now}
+	if err := org.Validate(); err != nil {
+		return nil, err
+	}
+	if err := a.store.InTx(ctx, func(q tollgate.Queries) error { return a.createOrg(ctx, q, ac, org) }); err != nil {
+		return nil, err
+	}
+	return org, nil
+}
+
+// GetOrg returns an organization to any of its members.
+func (a *App) GetOrg(ctx context.Context, ac Actor, slug string) (*tollgate.Org, error) {
+	org, _, err := a.authorize(ctx, a.store, ac, slug, tollgate.RoleViewer)
+	return org, err
+}
+
+// UpdateOrg changes an organization's name or settings; super_admin only.
+func (a *App) UpdateOrg(ctx context.Context, ac Actor, slug string, upd tollgate.OrgUpdate) (*tollgate.Org, error) {
+	if upd.Name != nil {
+		n := strings.TrimSpace(*upd.Name)
+		if err := tollgate.ValidateOrgName(n); err != nil {
+			return nil, err
+		}
+		upd.Name = &n
+	}
+	if upd.TokenReuseFloorSeconds != nil {
+		if err := (tollgate.OrgSettings{TokenReuseFloorSeconds: *upd.TokenReuseFloorSeconds}).Validate(); err != nil {
+			return nil, err
+		}
+	}
+	var org *tollgate.Org
+	err := a.store.InTx(ctx, func(q tollgate.Queries) error {
+		var err error
+		org, _, err = a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)
+		if err != nil {
+			return err
+		}
+		changes := map[string]any{}
+		if upd.Name != nil && *upd.Name != org.Name {
+			changes["name"] = map[string]any{"from": org.Name, "to": *upd.Name}
+			org.Name = *upd.Name
+		}
+		if f := upd.TokenReuseFloorSeconds; f != nil && *f != org.Settings.TokenReuseFloorSeconds {
+			changes["settings.token_reuse_floor_seconds"] = map[string]any{"from": org.Settings.TokenReuseFloorSeconds, "to": *f}
+			org.Settings.TokenReuseFloorSeconds = *f
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		if err := q.UpdateOrg(ctx, org); err != nil {
+			return err
+		}
+		return a.audit(ctx, q, ac, org.ID, tollgate.ActionOrgUpdated, orgPrincipal(org), changes)
+	})
+	return org, err
+}

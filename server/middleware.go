@@ -1,0 +1,188 @@
+package server
+
+import (
+	"net"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/app"
+)
+
+// apiFunc is a handler that returns its error for api to render.
+type apiFunc func(w http.ResponseWriter, r *http.Request) error
+
+// api adapts an apiFunc: a returned error becomes a problem+json response.
+func (s *Server) api(fn apiFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// sessionCookie names the cookie that carries the session token.
+const sessionCookie = "tollgate_session"
+
+// actor returns who is calling: the user of a valid session cookie, or
+// anonymous. A cookie for an ended session is an error, so the client
+// learns to sign in again.
+func (s *Server) actor(r *http.Request) (app.Actor, error) {
+	ip, ua := clientIP(r), r.UserAgent()
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return app.Anonymous(ip, ua), nil
+	}
+	return s.app.Authenticate(r.Context(), c.Value, ip, ua)
+}
+
+// signedIn returns the caller, or EUnauthenticated for anonymous callers.
+func (s *Server) signedIn(r *http.Request) (app.Actor, error) {
+	ac, err := s.actor(r)
+	if err != nil {
+		return ac, err
+	}
+	if ac.Type == tollgate.PrincipalAnonymous {
+		return ac, tollgate.Errorf(tollgate.EUnauthenticated, "sign in first: POST /api/v1/session")
+	}
+	return ac, nil
+}
+
+// clientIP is the address of the peer. (Trusted proxy headers arrive with
+// the gateway integration.)
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// apiHeaders sets headers every API response carries: nothing is cached,
+// nothing is sniffed, framed or given a Referer.
+func apiHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Cache-Control", "no-store")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// csrf refuses cross-origin unsafe requests from browsers (Sec-Fetch-Site,
+// then Origin), which is what makes cookie authentication safe. Requests
+// without those headers (non-browser clients) pass.
+func (s *Server) csrf(h http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusForbidden, tollgate.EForbidden, "cross-origin request refused", "")
+	}))
+	return cop.Handler(h)
+}
+
+// problemOnNoRoute answers requests that match no route (404) or match a
+// path with another method (405, with Allow) in problem+json like every
+// other API error.
+func (s *Server) problemOnNoRoute(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		rec := &statusRecorder{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		if rec.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+			writeProblem(w, http.StatusMethodNotAllowed, tollgate.EInvalid, "method "+r.Method+" is not allowed here", "")
+			return
+		}
+		writeProblem(w, http.StatusNotFound, tollgate.ENotFound, "no such endpoint", "")
+	})
+}
+
+// statusRecorder captures the status and headers a handler writes.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (r *statusRecorder) Header() http.Header         { return r.header }
+func (r *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (r *statusRecorder) WriteHeader(status int)      { r.status = status }
+
+// loggingWriter remembers the status for the request log.
+type loggingWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *loggingWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *loggingWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *loggingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// logRequests logs one line per request: method, path (never the query,
+// which may carry an invitation token), status and duration.
+func (s *Server) logRequests(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		lw := &loggingWriter{ResponseWriter: w}
+		h.ServeHTTP(lw, r)
+		s.log.InfoContext(r.Context(), "http", "method", r.Method, "path", r.URL.Path, "status", lw.status,
+			"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", clientIP(r))
+	})
+}
+
+// recoverer turns a panic into a logged 500 problem instead of a dropped
+// connection.
+func (s *Server) recoverer(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(r.Context(), "panic", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				writeProblem(w, http.StatusInternalServerError, tollgate.EInternal, "Internal error.", "")
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	if err := s.app.Ready(r.Context()); err != nil {
+		s.log.WarnContext(r.Context(), "not ready", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "detail": "database unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(s.openapi)
+}
+
+// anonymous returns the anonymous actor for endpoints that need no session.
+func (s *Server) anonymous(r *http.Request) app.Actor { return app.Anonymous(clientIP(r), r.UserAgent()) }

@@ -1,0 +1,121 @@
+package server
+
+import (
+	"time"
+
+	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/app"
+)
+
+// The API's JSON shapes, kept apart from domain types and database rows so
+// that each can change without the others. Field names are the contract.
+
+type listJSON[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+func newList[T any](items []T, next string) listJSON[T] {
+	l := listJSON[T]{Items: items}
+	if l.Items == nil {
+		l.Items = []T{}
+	}
+	if next != "" {
+		l.NextCursor = &next
+	}
+	return l
+}
+
+type userJSON struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+type membershipJSON struct {
+	OrgID   string `json:"org_id"`
+	OrgSlug string `json:"org_slug"`
+	Role    string `json:"role"`
+}
+
+type sessionJSON struct {
+	User        userJSON         `json:"user"`
+	Memberships []membershipJSON `json:"memberships"`
+}
+
+func toSession(info *app.SessionInfo) sessionJSON {
+	out := sessionJSON{User: userJSON{ID: info.User.ID, Email: info.User.Email, Name: info.User.Name}, Memberships: []membershipJSON{}}
+	for _, m := range info.Memberships {
+		out.Memberships = append(out.Memberships, membershipJSON{OrgID: m.OrgID, OrgSlug: m.OrgSlug, Role: string(m.Role)})
+	}
+	return out
+}
+
+type orgSettingsJSON struct {
+	TokenReuseFloorSeconds int `json:"token_reuse_floor_seconds"`
+}
+
+type orgJSON struct {
+	ID        string          `json:"id"`
+	Slug      string          `json:"slug"`
+	Name      string          `json:"name"`
+	CreatedAt time.Time       `json:"created_at"`
+	Settings  orgSettingsJSON `json:"settings"`
+}
+
+func toOrg(o *tollgate.Org) orgJSON {
+	return orgJSON{ID: o.ID, Slug: o.Slug, Name: o.Name, CreatedAt: o.CreatedAt,
+		Settings: orgSettingsJSON{TokenReuseFloorSeconds: o.Settings.TokenReuseFloorSeconds}}
+}
+
+type memberJSON struct {
+	UserID          string    `json:"user_id"`
+	Email           string    `json:"email"`
+	Name            string    `json:"name"`
+	Role            string    `json:"role"`
+	JoinedAt        time.Time `json:"joined_at"`
+	OwnedTokenCount int       `json:"owned_token_count"`
+}
+
+func toMember(m *tollgate.MemberView) memberJSON {
+	return memberJSON{UserID: m.UserID, Email: m.Email, Name: m.Name, Role: string(m.Role), JoinedAt: m.JoinedAt, OwnedTokenCount: m.OwnedTokenCount}
+}
+
+type invitationJSON struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Role      string    `json:"role"`
+	Token     string    `json:"token"`
+	AcceptURL string    `json:"accept_url"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+type principalJSON struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+type auditEventJSON struct {
+	ID        string         `json:"id"`
+	Time      time.Time      `json:"time"`
+	OrgID     string         `json:"org_id"`
+	Actor     principalJSON  `json:"actor"`
+	Action    string         `json:"action"`
+	Target    principalJSON  `json:"target"`
+	IP        string         `json:"ip"`
+	UserAgent string         `json:"user_agent"`
+	Details   map[string]any `json:"details"`
+}
+
+func toAuditEvent(e *tollgate.AuditEvent) auditEventJSON {
+	d := e.Details
+	if d == nil {
+		d = map[string]any{}
+	}
+	return auditEventJSON{ID: e.ID, Time: e.Time, OrgID: e.OrgID,
+		Actor:  principalJSON{Type: e.Actor.Type, ID: e.Actor.ID, Name: e.Actor.Name},
+		Action: e.Action,
+		Target: principalJSON{Type: e.Target.Type, ID: e.Target.ID, Name: e.Target.Name},
+		IP:     e.IP, UserAgent: e.UserAgent, Details: d}
+}

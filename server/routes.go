@@ -1,0 +1,31 @@
+package server
+
+import "net/http"
+
+// routes lists every route of Tollgate in one place.
+func (s *Server) routes() http.Handler {
+	api := http.NewServeMux()
+	api.Handle("POST /api/v1/session", s.api(s.handleSignIn))
+	api.Handle("DELETE /api/v1/session", s.api(s.handleSignOut))
+	api.Handle("GET /api/v1/me", s.api(s.handleMe))
+
+	api.Handle("POST /api/v1/orgs", s.api(s.handleCreateOrg))
+	api.Handle("GET /api/v1/orgs/{org}", s.api(s.handleGetOrg))
+	api.Handle("PATCH /api/v1/orgs/{org}", s.api(s.handleUpdateOrg))
+
+	api.Handle("GET /api/v1/orgs/{org}/members", s.api(s.handleListMembers))
+	api.Handle("PATCH /api/v1/orgs/{org}/members/{user_id}", s.api(s.handleChangeRole))
+	api.Handle("DELETE /api/v1/orgs/{org}/members/{user_id}", s.api(s.handleRemoveMember))
+	api.Handle("POST /api/v1/orgs/{org}/invitations", s.api(s.handleInvite))
+	api.Handle("POST /api/v1/invitations/accept", s.api(s.handleAcceptInvitation))
+
+	api.Handle("GET /api/v1/orgs/{org}/audit-events", s.api(s.handleListAuditEvents))
+	api.Handle("GET /api/v1/orgs/{org}/audit-events/export", s.api(s.handleExportAuditEvents))
+
+	mux := http.NewServeMux()
+	mux.Handle("/api/", apiHeaders(s.csrf(s.problemOnNoRoute(api))))
+	mux.HandleFunc("GET /healthz", s.handleHealthz)
+	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)
+	return s.recoverer(s.logRequests(mux))
+}

@@ -1,0 +1,49 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tollgate/tollgate/app"
+)
+
+// Config configures the HTTP layer.
+type Config struct {
+	// Issuer is the public base URL. Session cookies are Secure when it is
+	// https.
+	Issuer string
+	// SessionMax is how long the session cookie is kept by the browser; it
+	// should match the app's absolute session lifetime.
+	SessionMax time.Duration
+	// MaxBodyBytes caps a request body (default 64 KiB).
+	MaxBodyBytes int64
+}
+
+// Server holds what handlers need.
+type Server struct {
+	app     *app.App
+	log     *slog.Logger
+	cfg     Config
+	openapi []byte
+}
+
+// New returns the complete Tollgate HTTP handler.
+func New(a *app.App, log *slog.Logger, cfg Config) (http.Handler, error) {
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 64 << 10
+	}
+	if cfg.SessionMax == 0 {
+		cfg.SessionMax = 7 * 24 * time.Hour
+	}
+	doc, err := OpenAPIJSON()
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s := &Server{app: a, log: log, cfg: cfg, openapi: doc}
+	return s.routes(), nil
+}
+
+func (s *Server) secureCookies() bool { return strings.HasPrefix(s.cfg.Issuer, "https://") }
