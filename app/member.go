@@ -261,4 +261,3 @@ func (a *App) requireAnotherSuperAdmin(ctx context.Context, q tollgate.Queries, 
 	}
 	return nil
 }
-

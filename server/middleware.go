@@ -185,4 +185,6 @@ func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 // anonymous returns the anonymous actor for endpoints that need no session.
-func (s *Server) anonymous(r *http.Request) app.Actor { return app.Anonymous(clientIP(r), r.UserAgent()) }
+func (s *Server) anonymous(r *http.Request) app.Actor {
+	return app.Anonymous(clientIP(r), r.UserAgent())
+}

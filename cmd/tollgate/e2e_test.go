@@ -1,0 +1,263 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestLifecycle drives the foundation through the API as a person would:
+// bootstrap → sign in → invite → accept → change role → remove, with the
+// audit trail of each step, on SQLite and on PostgreSQL.
+func TestLifecycle(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			ts := startServer(t, db(t), nil)
+			admin := newClient(t, ts.URL)
+			me := admin.signIn("admin@example.com", adminPassword)
+			adminID := me["user"].(map[string]any)["id"].(string)
+			if ms := me["memberships"].([]any); len(ms) != 1 || ms[0].(map[string]any)["org_slug"] != "acme" || ms[0].(map[string]any)["role"] != "super_admin" {
+				t.Fatalf("bootstrap memberships: %v", ms)
+			}
+			admin.do("GET", "/api/v1/me", nil).want(t, 200)
+
+			inv := admin.do("POST", "/api/v1/orgs/acme/invitations", map[string]string{"email": "Bob@Example.com", "role": "admin"}).want(t, 201).JSON()
+			if inv["email"] != "bob@example.com" || !strings.HasPrefix(inv["accept_url"].(string), ts.URL+"/invitations/accept?token=") {
+				t.Fatalf("invitation: %v", inv)
+			}
+			bob := newClient(t, ts.URL)
+			accept := map[string]string{"token": inv["token"].(string), "name": "Bob", "password": "bob-password-123"}
+			s := bob.do("POST", "/api/v1/invitations/accept", accept).want(t, 200).JSON()
+			bobID := s["user"].(map[string]any)["id"].(string)
+			// The link works once.
+			newClient(t, ts.URL).do("POST", "/api/v1/invitations/accept", accept).want(t, 409, "conflict")
+			newClient(t, ts.URL).do("POST", "/api/v1/invitations/accept", map[string]string{"token": "nope", "name": "x", "password": "y"}).want(t, 404, "not_found")
+
+			bob.do("GET", "/api/v1/orgs/acme/members", nil).want(t, 200)
+			m := admin.do("PATCH", "/api/v1/orgs/acme/members/"+bobID, map[string]string{"role": "viewer"}).want(t, 200).JSON()
+			if m["role"] != "viewer" || m["email"] != "bob@example.com" || m["owned_token_count"] != float64(0) {
+				t.Fatalf("member after role change: %v", m)
+			}
+			bob.do("GET", "/api/v1/orgs/acme/members", nil).want(t, 403, "forbidden")
+
+			// The last super admin can be neither demoted nor removed.
+			admin.do("PATCH", "/api/v1/orgs/acme/members/"+adminID, map[string]string{"role": "admin"}).want(t, 409, "conflict")
+			admin.do("DELETE", "/api/v1/orgs/acme/members/"+adminID, nil).want(t, 409, "conflict")
+
+			admin.do("DELETE", "/api/v1/orgs/acme/members/"+bobID, nil).want(t, 204)
+			bob.do("GET", "/api/v1/orgs/acme", nil).want(t, 404, "not_found")
+			admin.do("DELETE", "/api/v1/orgs/acme/members/"+bobID, nil).want(t, 404, "not_found")
+
+			// Bob can be invited again, and as an existing user joins with
+			// his own password, not a new one.
+			inv2 := admin.do("POST", "/api/v1/orgs/acme/invitations", map[string]string{"email": "bob@example.com", "role": "member"}).want(t, 201).JSON()
+			newClient(t, ts.URL).do("POST", "/api/v1/invitations/accept", map[string]string{"token": inv2["token"].(string), "password": "not-bobs-password"}).want(t, 401, "unauthenticated")
+			bob2 := newClient(t, ts.URL)
+			bob2.do("POST", "/api/v1/invitations/accept", map[string]string{"token": inv2["token"].(string), "password": "bob-password-123"}).want(t, 200)
+			bob2.do("GET", "/api/v1/orgs/acme", nil).want(t, 200)
+
+			evs := admin.do("GET", "/api/v1/orgs/acme/audit-events?limit=200", nil).want(t, 200).JSON()["items"].([]any)
+			var actions []string
+			for i := len(evs) - 1; i >= 0; i-- {
+				actions = append(actions, evs[i].(map[string]any)["action"].(string))
+			}
+			want := "org.created session.created member.invited member.joined session.created member.role_changed member.removed member.invited member.joined session.created"
+			if got := strings.Join(actions, " "); got != want {
+				t.Fatalf("audit trail:\n got %s\nwant %s", got, want)
+			}
+			role := admin.do("GET", "/api/v1/orgs/acme/audit-events?action=member.role_changed", nil).want(t, 200).JSON()["items"].([]any)[0].(map[string]any)
+			if d := role["details"].(map[string]any); d["from"] != "admin" || d["to"] != "viewer" || role["target"].(map[string]any)["id"] != bobID ||
+				role["actor"].(map[string]any)["id"] != adminID || role["ip"] != "127.0.0.1" || role["user_agent"] == "" {
+				t.Fatalf("role change event: %v", role)
+			}
+			for _, e := range evs {
+				if strings.Contains(fmt.Sprint(e), "bob-password-123") || strings.Contains(fmt.Sprint(e), inv["token"].(string)) {
+					t.Fatalf("a secret reached the audit log: %v", e)
+				}
+			}
+
+			admin.do("DELETE", "/api/v1/session", nil).want(t, 204)
+			admin.do("GET", "/api/v1/me", nil).want(t, 401, "unauthenticated")
+			if strings.Contains(ts.stderr.String(), "bob-password-123") || strings.Contains(ts.stderr.String(), inv["token"].(string)) {
+				t.Fatal("a secret reached the server log")
+			}
+		})
+	}
+}
+
+// TestRoleMatrix calls every admin route as each role, as anonymous, and as
+// a super admin of another organization, and checks the exact status.
+func TestRoleMatrix(t *testing.T) {
+	ts := startServer(t, databases(t)["sqlite"](t), nil)
+	clients := map[string]*client{"super_admin": newClient(t, ts.URL), "anonymous": newClient(t, ts.URL)}
+	clients["super_admin"].signIn("admin@example.com", adminPassword)
+	sa := clients["super_admin"]
+	for _, role := range []string{"admin", "member", "viewer"} {
+		clients[role], _ = invite(t, ts, sa, "acme", "role-"+role+"@example.com", role)
+	}
+	sa.do("POST", "/api/v1/orgs", map[string]string{"slug": "other", "name": "Other"}).want(t, 201)
+	clients["other_org"], _ = invite(t, ts, sa, "other", "outsider@example.com", "super_admin")
+	roles := []string{"super_admin", "admin", "member", "viewer", "other_org", "anonymous"}
+	type row struct {
+		method, path string
+		body         func(role string) any
+		want         map[string]int // by role
+	}
+	// Each role's write gets its own target so that one role's success does
+	// not change what the next role sees.
+	targets := map[string]string{}
+	for _, role := range roles {
+		_, id := invite(t, ts, sa, "acme", "target-"+role+"@example.com", "viewer")
+		targets[role] = id
+	}
+	all := func(sa, admin, member, viewer, other, anon int) map[string]int {
+		return map[string]int{"super_admin": sa, "admin": admin, "member": member, "viewer": viewer, "other_org": other, "anonymous": anon}
+	}
+	rows := []row{
+		{"GET", "/api/v1/me", nil, all(200, 200, 200, 200, 200, 401)},
+		{"POST", "/api/v1/orgs", func(role string) any {
+			return map[string]string{"slug": "new-" + strings.ReplaceAll(role, "_", "-"), "name": "New"}
+		}, all(201, 403, 403, 403, 403, 401)},
+		{"GET", "/api/v1/orgs/acme", nil, all(200, 200, 200, 200, 404, 401)},
+		{"GET", "/api/v1/orgs/no-such-org", nil, all(404, 404, 404, 404, 404, 401)},
+		{"PATCH", "/api/v1/orgs/acme", func(string) any { return map[string]any{"name": "Acme"} }, all(200, 403, 403, 403, 404, 401)},
+		{"GET", "/api/v1/orgs/acme/members", nil, all(200, 200, 403, 403, 404, 401)},
+		{"POST", "/api/v1/orgs/acme/invitations", func(role string) any {
+			return map[string]string{"email": "inv-viewer-" + role + "@example.com", "role": "viewer"}
+		}, all(201, 201, 403, 403, 404, 401)},
+		{"POST", "/api/v1/orgs/acme/invitations", func(role string) any {
+			return map[string]string{"email": "inv-admin-" + role + "@example.com", "role": "admin"}
+		}, all(201, 403, 403, 403, 404, 401)},
+		{"PATCH", "/api/v1/orgs/acme/members/{target}", func(string) any { return map[string]string{"role": "member"} }, all(200, 403, 403, 403, 404, 401)},
+		{"DELETE", "/api/v1/orgs/acme/members/{target}", nil, all(204, 403, 403, 403, 404, 401)},
+		{"GET", "/api/v1/orgs/acme/audit-events", nil, all(200, 200, 403, 403, 404, 401)},
+		{"GET", "/api/v1/orgs/acme/audit-events/export", nil, all(200, 403, 403, 403, 404, 401)},
+		{"DELETE", "/api/v1/session", nil, all(204, 204, 204, 204, 204, 401)},
+	}
+	for _, r := range rows {
+		for _, role := range roles {
+			path := strings.ReplaceAll(r.path, "{target}", targets[role])
+			var body any
+			if r.body != nil {
+				body = r.body(role)
+			}
+			got := clients[role].do(r.method, path, body)
+			if want := r.want[role]; got.Status != want {
+				t.Errorf("%s %s as %s: %d, want %d: %s", r.method, r.path, role, got.Status, want, got.Body)
+			}
+		}
+	}
+	// A super admin of acme cannot reach into another org's members either.
+	other := newClient(t, ts.URL)
+	other.signIn("outsider@example.com", "password-of-outsider@example.com")
+	me := other.do("GET", "/api/v1/me", nil).want(t, 200).JSON()
+	outsider := me["user"].(map[string]any)["id"].(string)
+	admin := newClient(t, ts.URL)
+	admin.signIn("admin@example.com", adminPassword)
+	admin.do("PATCH", "/api/v1/orgs/acme/members/"+outsider, map[string]string{"role": "viewer"}).want(t, 404, "not_found")
+	admin.do("DELETE", "/api/v1/orgs/acme/members/"+outsider, nil).want(t, 404, "not_found")
+}
+
+// TestCrossOriginRequestsAreRefused checks CSRF protection of cookie
+// requests: a browser's cross-site POST is refused, a same-origin one is
+// not.
+func TestCrossOriginRequestsAreRefused(t *testing.T) {
+	ts := startServer(t, databases(t)["sqlite"](t), nil)
+	c := newClient(t, ts.URL)
+	c.signIn("admin@example.com", adminPassword)
+	body := map[string]string{"email": "x@example.com", "role": "viewer"}
+	c.do("POST", "/api/v1/orgs/acme/invitations", body, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example").want(t, 403, "forbidden")
+	c.do("POST", "/api/v1/orgs/acme/invitations", body, "Origin", "https://evil.example").want(t, 403, "forbidden")
+	c.do("POST", "/api/v1/orgs/acme/invitations", body, "Sec-Fetch-Site", "same-origin", "Origin", ts.URL).want(t, 201)
+	evs := c.do("GET", "/api/v1/orgs/acme/audit-events?action=member.invited", nil).want(t, 200).JSON()["items"].([]any)
+	if len(evs) != 1 {
+		t.Fatalf("%d invitations recorded, want only the same-origin one", len(evs))
+	}
+}
+
+// TestSignInRateLimit checks that failed sign-ins are limited per email,
+// with the same answers whether or not the email exists.
+func TestSignInRateLimit(t *testing.T) {
+	ts := startServer(t, databases(t)["sqlite"](t), nil)
+	c := newClient(t, ts.URL)
+	try := func(email string) *response {
+		return c.do("POST", "/api/v1/session", map[string]string{"email": email, "password": "wrong-password-1"})
+	}
+	for _, email := range []string{"admin@example.com", "nobody@example.com"} {
+		var first *response
+		for i := range 5 {
+			r := try(email).want(t, 401, "unauthenticated")
+			if i == 0 {
+				first = r
+			}
+		}
+		r := try(email).want(t, 429, "rate_limited")
+		if ra := r.Header.Get("Retry-After"); ra == "" || ra == "0" {
+			t.Fatalf("429 without a Retry-After: %q", ra)
+		}
+		if email == "nobody@example.com" {
+			continue
+		}
+		// The right password is refused too while the email is limited.
+		c.do("POST", "/api/v1/session", map[string]string{"email": email, "password": adminPassword}).want(t, 429, "rate_limited")
+		// And the answer for a known email equals the unknown one's.
+		other := newClient(t, ts.URL).do("POST", "/api/v1/session", map[string]string{"email": "someone-else@example.com", "password": "x"})
+		if other.Status != first.Status || string(other.Body) != string(first.Body) {
+			t.Fatalf("known email answered %s, unknown %s", first, other)
+		}
+	}
+}
+
+// TestRestartKeepsEverything stops the server and starts it again on the
+// same SQLite file: nothing is lost and nothing is bootstrapped again.
+func TestRestartKeepsEverything(t *testing.T) {
+	db := databases(t)["sqlite"](t)
+	ts := startServer(t, db, nil)
+	admin := newClient(t, ts.URL)
+	admin.signIn("admin@example.com", adminPassword)
+	_, bobID := invite(t, ts, admin, "acme", "bob@example.com", "member")
+	admin.do("PATCH", "/api/v1/orgs/acme", map[string]any{"name": "Acme Inc", "settings": map[string]any{"token_reuse_floor_seconds": 30}}).want(t, 200)
+	before := admin.do("GET", "/api/v1/orgs/acme/audit-events?limit=200", nil).want(t, 200).JSON()["items"].([]any)
+	if err := ts.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	ts2 := startServer(t, db, map[string]string{"TOLLGATE_BOOTSTRAP_PASSWORD": "a-different-password"})
+	if strings.Contains(ts2.stderr.String(), "First start") {
+		t.Fatal("the restarted server bootstrapped again")
+	}
+	admin2 := newClient(t, ts2.URL)
+	admin2.signIn("admin@example.com", adminPassword)
+	org := admin2.do("GET", "/api/v1/orgs/acme", nil).want(t, 200).JSON()
+	if org["name"] != "Acme Inc" || org["settings"].(map[string]any)["token_reuse_floor_seconds"] != float64(30) {
+		t.Fatalf("org after restart: %v", org)
+	}
+	members := admin2.do("GET", "/api/v1/orgs/acme/members", nil).want(t, 200).JSON()["items"].([]any)
+	if len(members) != 2 || members[1].(map[string]any)["user_id"] != bobID {
+		t.Fatalf("members after restart: %v", members)
+	}
+	bob := newClient(t, ts2.URL)
+	bob.signIn("bob@example.com", "password-of-bob@example.com")
+	after := admin2.do("GET", "/api/v1/orgs/acme/audit-events?limit=200", nil).want(t, 200).JSON()["items"].([]any)
+	if len(after) != len(before)+2 { // two more sign-ins
+		t.Fatalf("audit events: %d before restart, %d after two sign-ins", len(before), len(after))
+	}
+}
+
+// TestHealth checks liveness, readiness and the served OpenAPI document.
+func TestHealth(t *testing.T) {
+	ts := startServer(t, databases(t)["sqlite"](t), nil)
+	c := newClient(t, ts.URL)
+	c.do("GET", "/healthz", nil).want(t, 200)
+	c.do("GET", "/readyz", nil).want(t, 200)
+	doc := c.do("GET", "/openapi.json", nil).want(t, 200).JSON()
+	if doc["openapi"] != "3.1.0" || doc["paths"].(map[string]any)["/api/v1/orgs/{org}/members/{user_id}"] == nil {
+		t.Fatalf("openapi.json: %.200v", doc)
+	}
+	c.do("GET", "/api/v1/nothing-here", nil).want(t, http.StatusNotFound, "not_found")
+	r := c.do("PUT", "/api/v1/me", nil).want(t, http.StatusMethodNotAllowed, "invalid")
+	if r.Header.Get("Allow") == "" {
+		t.Fatal("405 without Allow")
+	}
+}

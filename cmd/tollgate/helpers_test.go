@@ -1,0 +1,293 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/tollgate/tollgate/server"
+	"github.com/tollgate/tollgate/store/postgres/pgtest"
+)
+
+// adminPassword is the bootstrap password of every test server.
+const adminPassword = "correct-horse-battery-staple"
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine to write while
+// the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// testServer is a Tollgate started through run(), as the binary would be.
+type testServer struct {
+	URL    string
+	DB     string
+	stderr *syncBuffer
+	stop   func() error
+}
+
+var listeningRE = regexp.MustCompile(`Tollgate is listening on (127\.0\.0\.1:\d+)`)
+
+// startServer runs "tollgate serve" in-process on a free loopback port
+// against db and waits until /readyz answers 200. The server is stopped
+// (gracefully, and checked to return nil) when the test ends.
+func startServer(t *testing.T, db string, env map[string]string) *testServer {
+	t.Helper()
+	getenv := func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		if k == "TOLLGATE_BOOTSTRAP_PASSWORD" {
+			return adminPassword
+		}
+		return ""
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", db}, getenv, strings.NewReader(""), io.Discard, stderr)
+	}()
+	ts := &testServer{DB: db, stderr: stderr}
+	var once sync.Once
+	var stopErr error
+	ts.stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case stopErr = <-done:
+			case <-time.After(40 * time.Second):
+				stopErr = errors.New("server did not stop")
+			}
+		})
+		return stopErr
+	}
+	t.Cleanup(func() {
+		if err := ts.stop(); err != nil {
+			t.Errorf("server stopped with %v\n%s", err, stderr)
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case err := <-done:
+			t.Fatalf("server exited early: %v\n%s", err, stderr)
+		default:
+		}
+		if m := listeningRE.FindStringSubmatch(stderr.String()); m != nil {
+			ts.URL = "http://" + m[1]
+			if resp, err := http.Get(ts.URL + "/readyz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return ts
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready in time\n%s", stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// databases returns the databases the end-to-end tests run against: a
+// fresh SQLite file, and a fresh PostgreSQL schema when
+// TOLLGATE_TEST_POSTGRES is set.
+func databases(t *testing.T) map[string]func(t *testing.T) string {
+	return map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "tollgate.db") },
+		"postgres": func(t *testing.T) string { return pgtest.URL(t) },
+	}
+}
+
+// openapiRouter finds the OpenAPI operation of a request.
+var openapiRouter = sync.OnceValues(func() (routers.Router, error) {
+	// JSON Lines bodies validate as the array of their lines.
+	openapi3filter.RegisterBodyDecoder("application/x-ndjson", func(r io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+		dec := json.NewDecoder(r)
+		dec.UseNumber()
+		lines := []any{}
+		for {
+			var v any
+			if err := dec.Decode(&v); err == io.EOF {
+				return lines, nil
+			} else if err != nil {
+				return nil, err
+			}
+			lines = append(lines, v)
+		}
+	})
+	doc, err := server.OpenAPI()
+	if err != nil {
+		return nil, err
+	}
+	return legacy.NewRouter(doc)
+})
+
+// client is a browser-like API client: it keeps its session cookie, and
+// checks every /api/ response against the OpenAPI document, so that the
+// document cannot drift from what the server does.
+type client struct {
+	t    *testing.T
+	base string
+	http *http.Client
+}
+
+func newClient(t *testing.T, base string) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, base: base, http: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+}
+
+// response is a finished API call.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a generic map.
+func (r *response) JSON() map[string]any {
+	var m map[string]any
+	json.Unmarshal(r.Body, &m)
+	return m
+}
+
+func (r *response) String() string { return fmt.Sprintf("%d %.500s", r.Status, r.Body) }
+
+// do sends a request with a JSON body (nil for none, a string sent as is)
+// and validates the response against the OpenAPI document.
+func (c *client) do(method, path string, body any, headers ...string) *response {
+	c.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	r := &response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	if strings.HasPrefix(req.URL.Path, "/api/") {
+		c.validate(req, r)
+	}
+	return r
+}
+
+func (c *client) validate(req *http.Request, r *response) {
+	c.t.Helper()
+	if r.Status >= 400 {
+		if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+			c.t.Errorf("%s %s: error response has Content-Type %q, want application/problem+json", req.Method, req.URL.Path, ct)
+		}
+		var p map[string]any
+		if err := json.Unmarshal(r.Body, &p); err != nil || p["code"] == nil || p["status"] != float64(r.Status) {
+			c.t.Errorf("%s %s: problem body %s does not carry code and status", req.Method, req.URL.Path, r.Body)
+		}
+	}
+	router, err := openapiRouter()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	route, params, err := router.FindRoute(req)
+	if err != nil {
+		// Only the deliberate no-route answers may be outside the document.
+		if r.Status != http.StatusNotFound && r.Status != http.StatusMethodNotAllowed {
+			c.t.Errorf("%s %s answered %d but is not in the OpenAPI document: %v", req.Method, req.URL.Path, r.Status, err)
+		}
+		return
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}},
+		Status:  r.Status,
+		Header:  r.Header,
+		Options: &openapi3filter.Options{IncludeResponseStatus: true},
+	}
+	in.SetBodyBytes(r.Body)
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		c.t.Errorf("%s %s: response does not match the OpenAPI document: %v\nbody: %.500s", req.Method, req.URL.Path, err, r.Body)
+	}
+}
+
+// want fails the test unless the response has the status (and, for
+// errors, the code).
+func (r *response) want(t *testing.T, status int, code ...string) *response {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d: %.500s", r.Status, status, r.Body)
+	}
+	if len(code) > 0 && r.JSON()["code"] != code[0] {
+		t.Fatalf("code %v, want %s: %s", r.JSON()["code"], code[0], r.Body)
+	}
+	return r
+}
+
+// signIn signs the client in and returns the session response.
+func (c *client) signIn(email, password string) map[string]any {
+	c.t.Helper()
+	return c.do("POST", "/api/v1/session", map[string]string{"email": email, "password": password}).want(c.t, 200).JSON()
+}
+
+// invite has inviter invite email with role into org, the invitee accept,
+// and returns the invitee's signed-in client and user ID.
+func invite(t *testing.T, ts *testServer, inviter *client, org, email, role string) (*client, string) {
+	t.Helper()
+	inv := inviter.do("POST", "/api/v1/orgs/"+org+"/invitations", map[string]string{"email": email, "role": role}).want(t, 201).JSON()
+	c := newClient(t, ts.URL)
+	s := c.do("POST", "/api/v1/invitations/accept", map[string]string{"token": inv["token"].(string), "name": "User " + email,
+		"password": "password-of-" + email}).want(t, 200).JSON()
+	return c, s["user"].(map[string]any)["id"].(string)
+}
