@@ -58,3 +58,20 @@ func DecodeCursor(c string) (time.Time, string, error) {
 	}
 	return time.UnixMicro(us).UTC(), id, nil
 }
+
+// PageOf finishes a keyset page. Stores fetch limit+1 rows; PageOf keeps the
+// first limit and, when there was one more, returns the cursor of the last
+// kept item, made from key.
+func PageOf[T any](rows []T, limit int, key func(*T) (time.Time, string)) ([]T, string) {
+	if len(rows) <= limit {
+		return rows, ""
+	}
+	rows = rows[:limit]
+	return rows, EncodeCursor(key(&rows[limit-1]))
+}
+
+// MemberKey is the sort key of member lists: join time, then user ID.
+func MemberKey(m *MemberView) (time.Time, string) { return m.JoinedAt, m.UserID }
+
+// AuditEventKey is the sort key of audit lists: time, then event ID.
+func AuditEventKey(e *AuditEvent) (time.Time, string) { return e.Time, e.ID }

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestLifecycle drives the foundation through the API as a person would:
@@ -259,5 +263,47 @@ func TestHealth(t *testing.T) {
 	r := c.do("PUT", "/api/v1/me", nil).want(t, http.StatusMethodNotAllowed, "invalid")
 	if r.Header.Get("Allow") == "" {
 		t.Fatal("405 without Allow")
+	}
+}
+
+// TestGracefulShutdown stops the server while a request is in flight: the
+// request still gets its full answer, new connections are refused, and
+// run returns nil.
+func TestGracefulShutdown(t *testing.T) {
+	ts := startServer(t, databases(t)["sqlite"](t), nil)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"email":"admin@example.com","password":"` + adminPassword + `"}`
+	half := len(body) / 2
+	fmt.Fprintf(conn, "POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:half])
+	time.Sleep(200 * time.Millisecond) // the server is now reading the body
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- ts.stop() }()
+	time.Sleep(200 * time.Millisecond) // shutdown has begun and waits for us
+	if _, err := http.Get(ts.URL + "/healthz"); err == nil {
+		t.Fatal("a new connection was accepted during shutdown")
+	}
+	select {
+	case err := <-stopped:
+		t.Fatalf("run returned (%v) before the in-flight request finished", err)
+	default:
+	}
+	if _, err := io.WriteString(conn, body[half:]); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("in-flight request lost: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("in-flight sign-in answered %d", resp.StatusCode)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("run returned %v", err)
 	}
 }

@@ -10,16 +10,13 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/store/internal/migrate"
 )
 
 //go:embed migrations/*.sql
@@ -112,7 +109,7 @@ func retryable(err error) bool {
 // transaction holding an advisory lock, and returns the versions applied.
 // It refuses a database whose schema is newer than this binary knows.
 func (s *Store) Migrate(ctx context.Context) ([]int, error) {
-	files, err := migrationFiles()
+	files, err := migrate.Files(migrations, "migrations")
 	if err != nil {
 		return nil, err
 	}
@@ -132,54 +129,26 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&max); err != nil {
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
-	if last := files[len(files)-1].version; max > last {
+	if last := files[len(files)-1].Version; max > last {
 		return nil, fmt.Errorf("postgres: database schema version %d is newer than this binary (%d): upgrade tollgate", max, last)
 	}
 	var applied []int
 	for _, m := range files {
-		if m.version <= max {
+		if m.Version <= max {
 			continue
 		}
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
-			return nil, fmt.Errorf("postgres: migration %s: %w", m.name, err)
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return nil, fmt.Errorf("postgres: migration %s: %w", m.Name, err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())`, m.version); err != nil {
-			return nil, fmt.Errorf("postgres: migration %s: %w", m.name, err)
+		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())`, m.Version); err != nil {
+			return nil, fmt.Errorf("postgres: migration %s: %w", m.Name, err)
 		}
-		applied = append(applied, m.version)
+		applied = append(applied, m.Version)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
 	return applied, nil
-}
-
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func migrationFiles() ([]migration, error) {
-	entries, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range entries {
-		base := strings.TrimPrefix(name, "migrations/")
-		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-		if err != nil {
-			return nil, fmt.Errorf("postgres: migration %s: name must start with a version number", base)
-		}
-		b, err := migrations.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	return ms, nil
 }
 
 // querier is what *pgxpool.Pool and pgx.Tx have in common.

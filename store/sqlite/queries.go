@@ -147,12 +147,7 @@ func (q *queries) ListMembers(ctx context.Context, orgID string, p tollgate.Page
 	if err := rows.Err(); err != nil {
 		return nil, "", classify(err, "member")
 	}
-	next := ""
-	if len(out) > p.Limit {
-		out = out[:p.Limit]
-		last := out[len(out)-1]
-		next = tollgate.EncodeCursor(last.JoinedAt, last.UserID)
-	}
+	out, next := tollgate.PageOf(out, p.Limit, tollgate.MemberKey)
 	return out, next, nil
 }
 
@@ -338,11 +333,6 @@ func (q *queries) ListAuditEvents(ctx context.Context, orgID string, f tollgate.
 	if err := rows.Err(); err != nil {
 		return nil, "", classify(err, "audit event")
 	}
-	next := ""
-	if len(out) > p.Limit {
-		out = out[:p.Limit]
-		last := out[len(out)-1]
-		next = tollgate.EncodeCursor(last.Time, last.ID)
-	}
+	out, next := tollgate.PageOf(out, p.Limit, tollgate.AuditEventKey)
 	return out, next, nil
 }

@@ -11,14 +11,12 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/store/internal/migrate"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -94,7 +92,7 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`); err != nil {
 		return nil, fmt.Errorf("sqlite: migrate: %w", err)
 	}
-	files, err := migrationFiles()
+	files, err := migrate.Files(migrations, "migrations")
 	if err != nil {
 		return nil, err
 	}
@@ -109,57 +107,29 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 			tx.Rollback()
 			return applied, fmt.Errorf("sqlite: migrate: %w", err)
 		}
-		if last := files[len(files)-1].version; max.Int64 > int64(last) {
+		if last := files[len(files)-1].Version; max.Int64 > int64(last) {
 			tx.Rollback()
 			return applied, fmt.Errorf("sqlite: database schema version %d is newer than this binary (%d): upgrade tollgate", max.Int64, last)
 		}
-		if int64(m.version) <= max.Int64 {
+		if int64(m.Version) <= max.Int64 {
 			tx.Rollback()
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 			tx.Rollback()
-			return applied, fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+			return applied, fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
-			m.version, time.Now().UnixMicro()); err != nil {
+			m.Version, time.Now().UnixMicro()); err != nil {
 			tx.Rollback()
-			return applied, fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+			return applied, fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 		}
 		if err := tx.Commit(); err != nil {
-			return applied, fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+			return applied, fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 		}
-		applied = append(applied, m.version)
+		applied = append(applied, m.Version)
 	}
 	return applied, nil
-}
-
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func migrationFiles() ([]migration, error) {
-	entries, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range entries {
-		base := strings.TrimPrefix(name, "migrations/")
-		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: migration %s: name must start with a version number", base)
-		}
-		b, err := migrations.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	return ms, nil
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
