@@ -98,4 +98,58 @@ type Queries interface {
 	// ListAuditEvents returns the org's events matching f, newest first
 	// (time, then ID, descending), and the cursor of the next page.
 	ListAuditEvents(ctx context.Context, orgID string, f AuditFilter, p Page) ([]AuditEvent, string, error)
+
+	// CreateServiceAccount inserts sa. EConflict if the org has an account
+	// with the same name ignoring case; ENotFound if the org does not exist.
+	CreateServiceAccount(ctx context.Context, sa *ServiceAccount) error
+	// GetServiceAccount returns the org's service account. ENotFound,
+	// also when the account belongs to another org.
+	GetServiceAccount(ctx context.Context, orgID, id string) (*ServiceAccount, error)
+	// GetServiceAccountByID returns a service account by ID alone, for
+	// client authentication. ENotFound.
+	GetServiceAccountByID(ctx context.Context, id string) (*ServiceAccount, error)
+	// ListServiceAccounts returns the org's accounts by creation time, then
+	// ID, and the next page's cursor.
+	ListServiceAccounts(ctx context.Context, orgID string, p Page) ([]ServiceAccount, string, error)
+	// UpdateServiceAccount writes sa's description, role, status and
+	// ReuseAfter. ENotFound.
+	UpdateServiceAccount(ctx context.Context, sa *ServiceAccount) error
+	// TouchServiceAccount sets last_used_at to t if it is later. ENotFound.
+	TouchServiceAccount(ctx context.Context, id string, t time.Time) error
+	// DeleteServiceAccount deletes the account with its secrets and access
+	// tokens (S8). ENotFound.
+	DeleteServiceAccount(ctx context.Context, orgID, id string) error
+
+	// CreateClientSecret inserts s. ENotFound if the account does not exist.
+	CreateClientSecret(ctx context.Context, s *ClientSecret) error
+	// ListClientSecrets returns the account's secrets, newest first.
+	ListClientSecrets(ctx context.Context, serviceAccountID string) ([]ClientSecret, error)
+	// ExpireClientSecret sets the secret's expiry. ENotFound.
+	ExpireClientSecret(ctx context.Context, id string, t time.Time) error
+	// DeleteClientSecretsExpiredBefore removes the account's secrets that
+	// expired before t.
+	DeleteClientSecretsExpiredBefore(ctx context.Context, serviceAccountID string, t time.Time) error
+
+	// CreateAccessToken inserts t. ENotFound if the account does not exist.
+	CreateAccessToken(ctx context.Context, t *AccessToken) error
+	// GetAccessToken returns the access token record with that jti. ENotFound.
+	GetAccessToken(ctx context.Context, id string) (*AccessToken, error)
+	// LatestAccessToken returns the account's most recently issued access
+	// token. ENotFound if it has none.
+	LatestAccessToken(ctx context.Context, serviceAccountID string) (*AccessToken, error)
+	// RevokeAccessToken marks the token revoked at t (a revoked token stays
+	// revoked at its first time). ENotFound.
+	RevokeAccessToken(ctx context.Context, id string, t time.Time) error
+	// DeleteAccessTokensExpiredBefore removes records of tokens that
+	// expired before t, and returns how many.
+	DeleteAccessTokensExpiredBefore(ctx context.Context, t time.Time) (int, error)
+
+	// CreateSigningKey inserts k.
+	CreateSigningKey(ctx context.Context, k *SigningKey) error
+	// ListSigningKeys returns every signing key, newest first.
+	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
+	// RetireSigningKey marks the key as no longer signing from t. ENotFound.
+	RetireSigningKey(ctx context.Context, id string, t time.Time) error
+	// DeleteSigningKeysRetiredBefore removes keys retired before t.
+	DeleteSigningKeysRetiredBefore(ctx context.Context, t time.Time) (int, error)
 }

@@ -334,3 +334,5 @@ func (q *queries) ListAuditEvents(ctx context.Context, orgID string, f tollgate.
 	out, next := tollgate.PageOf(out, p.Limit, tollgate.AuditEventKey)
 	return out, next, nil
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

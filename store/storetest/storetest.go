@@ -19,10 +19,7 @@ import (
 // Run runs the whole suite. newStore must return an empty, migrated store
 // that the suite may use alone; it is called once per subtest.
 func Run(t *testing.T, newStore func(t *testing.T) tollgate.Store) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s tollgate.Store)
-	}{
+	tests := []namedTest{
 		{"Orgs", testOrgs},
 		{"Users", testUsers},
 		{"Members", testMembers},
@@ -39,11 +36,17 @@ func Run(t *testing.T, newStore func(t *testing.T) tollgate.Store) {
 		{"ConcurrentUpdatesAreSerialized", testConcurrentUpdates},
 		{"ConcurrentInsertsConflict", testConcurrentInserts},
 	}
+	tests = append(tests, serviceAccountTests()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStore(t))
 		})
 	}
+}
+
+type namedTest struct {
+	name string
+	fn   func(t *testing.T, s tollgate.Store)
 }
 
 // base is an arbitrary fixed instant, so that tests do not depend on the

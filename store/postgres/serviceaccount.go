@@ -1,0 +1,207 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/tollgate/tollgate"
+)
+
+const saColumns = `id, org_id, name, email, description, role, token_ttl_seconds, status, created_at, created_by, last_used_at, reuse_after`
+
+func scanServiceAccount(row interface{ Scan(...any) error }) (*tollgate.ServiceAccount, error) {
+	var sa tollgate.ServiceAccount
+	if err := row.Scan(&sa.ID, &sa.OrgID, &sa.Name, &sa.Email, &sa.Description, &sa.Role, &sa.TokenTTLSeconds, &sa.Status,
+		&sa.CreatedAt, &sa.CreatedBy, &sa.LastUsedAt, &sa.ReuseAfter); err != nil {
+		return nil, err
+	}
+	sa.CreatedAt, sa.LastUsedAt, sa.ReuseAfter = sa.CreatedAt.UTC(), utcPtr(sa.LastUsedAt), sa.ReuseAfter.UTC()
+	return &sa, nil
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func (q *queries) CreateServiceAccount(ctx context.Context, sa *tollgate.ServiceAccount) error {
+	_, err := q.q.Exec(ctx, `INSERT INTO service_accounts (`+saColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		sa.ID, sa.OrgID, sa.Name, sa.Email, sa.Description, string(sa.Role), sa.TokenTTLSeconds, sa.Status,
+		sa.CreatedAt, sa.CreatedBy, sa.LastUsedAt, sa.ReuseAfter)
+	return classify(err, "service account")
+}
+
+func (q *queries) GetServiceAccount(ctx context.Context, orgID, id string) (*tollgate.ServiceAccount, error) {
+	sa, err := scanServiceAccount(q.q.QueryRow(ctx, `SELECT `+saColumns+` FROM service_accounts WHERE org_id = $1 AND id = $2`, orgID, id))
+	return sa, classify(err, "service account")
+}
+
+func (q *queries) GetServiceAccountByID(ctx context.Context, id string) (*tollgate.ServiceAccount, error) {
+	sa, err := scanServiceAccount(q.q.QueryRow(ctx, `SELECT `+saColumns+` FROM service_accounts WHERE id = $1`, id))
+	return sa, classify(err, "service account")
+}
+
+func (q *queries) ListServiceAccounts(ctx context.Context, orgID string, p tollgate.Page) ([]tollgate.ServiceAccount, string, error) {
+	query := `SELECT ` + saColumns + ` FROM service_accounts WHERE org_id = $1`
+	args := []any{orgID}
+	if p.Cursor != "" {
+		t, id, err := tollgate.DecodeCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		query += ` AND (created_at, id) > ($2, $3)`
+		args = append(args, t, id)
+	}
+	args = append(args, p.Limit+1)
+	rows, err := q.q.Query(ctx, query+` ORDER BY created_at, id LIMIT $`+itoa(len(args)), args...)
+	if err != nil {
+		return nil, "", classify(err, "service account")
+	}
+	defer rows.Close()
+	var out []tollgate.ServiceAccount
+	for rows.Next() {
+		sa, err := scanServiceAccount(rows)
+		if err != nil {
+			return nil, "", classify(err, "service account")
+		}
+		out = append(out, *sa)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", classify(err, "service account")
+	}
+	out, next := tollgate.PageOf(out, p.Limit, tollgate.ServiceAccountKey)
+	return out, next, nil
+}
+
+func (q *queries) UpdateServiceAccount(ctx context.Context, sa *tollgate.ServiceAccount) error {
+	tag, err := q.q.Exec(ctx, `UPDATE service_accounts SET description = $1, role = $2, status = $3, reuse_after = $4 WHERE org_id = $5 AND id = $6`,
+		sa.Description, string(sa.Role), sa.Status, sa.ReuseAfter, sa.OrgID, sa.ID)
+	return mustAffect(tag, err, "service account")
+}
+
+func (q *queries) TouchServiceAccount(ctx context.Context, id string, t time.Time) error {
+	tag, err := q.q.Exec(ctx, `UPDATE service_accounts SET last_used_at = GREATEST(last_used_at, $1) WHERE id = $2`, t, id)
+	return mustAffect(tag, err, "service account")
+}
+
+func (q *queries) DeleteServiceAccount(ctx context.Context, orgID, id string) error {
+	tag, err := q.q.Exec(ctx, `DELETE FROM service_accounts WHERE org_id = $1 AND id = $2`, orgID, id)
+	return mustAffect(tag, err, "service account")
+}
+
+func (q *queries) CreateClientSecret(ctx context.Context, s *tollgate.ClientSecret) error {
+	_, err := q.q.Exec(ctx, `INSERT INTO client_secrets (id, service_account_id, hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		s.ID, s.ServiceAccountID, s.Hash, s.CreatedAt, s.ExpiresAt)
+	return classify(err, "client secret")
+}
+
+func (q *queries) ListClientSecrets(ctx context.Context, serviceAccountID string) ([]tollgate.ClientSecret, error) {
+	rows, err := q.q.Query(ctx, `SELECT id, service_account_id, hash, created_at, expires_at FROM client_secrets
+		WHERE service_account_id = $1 ORDER BY created_at DESC, id DESC`, serviceAccountID)
+	if err != nil {
+		return nil, classify(err, "client secret")
+	}
+	defer rows.Close()
+	var out []tollgate.ClientSecret
+	for rows.Next() {
+		var s tollgate.ClientSecret
+		if err := rows.Scan(&s.ID, &s.ServiceAccountID, &s.Hash, &s.CreatedAt, &s.ExpiresAt); err != nil {
+			return nil, classify(err, "client secret")
+		}
+		s.CreatedAt, s.ExpiresAt = s.CreatedAt.UTC(), utcPtr(s.ExpiresAt)
+		out = append(out, s)
+	}
+	return out, classify(rows.Err(), "client secret")
+}
+
+func (q *queries) ExpireClientSecret(ctx context.Context, id string, t time.Time) error {
+	tag, err := q.q.Exec(ctx, `UPDATE client_secrets SET expires_at = $1 WHERE id = $2`, t, id)
+	return mustAffect(tag, err, "client secret")
+}
+
+func (q *queries) DeleteClientSecretsExpiredBefore(ctx context.Context, serviceAccountID string, t time.Time) error {
+	_, err := q.q.Exec(ctx, `DELETE FROM client_secrets WHERE service_account_id = $1 AND expires_at < $2`, serviceAccountID, t)
+	return classify(err, "client secret")
+}
+
+const atColumns = `id, org_id, service_account_id, secret_id, key_id, issued_at, expires_at, revoked_at, sealed`
+
+func scanAccessToken(row interface{ Scan(...any) error }) (*tollgate.AccessToken, error) {
+	var t tollgate.AccessToken
+	if err := row.Scan(&t.ID, &t.OrgID, &t.ServiceAccountID, &t.SecretID, &t.KeyID, &t.IssuedAt, &t.ExpiresAt, &t.RevokedAt, &t.Sealed); err != nil {
+		return nil, err
+	}
+	t.IssuedAt, t.ExpiresAt, t.RevokedAt = t.IssuedAt.UTC(), t.ExpiresAt.UTC(), utcPtr(t.RevokedAt)
+	return &t, nil
+}
+
+func (q *queries) CreateAccessToken(ctx context.Context, t *tollgate.AccessToken) error {
+	_, err := q.q.Exec(ctx, `INSERT INTO access_tokens (`+atColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		t.ID, t.OrgID, t.ServiceAccountID, t.SecretID, t.KeyID, t.IssuedAt, t.ExpiresAt, t.RevokedAt, t.Sealed)
+	return classify(err, "access token")
+}
+
+func (q *queries) GetAccessToken(ctx context.Context, id string) (*tollgate.AccessToken, error) {
+	t, err := scanAccessToken(q.q.QueryRow(ctx, `SELECT `+atColumns+` FROM access_tokens WHERE id = $1`, id))
+	return t, classify(err, "access token")
+}
+
+func (q *queries) LatestAccessToken(ctx context.Context, serviceAccountID string) (*tollgate.AccessToken, error) {
+	t, err := scanAccessToken(q.q.QueryRow(ctx, `SELECT `+atColumns+` FROM access_tokens
+		WHERE service_account_id = $1 ORDER BY issued_at DESC, id DESC LIMIT 1`, serviceAccountID))
+	return t, classify(err, "access token")
+}
+
+func (q *queries) RevokeAccessToken(ctx context.Context, id string, t time.Time) error {
+	tag, err := q.q.Exec(ctx, `UPDATE access_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2`, t, id)
+	return mustAffect(tag, err, "access token")
+}
+
+func (q *queries) DeleteAccessTokensExpiredBefore(ctx context.Context, t time.Time) (int, error) {
+	tag, err := q.q.Exec(ctx, `DELETE FROM access_tokens WHERE expires_at < $1`, t)
+	if err != nil {
+		return 0, classify(err, "access token")
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+func (q *queries) CreateSigningKey(ctx context.Context, k *tollgate.SigningKey) error {
+	_, err := q.q.Exec(ctx, `INSERT INTO signing_keys (id, algorithm, public_key, private_sealed, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		k.ID, k.Algorithm, k.PublicKey, k.PrivateSealed, k.CreatedAt, k.RetiredAt)
+	return classify(err, "signing key")
+}
+
+func (q *queries) ListSigningKeys(ctx context.Context) ([]tollgate.SigningKey, error) {
+	rows, err := q.q.Query(ctx, `SELECT id, algorithm, public_key, private_sealed, created_at, retired_at FROM signing_keys
+		ORDER BY created_at DESC, id DESC`)
+	if err != nil {
+		return nil, classify(err, "signing key")
+	}
+	defer rows.Close()
+	var out []tollgate.SigningKey
+	for rows.Next() {
+		var k tollgate.SigningKey
+		if err := rows.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.PrivateSealed, &k.CreatedAt, &k.RetiredAt); err != nil {
+			return nil, classify(err, "signing key")
+		}
+		k.CreatedAt, k.RetiredAt = k.CreatedAt.UTC(), utcPtr(k.RetiredAt)
+		out = append(out, k)
+	}
+	return out, classify(rows.Err(), "signing key")
+}
+
+func (q *queries) RetireSigningKey(ctx context.Context, id string, t time.Time) error {
+	tag, err := q.q.Exec(ctx, `UPDATE signing_keys SET retired_at = COALESCE(retired_at, $1) WHERE id = $2`, t, id)
+	return mustAffect(tag, err, "signing key")
+}
+
+func (q *queries) DeleteSigningKeysRetiredBefore(ctx context.Context, t time.Time) (int, error) {
+	tag, err := q.q.Exec(ctx, `DELETE FROM signing_keys WHERE retired_at < $1`, t)
+	if err != nil {
+		return 0, classify(err, "signing key")
+	}
+	return int(tag.RowsAffected()), nil
+}

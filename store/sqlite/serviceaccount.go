@@ -1,0 +1,209 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/tollgate/tollgate"
+)
+
+const saColumns = `id, org_id, name, email, description, role, token_ttl_seconds, status, created_at, created_by, last_used_at, reuse_after`
+
+func scanServiceAccount(row interface{ Scan(...any) error }) (*tollgate.ServiceAccount, error) {
+	var sa tollgate.ServiceAccount
+	var created, reuse int64
+	var used sql.NullInt64
+	if err := row.Scan(&sa.ID, &sa.OrgID, &sa.Name, &sa.Email, &sa.Description, &sa.Role, &sa.TokenTTLSeconds, &sa.Status,
+		&created, &sa.CreatedBy, &used, &reuse); err != nil {
+		return nil, err
+	}
+	sa.CreatedAt, sa.LastUsedAt, sa.ReuseAfter = fromMicros(created), fromNullMicros(used), fromMicros(reuse)
+	return &sa, nil
+}
+
+func (q *queries) CreateServiceAccount(ctx context.Context, sa *tollgate.ServiceAccount) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO service_accounts (`+saColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sa.ID, sa.OrgID, sa.Name, sa.Email, sa.Description, string(sa.Role), sa.TokenTTLSeconds, sa.Status,
+		micros(sa.CreatedAt), sa.CreatedBy, nullMicros(sa.LastUsedAt), micros(sa.ReuseAfter))
+	return classify(err, "service account")
+}
+
+func (q *queries) GetServiceAccount(ctx context.Context, orgID, id string) (*tollgate.ServiceAccount, error) {
+	sa, err := scanServiceAccount(q.q.QueryRowContext(ctx, `SELECT `+saColumns+` FROM service_accounts WHERE org_id = ? AND id = ?`, orgID, id))
+	return sa, classify(err, "service account")
+}
+
+func (q *queries) GetServiceAccountByID(ctx context.Context, id string) (*tollgate.ServiceAccount, error) {
+	sa, err := scanServiceAccount(q.q.QueryRowContext(ctx, `SELECT `+saColumns+` FROM service_accounts WHERE id = ?`, id))
+	return sa, classify(err, "service account")
+}
+
+func (q *queries) ListServiceAccounts(ctx context.Context, orgID string, p tollgate.Page) ([]tollgate.ServiceAccount, string, error) {
+	query := `SELECT ` + saColumns + ` FROM service_accounts WHERE org_id = ?`
+	args := []any{orgID}
+	if p.Cursor != "" {
+		t, id, err := tollgate.DecodeCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		query += ` AND (created_at, id) > (?, ?)`
+		args = append(args, micros(t), id)
+	}
+	rows, err := q.q.QueryContext(ctx, query+` ORDER BY created_at, id LIMIT ?`, append(args, p.Limit+1)...)
+	if err != nil {
+		return nil, "", classify(err, "service account")
+	}
+	defer rows.Close()
+	var out []tollgate.ServiceAccount
+	for rows.Next() {
+		sa, err := scanServiceAccount(rows)
+		if err != nil {
+			return nil, "", classify(err, "service account")
+		}
+		out = append(out, *sa)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", classify(err, "service account")
+	}
+	out, next := tollgate.PageOf(out, p.Limit, tollgate.ServiceAccountKey)
+	return out, next, nil
+}
+
+func (q *queries) UpdateServiceAccount(ctx context.Context, sa *tollgate.ServiceAccount) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE service_accounts SET description = ?, role = ?, status = ?, reuse_after = ? WHERE org_id = ? AND id = ?`,
+		sa.Description, string(sa.Role), sa.Status, micros(sa.ReuseAfter), sa.OrgID, sa.ID)
+	return mustAffect(res, err, "service account")
+}
+
+func (q *queries) TouchServiceAccount(ctx context.Context, id string, t time.Time) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE service_accounts SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?`, micros(t), id)
+	return mustAffect(res, err, "service account")
+}
+
+func (q *queries) DeleteServiceAccount(ctx context.Context, orgID, id string) error {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM service_accounts WHERE org_id = ? AND id = ?`, orgID, id)
+	return mustAffect(res, err, "service account")
+}
+
+func (q *queries) CreateClientSecret(ctx context.Context, s *tollgate.ClientSecret) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO client_secrets (id, service_account_id, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		s.ID, s.ServiceAccountID, s.Hash, micros(s.CreatedAt), nullMicros(s.ExpiresAt))
+	return classify(err, "client secret")
+}
+
+func (q *queries) ListClientSecrets(ctx context.Context, serviceAccountID string) ([]tollgate.ClientSecret, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT id, service_account_id, hash, created_at, expires_at FROM client_secrets
+		WHERE service_account_id = ? ORDER BY created_at DESC, id DESC`, serviceAccountID)
+	if err != nil {
+		return nil, classify(err, "client secret")
+	}
+	defer rows.Close()
+	var out []tollgate.ClientSecret
+	for rows.Next() {
+		var s tollgate.ClientSecret
+		var created int64
+		var expires sql.NullInt64
+		if err := rows.Scan(&s.ID, &s.ServiceAccountID, &s.Hash, &created, &expires); err != nil {
+			return nil, classify(err, "client secret")
+		}
+		s.CreatedAt, s.ExpiresAt = fromMicros(created), fromNullMicros(expires)
+		out = append(out, s)
+	}
+	return out, classify(rows.Err(), "client secret")
+}
+
+func (q *queries) ExpireClientSecret(ctx context.Context, id string, t time.Time) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE client_secrets SET expires_at = ? WHERE id = ?`, micros(t), id)
+	return mustAffect(res, err, "client secret")
+}
+
+func (q *queries) DeleteClientSecretsExpiredBefore(ctx context.Context, serviceAccountID string, t time.Time) error {
+	_, err := q.q.ExecContext(ctx, `DELETE FROM client_secrets WHERE service_account_id = ? AND expires_at < ?`, serviceAccountID, micros(t))
+	return classify(err, "client secret")
+}
+
+const atColumns = `id, org_id, service_account_id, secret_id, key_id, issued_at, expires_at, revoked_at, sealed`
+
+func scanAccessToken(row interface{ Scan(...any) error }) (*tollgate.AccessToken, error) {
+	var t tollgate.AccessToken
+	var issued, expires int64
+	var revoked sql.NullInt64
+	if err := row.Scan(&t.ID, &t.OrgID, &t.ServiceAccountID, &t.SecretID, &t.KeyID, &issued, &expires, &revoked, &t.Sealed); err != nil {
+		return nil, err
+	}
+	t.IssuedAt, t.ExpiresAt, t.RevokedAt = fromMicros(issued), fromMicros(expires), fromNullMicros(revoked)
+	return &t, nil
+}
+
+func (q *queries) CreateAccessToken(ctx context.Context, t *tollgate.AccessToken) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO access_tokens (`+atColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.OrgID, t.ServiceAccountID, t.SecretID, t.KeyID, micros(t.IssuedAt), micros(t.ExpiresAt), nullMicros(t.RevokedAt), t.Sealed)
+	return classify(err, "access token")
+}
+
+func (q *queries) GetAccessToken(ctx context.Context, id string) (*tollgate.AccessToken, error) {
+	t, err := scanAccessToken(q.q.QueryRowContext(ctx, `SELECT `+atColumns+` FROM access_tokens WHERE id = ?`, id))
+	return t, classify(err, "access token")
+}
+
+func (q *queries) LatestAccessToken(ctx context.Context, serviceAccountID string) (*tollgate.AccessToken, error) {
+	t, err := scanAccessToken(q.q.QueryRowContext(ctx, `SELECT `+atColumns+` FROM access_tokens
+		WHERE service_account_id = ? ORDER BY issued_at DESC, id DESC LIMIT 1`, serviceAccountID))
+	return t, classify(err, "access token")
+}
+
+func (q *queries) RevokeAccessToken(ctx context.Context, id string, t time.Time) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE access_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`, micros(t), id)
+	return mustAffect(res, err, "access token")
+}
+
+func (q *queries) DeleteAccessTokensExpiredBefore(ctx context.Context, t time.Time) (int, error) {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM access_tokens WHERE expires_at < ?`, micros(t))
+	if err != nil {
+		return 0, classify(err, "access token")
+	}
+	n, err := res.RowsAffected()
+	return int(n), classify(err, "access token")
+}
+
+func (q *queries) CreateSigningKey(ctx context.Context, k *tollgate.SigningKey) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO signing_keys (id, algorithm, public_key, private_sealed, created_at, retired_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		k.ID, k.Algorithm, k.PublicKey, k.PrivateSealed, micros(k.CreatedAt), nullMicros(k.RetiredAt))
+	return classify(err, "signing key")
+}
+
+func (q *queries) ListSigningKeys(ctx context.Context) ([]tollgate.SigningKey, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT id, algorithm, public_key, private_sealed, created_at, retired_at FROM signing_keys
+		ORDER BY created_at DESC, id DESC`)
+	if err != nil {
+		return nil, classify(err, "signing key")
+	}
+	defer rows.Close()
+	var out []tollgate.SigningKey
+	for rows.Next() {
+		var k tollgate.SigningKey
+		var created int64
+		var retired sql.NullInt64
+		if err := rows.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.PrivateSealed, &created, &retired); err != nil {
+			return nil, classify(err, "signing key")
+		}
+		k.CreatedAt, k.RetiredAt = fromMicros(created), fromNullMicros(retired)
+		out = append(out, k)
+	}
+	return out, classify(rows.Err(), "signing key")
+}
+
+func (q *queries) RetireSigningKey(ctx context.Context, id string, t time.Time) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE signing_keys SET retired_at = coalesce(retired_at, ?) WHERE id = ?`, micros(t), id)
+	return mustAffect(res, err, "signing key")
+}
+
+func (q *queries) DeleteSigningKeysRetiredBefore(ctx context.Context, t time.Time) (int, error) {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM signing_keys WHERE retired_at < ?`, micros(t))
+	if err != nil {
+		return 0, classify(err, "signing key")
+	}
+	n, err := res.RowsAffected()
+	return int(n), classify(err, "signing key")
+}
