@@ -22,6 +22,11 @@ type Config struct {
 	Argon2 credential.Argon2Params
 	// SignInLimits bound failed sign-ins (default DefaultSignInLimits).
 	SignInLimits SignInLimits
+	// Keys hash client secrets; required for service accounts.
+	Keys *credential.Keyring
+	// ServiceAccountEmailDomain ends service accounts' email addresses
+	// (default tollgate.DefaultServiceAccountEmailDomain).
+	ServiceAccountEmailDomain string
 }
 
 // App runs the use cases against a store.
@@ -49,6 +54,9 @@ func New(store tollgate.Store, clock tollgate.Clock, cfg Config, log *slog.Logge
 	}
 	if cfg.Argon2 == (credential.Argon2Params{}) {
 		cfg.Argon2 = credential.DefaultArgon2
+	}
+	if cfg.ServiceAccountEmailDomain == "" {
+		cfg.ServiceAccountEmailDomain = tollgate.DefaultServiceAccountEmailDomain
 	}
 	if cfg.SignInLimits == (SignInLimits{}) {
 		cfg.SignInLimits = DefaultSignInLimits

@@ -119,3 +119,25 @@ func toAuditEvent(e *tollgate.AuditEvent) auditEventJSON {
 		Target: principalJSON{Type: e.Target.Type, ID: e.Target.ID, Name: e.Target.Name},
 		IP:     e.IP, UserAgent: e.UserAgent, Details: d}
 }
+
+type serviceAccountJSON struct {
+	ID              string     `json:"id"`
+	Name            string     `json:"name"`
+	Email           string     `json:"email"`
+	Description     string     `json:"description"`
+	Role            string     `json:"role"`
+	TokenTTLSeconds int        `json:"token_ttl_seconds"`
+	ClientID        string     `json:"client_id"`
+	TokenEndpoint   string     `json:"token_endpoint"`
+	Status          string     `json:"status"`
+	CreatedAt       time.Time  `json:"created_at"`
+	CreatedBy       string     `json:"created_by"`
+	LastUsedAt      *time.Time `json:"last_used_at"`
+	ClientSecret    string     `json:"client_secret,omitempty"`
+}
+
+func (s *Server) toServiceAccount(sa *tollgate.ServiceAccount) serviceAccountJSON {
+	return serviceAccountJSON{ID: sa.ID, Name: sa.Name, Email: sa.Email, Description: sa.Description, Role: string(sa.Role),
+		TokenTTLSeconds: sa.TokenTTLSeconds, ClientID: sa.ID, TokenEndpoint: s.app.TokenEndpoint(), Status: sa.Status,
+		CreatedAt: sa.CreatedAt, CreatedBy: sa.CreatedBy, LastUsedAt: sa.LastUsedAt}
+}

@@ -19,6 +19,15 @@ func (s *Server) routes() http.Handler {
 	api.Handle("POST /api/v1/orgs/{org}/invitations", s.api(s.handleInvite))
 	api.Handle("POST /api/v1/invitations/accept", s.api(s.handleAcceptInvitation))
 
+	api.Handle("GET /api/v1/orgs/{org}/service-accounts", s.api(s.handleListServiceAccounts))
+	api.Handle("POST /api/v1/orgs/{org}/service-accounts", s.api(s.handleCreateServiceAccount))
+	api.Handle("GET /api/v1/orgs/{org}/service-accounts/{id}", s.api(s.handleGetServiceAccount))
+	api.Handle("PATCH /api/v1/orgs/{org}/service-accounts/{id}", s.api(s.handleUpdateServiceAccount))
+	api.Handle("DELETE /api/v1/orgs/{org}/service-accounts/{id}", s.api(s.handleDeleteServiceAccount))
+	api.Handle("POST /api/v1/orgs/{org}/service-accounts/{id}/disable", s.api(s.handleSetServiceAccountStatus(false)))
+	api.Handle("POST /api/v1/orgs/{org}/service-accounts/{id}/enable", s.api(s.handleSetServiceAccountStatus(true)))
+	api.Handle("POST /api/v1/orgs/{org}/service-accounts/{id}/secrets", s.api(s.handleRotateSecret))
+
 	api.Handle("GET /api/v1/orgs/{org}/audit-events", s.api(s.handleListAuditEvents))
 	api.Handle("GET /api/v1/orgs/{org}/audit-events/export", s.api(s.handleExportAuditEvents))
 

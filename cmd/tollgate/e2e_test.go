@@ -110,10 +110,11 @@ func TestRoleMatrix(t *testing.T) {
 	}
 	// Each role's write gets its own target so that one role's success does
 	// not change what the next role sees.
-	targets := map[string]string{}
+	targets, saTargets := map[string]string{}, map[string]string{}
 	for _, role := range roles {
 		_, id := invite(t, ts, sa, "acme", "target-"+role+"@example.com", "viewer")
 		targets[role] = id
+		saTargets[role] = newSA(t, sa, "acme", "target-"+role, 300, "viewer")["id"].(string)
 	}
 	all := func(sa, admin, member, viewer, other, anon int) map[string]int {
 		return map[string]int{"super_admin": sa, "admin": admin, "member": member, "viewer": viewer, "other_org": other, "anonymous": anon}
@@ -135,13 +136,23 @@ func TestRoleMatrix(t *testing.T) {
 		}, all(201, 403, 403, 403, 404, 401)},
 		{"PATCH", "/api/v1/orgs/acme/members/{target}", func(string) any { return map[string]string{"role": "member"} }, all(200, 403, 403, 403, 404, 401)},
 		{"DELETE", "/api/v1/orgs/acme/members/{target}", nil, all(204, 403, 403, 403, 404, 401)},
+		{"GET", "/api/v1/orgs/acme/service-accounts", nil, all(200, 200, 403, 403, 404, 401)},
+		{"POST", "/api/v1/orgs/acme/service-accounts", func(role string) any {
+			return map[string]any{"name": "new-" + role, "role": "viewer", "token_ttl_seconds": 300}
+		}, all(201, 403, 403, 403, 404, 401)},
+		{"GET", "/api/v1/orgs/acme/service-accounts/{sa}", nil, all(200, 200, 403, 403, 404, 401)},
+		{"PATCH", "/api/v1/orgs/acme/service-accounts/{sa}", func(string) any { return map[string]any{"role": "member"} }, all(200, 403, 403, 403, 404, 401)},
+		{"POST", "/api/v1/orgs/acme/service-accounts/{sa}/disable", nil, all(200, 403, 403, 403, 404, 401)},
+		{"POST", "/api/v1/orgs/acme/service-accounts/{sa}/enable", nil, all(200, 403, 403, 403, 404, 401)},
+		{"POST", "/api/v1/orgs/acme/service-accounts/{sa}/secrets", nil, all(201, 403, 403, 403, 404, 401)},
+		{"DELETE", "/api/v1/orgs/acme/service-accounts/{sa}", nil, all(204, 403, 403, 403, 404, 401)},
 		{"GET", "/api/v1/orgs/acme/audit-events", nil, all(200, 200, 403, 403, 404, 401)},
 		{"GET", "/api/v1/orgs/acme/audit-events/export", nil, all(200, 403, 403, 403, 404, 401)},
 		{"DELETE", "/api/v1/session", nil, all(204, 204, 204, 204, 204, 401)},
 	}
 	for _, r := range rows {
 		for _, role := range roles {
-			path := strings.ReplaceAll(r.path, "{target}", targets[role])
+			path := strings.ReplaceAll(strings.ReplaceAll(r.path, "{target}", targets[role]), "{sa}", saTargets[role])
 			var body any
 			if r.body != nil {
 				body = r.body(role)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -61,14 +62,15 @@ var listeningRE = regexp.MustCompile(`Tollgate is listening on (127\.0\.0\.1:\d+
 // (gracefully, and checked to return nil) when the test ends.
 func startServer(t *testing.T, db string, env map[string]string) *testServer {
 	t.Helper()
+	defaults := map[string]string{"TOLLGATE_BOOTSTRAP_PASSWORD": adminPassword}
+	if isPostgres(db) {
+		defaults["TOLLGATE_KEY_FILE"] = newKeyFile(t)
+	}
 	getenv := func(k string) string {
 		if v, ok := env[k]; ok {
 			return v
 		}
-		if k == "TOLLGATE_BOOTSTRAP_PASSWORD" {
-			return adminPassword
-		}
-		return ""
+		return defaults[k]
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := &syncBuffer{}
@@ -116,6 +118,16 @@ func startServer(t *testing.T, db string, env map[string]string) *testServer {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// newKeyFile writes a fresh key file for servers that share a database.
+func newKeyFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "tollgate.key")
+	if err := os.WriteFile(path, []byte(strings.Repeat("ab", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // databases returns the databases the end-to-end tests run against: a

@@ -25,7 +25,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	addr := fs.String("addr", envOr(getenv, "TOLLGATE_ADDR", "127.0.0.1:8080"), "listen address (env TOLLGATE_ADDR)")
 	db := fs.String("db", envOr(getenv, "TOLLGATE_DB", "tollgate.db"), "database: a SQLite file path, or a postgres:// URL (env TOLLGATE_DB)")
 	issuer := fs.String("issuer", getenv("TOLLGATE_ISSUER"), "public base URL (env TOLLGATE_ISSUER; default http://<addr>)")
+	keyFile := fs.String("key-file", getenv("TOLLGATE_KEY_FILE"), "file of 32+ random bytes that key secret hashes and encrypt signing keys (env TOLLGATE_KEY_FILE; default tollgate.key beside the SQLite file; required with PostgreSQL)")
+	saDomain := fs.String("sa-email-domain", envOr(getenv, "TOLLGATE_SA_EMAIL_DOMAIN", "serviceaccounts.tollgate.local"), "domain of service accounts' email addresses (env TOLLGATE_SA_EMAIL_DOMAIN)")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	keyPath, err := keyFilePath(*keyFile, *db)
+	if err != nil {
 		return err
 	}
 	if *issuer != "" && !strings.HasPrefix(*issuer, "http://") && !strings.HasPrefix(*issuer, "https://") {
@@ -33,6 +39,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	keys, err := loadKeyring(keyPath, !isPostgres(*db), stderr)
+	if err != nil {
+		return err
+	}
 	s, applied, err := openStore(ctx, *db)
 	if err != nil {
 		return err
@@ -52,7 +62,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		base = "http://" + ln.Addr().String()
 	}
 
-	a := app.New(s, nil, app.Config{Issuer: base}, log)
+	a := app.New(s, nil, app.Config{Issuer: base, Keys: keys, ServiceAccountEmailDomain: *saDomain}, log)
 	if err := bootstrapIfEmpty(ctx, a, s, getenv, base, stderr); err != nil {
 		return err
 	}

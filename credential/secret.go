@@ -1,0 +1,66 @@
+package credential
+
+import (
+	"crypto/rand"
+	"hash/crc32"
+	"math/big"
+	"strings"
+)
+
+// Prefixes of the credentials Tollgate issues (C5). Secret scanners match
+// them, and a person can tell at a glance what leaked.
+const (
+	PrefixClientSecret = "tgs_"
+	PrefixPrivateToken = "tgp_"
+	PrefixPublicToken  = "tgq_"
+)
+
+const (
+	base62       = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	payloadLen   = 43 // 32 random bytes in base62
+	checksumLen  = 6  // CRC-32 in base62
+	credentialSz = payloadLen + checksumLen
+)
+
+// NewCredential returns prefix followed by 256 random bits and a checksum,
+// all in base62 (no characters that break a double-click selection):
+// for example "tgs_" + 43 + 6 characters.
+func NewCredential(prefix string) string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	payload := encode62(new(big.Int).SetBytes(b), payloadLen)
+	return prefix + payload + checksum(prefix+payload)
+}
+
+// ValidCredential reports whether s is a well-formed credential with that
+// prefix and a correct checksum. It needs no database: a typo or a truncated
+// copy is refused here.
+func ValidCredential(prefix, s string) bool {
+	body, ok := strings.CutPrefix(s, prefix)
+	if !ok || len(body) != credentialSz {
+		return false
+	}
+	for i := 0; i < len(body); i++ {
+		if strings.IndexByte(base62, body[i]) < 0 {
+			return false
+		}
+	}
+	payload := body[:payloadLen]
+	return checksum(prefix+payload) == body[payloadLen:]
+}
+
+func checksum(s string) string {
+	return encode62(new(big.Int).SetUint64(uint64(crc32.ChecksumIEEE([]byte(s)))), checksumLen)
+}
+
+// encode62 writes n in base62, left-padded with '0' to width.
+func encode62(n *big.Int, width int) string {
+	out := make([]byte, width)
+	base := big.NewInt(62)
+	mod := new(big.Int)
+	for i := width - 1; i >= 0; i-- {
+		n.DivMod(n, base, mod)
+		out[i] = base62[mod.Int64()]
+	}
+	return string(out)
+}
