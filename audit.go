@@ -55,3 +55,14 @@ type AuditFilter struct {
 	Since    time.Time
 	Until    time.Time
 }
+
+// NewAuditEvent builds an event at now (store precision), with a fresh ID
+// and the user agent cut to 512 bytes.
+func NewAuditEvent(now time.Time, orgID string, actor Principal, action string, target Principal, ip, userAgent string, details map[string]any) *AuditEvent {
+	now = Timestamp(now)
+	if len(userAgent) > 512 {
+		userAgent = userAgent[:512]
+	}
+	return &AuditEvent{ID: NewID(PrefixAuditEvent, now), Time: now, OrgID: orgID, Actor: actor, Action: action,
+		Target: target, IP: ip, UserAgent: userAgent, Details: details}
+}

@@ -27,6 +27,9 @@ type Config struct {
 	// ServiceAccountEmailDomain ends service accounts' email addresses
 	// (default tollgate.DefaultServiceAccountEmailDomain).
 	ServiceAccountEmailDomain string
+	// ServiceAccountChanged, when set, is called with an account's ID after
+	// a change to it commits, so that caches of it are dropped.
+	ServiceAccountChanged func(id string)
 }
 
 // App runs the use cases against a store.
@@ -71,6 +74,13 @@ func New(store tollgate.Store, clock tollgate.Clock, cfg Config, log *slog.Logge
 	}
 }
 
+// changed reports a committed change to a service account.
+func (a *App) changed(id string) {
+	if a.cfg.ServiceAccountChanged != nil {
+		a.cfg.ServiceAccountChanged(id)
+	}
+}
+
 // Ready returns an error unless the store answers.
 func (a *App) Ready(ctx context.Context) error { return a.store.Ping(ctx) }
 
@@ -101,18 +111,7 @@ func (ac Actor) principal() tollgate.Principal {
 // audit appends an event recording what actor did to target in org, inside
 // the transaction q.
 func (a *App) audit(ctx context.Context, q tollgate.Queries, ac Actor, orgID, action string, target tollgate.Principal, details map[string]any) error {
-	now := a.now()
-	return q.AppendAuditEvent(ctx, &tollgate.AuditEvent{
-		ID:        tollgate.NewID(tollgate.PrefixAuditEvent, now),
-		Time:      now,
-		OrgID:     orgID,
-		Actor:     ac.principal(),
-		Action:    action,
-		Target:    target,
-		IP:        ac.IP,
-		UserAgent: truncate(ac.UserAgent, 512),
-		Details:   details,
-	})
+	return q.AppendAuditEvent(ctx, tollgate.NewAuditEvent(a.clock.Now(), orgID, ac.principal(), action, target, ac.IP, ac.UserAgent, details))
 }
 
 // authorize resolves the org by slug and checks that ac is a member with at
@@ -144,10 +143,3 @@ func (a *App) authorize(ctx context.Context, q tollgate.Queries, ac Actor, slug 
 }
 
 var errUnauthenticated = tollgate.Errorf(tollgate.EUnauthenticated, "sign in first")
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}

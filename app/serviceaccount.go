@@ -145,6 +145,7 @@ func (a *App) UpdateServiceAccount(ctx context.Context, ac Actor, slug, id strin
 			}
 			changes["role"] = map[string]any{"from": string(sa.Role), "to": string(*upd.Role)}
 			sa.Role = *upd.Role
+			sa.ReuseAfter = a.now() // tokens carry the role: mint anew
 		}
 		if len(changes) == 0 {
 			return nil
@@ -154,6 +155,9 @@ func (a *App) UpdateServiceAccount(ctx context.Context, ac Actor, slug, id strin
 		}
 		return a.audit(ctx, q, ac, org.ID, tollgate.ActionServiceAccountUpdated, saPrincipal(sa), changes)
 	})
+	if err == nil {
+		a.changed(sa.ID)
+	}
 	return sa, err
 }
 
@@ -187,6 +191,9 @@ func (a *App) SetServiceAccountStatus(ctx context.Context, ac Actor, slug, id st
 		}
 		return a.audit(ctx, q, ac, org.ID, action, saPrincipal(sa), nil)
 	})
+	if err == nil {
+		a.changed(sa.ID)
+	}
 	return sa, err
 }
 
@@ -263,6 +270,7 @@ func (a *App) RotateSecret(ctx context.Context, ac Actor, slug, id string, grace
 	if err != nil {
 		return nil, err
 	}
+	a.changed(res.ServiceAccount.ID)
 	return res, nil
 }
 
@@ -270,6 +278,7 @@ func (a *App) RotateSecret(ctx context.Context, ac Actor, slug, id string, grace
 // tokens, which stop working at once (S8); its audit history stays.
 // super_admin only.
 func (a *App) DeleteServiceAccount(ctx context.Context, ac Actor, slug, id string) error {
+	defer a.changed(id)
 	return a.store.InTx(ctx, func(q tollgate.Queries) error {
 		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)
 		if err != nil {

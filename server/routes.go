@@ -36,5 +36,14 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)
+
+	mux.HandleFunc("POST /oauth2/token", s.handleToken)
+	mux.HandleFunc("POST /oauth2/introspect", s.handleIntrospect)
+	mux.HandleFunc("POST /oauth2/revoke", s.handleRevoke)
+	mux.HandleFunc("GET /oauth2/jwks", s.handleJWKS)
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.handleMetadata)
+	if s.cfg.Metrics != nil {
+		mux.Handle("GET /metrics", s.cfg.Metrics)
+	}
 	return s.recoverer(s.logRequests(mux))
 }

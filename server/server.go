@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/app"
+	"github.com/tollgate/tollgate/oauth"
 )
 
 // Config configures the HTTP layer.
@@ -20,18 +21,24 @@ type Config struct {
 	SessionMax time.Duration
 	// MaxBodyBytes caps a request body (default 64 KiB).
 	MaxBodyBytes int64
+	// Metrics serves /metrics (Prometheus); nil leaves it out.
+	Metrics http.Handler
+	// OAuthMetrics counts OAuth error answers.
+	OAuthMetrics *oauth.Metrics
 }
 
 // Server holds what handlers need.
 type Server struct {
-	app     *app.App
-	log     *slog.Logger
-	cfg     Config
-	openapi []byte
+	app          *app.App
+	oauth        *oauth.Service
+	oauthMetrics *oauth.Metrics
+	log          *slog.Logger
+	cfg          Config
+	openapi      []byte
 }
 
 // New returns the complete Tollgate HTTP handler.
-func New(a *app.App, log *slog.Logger, cfg Config) (http.Handler, error) {
+func New(a *app.App, o *oauth.Service, log *slog.Logger, cfg Config) (http.Handler, error) {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 64 << 10
 	}
@@ -42,7 +49,7 @@ func New(a *app.App, log *slog.Logger, cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s := &Server{app: a, log: log, cfg: cfg, openapi: doc}
+	s := &Server{app: a, oauth: o, oauthMetrics: cfg.OAuthMetrics, log: log, cfg: cfg, openapi: doc}
 	return s.routes(), nil
 }
 

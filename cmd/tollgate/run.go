@@ -23,6 +23,7 @@ commands:
   serve      run the server (runs migrations; bootstraps an empty database)
   bootstrap  create the first organization and super admin, without serving
   migrate    apply pending database migrations
+  keys rotate  make a new signing key current (the old one stays published)
   version    print the version
 
 Run "tollgate <command> -h" for a command's flags.`
@@ -42,6 +43,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runBootstrap(ctx, rest, getenv, stdin, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, rest, getenv, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, rest, getenv, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "tollgate", versionString())
 		return nil

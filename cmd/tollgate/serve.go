@@ -12,7 +12,12 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/tollgate/tollgate/app"
+	signing "github.com/tollgate/tollgate/keys"
+	"github.com/tollgate/tollgate/oauth"
 	"github.com/tollgate/tollgate/server"
 )
 
@@ -26,6 +31,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	db := fs.String("db", envOr(getenv, "TOLLGATE_DB", "tollgate.db"), "database: a SQLite file path, or a postgres:// URL (env TOLLGATE_DB)")
 	issuer := fs.String("issuer", getenv("TOLLGATE_ISSUER"), "public base URL (env TOLLGATE_ISSUER; default http://<addr>)")
 	keyFile := fs.String("key-file", getenv("TOLLGATE_KEY_FILE"), "file of 32+ random bytes that key secret hashes and encrypt signing keys (env TOLLGATE_KEY_FILE; default tollgate.key beside the SQLite file; required with PostgreSQL)")
+	audience := fs.String("audience", getenv("TOLLGATE_AUDIENCE"), "aud of access tokens (env TOLLGATE_AUDIENCE; default: the issuer)")
+	rotation := fs.Duration("key-rotation", envDuration(getenv, "TOLLGATE_KEY_ROTATION", 30*24*time.Hour), "rotate the signing key when it is this old (env TOLLGATE_KEY_ROTATION)")
 	saDomain := fs.String("sa-email-domain", envOr(getenv, "TOLLGATE_SA_EMAIL_DOMAIN", "serviceaccounts.tollgate.local"), "domain of service accounts' email addresses (env TOLLGATE_SA_EMAIL_DOMAIN)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -62,11 +69,21 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		base = "http://" + ln.Addr().String()
 	}
 
-	a := app.New(s, nil, app.Config{Issuer: base, Keys: keys, ServiceAccountEmailDomain: *saDomain}, log)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	km := signing.New(s, keys, tollgate.SystemClock{})
+	if err := km.Load(ctx); err != nil {
+		return err
+	}
+	om := oauth.NewMetrics(reg)
+	tokens := oauth.NewService(s, km, keys, tollgate.SystemClock{}, oauth.Config{Issuer: base, Audience: *audience}, om, log)
+	a := app.New(s, nil, app.Config{Issuer: base, Keys: keys, ServiceAccountEmailDomain: *saDomain,
+		ServiceAccountChanged: tokens.Forget}, log)
 	if err := bootstrapIfEmpty(ctx, a, s, getenv, base, stderr); err != nil {
 		return err
 	}
-	h, err := server.New(a, log, server.Config{Issuer: base})
+	h, err := server.New(a, tokens, log, server.Config{Issuer: base, OAuthMetrics: om,
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
 	if err != nil {
 		return err
 	}
@@ -82,7 +99,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	go pruneSessions(ctx, a, log)
+	go maintain(ctx, a, km, s, *rotation, log)
 	fmt.Fprintf(stderr, "Tollgate is listening on %s\n  API:     %s/api/v1 (sign in: POST %s/api/v1/session)\n  OpenAPI: %s/openapi.json\n",
 		ln.Addr(), base, base, base)
 
@@ -129,20 +146,43 @@ func bootstrapIfEmpty(ctx context.Context, a *app.App, s tollgate.Store, getenv 
 	return nil
 }
 
-// pruneSessions deletes ended sessions every ten minutes until ctx ends.
-func pruneSessions(ctx context.Context, a *app.App, log *slog.Logger) {
+// maintain runs the periodic chores until ctx ends: it rotates the signing
+// key when it is older than rotation (checked hourly; replicas agree on one
+// rotation), and deletes ended sessions and the records of access tokens
+// that expired a day ago.
+func maintain(ctx context.Context, a *app.App, km *signing.Manager, s tollgate.Store, rotation time.Duration, log *slog.Logger) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
-	for {
+	for tick := 0; ; tick++ {
+		if tick%6 == 0 {
+			if k, err := km.RotateIfDue(ctx, rotation); err != nil {
+				log.Warn("rotating the signing key", "err", err)
+			} else if k != nil {
+				log.Info("rotated the signing key", "kid", k.ID)
+			}
+			if n, err := s.DeleteAccessTokensExpiredBefore(ctx, time.Now().Add(-24*time.Hour)); err != nil {
+				log.Warn("pruning expired access tokens", "err", err)
+			} else if n > 0 {
+				log.Info("pruned expired access tokens", "count", n)
+			}
+		}
+		if n, err := a.PruneSessions(ctx); err != nil {
+			log.Warn("pruning sessions", "err", err)
+		} else if n > 0 {
+			log.Info("pruned ended sessions", "count", n)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := a.PruneSessions(ctx); err != nil {
-				log.Warn("pruning sessions", "err", err)
-			} else if n > 0 {
-				log.Info("pruned ended sessions", "count", n)
-			}
 		}
 	}
+}
+
+// envDuration parses a duration from the environment, or returns def.
+func envDuration(getenv func(string) string, name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(getenv(name)); err == nil && d > 0 {
+		return d
+	}
+	return def
 }

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/tollgate/tollgate"
+	signing "github.com/tollgate/tollgate/keys"
+)
+
+// runKeys runs "tollgate keys rotate": a new signing key signs from now on
+// (on every replica within a minute); the old one stays in the JWK Set
+// until its last token has expired.
+func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "rotate" {
+		fmt.Fprintln(stderr, "usage: tollgate keys rotate [--db …] [--key-file …]")
+		return &usageError{msg: "unknown keys command"}
+	}
+	fs := newFlags("keys rotate", stderr)
+	db := fs.String("db", envOr(getenv, "TOLLGATE_DB", "tollgate.db"), "database: a SQLite file path, or a postgres:// URL (env TOLLGATE_DB)")
+	keyFile := fs.String("key-file", getenv("TOLLGATE_KEY_FILE"), "the server's key file (env TOLLGATE_KEY_FILE; default tollgate.key beside the SQLite file)")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	path, err := keyFilePath(*keyFile, *db)
+	if err != nil {
+		return err
+	}
+	kr, err := loadKeyring(path, false, stderr)
+	if err != nil {
+		return err
+	}
+	s, _, err := openStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	k, err := signing.New(s, kr, tollgate.SystemClock{}).Rotate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "rotated: new signing key %s\n", k.ID)
+	return nil
+}
