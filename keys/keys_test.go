@@ -46,7 +46,7 @@ func verify(t *testing.T, jwks []byte, token string) (kid string, payload []byte
 	if err := json.Unmarshal(jwks, &set); err != nil {
 		t.Fatal(err)
 	}
-	sig, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.EdDSA})
+	sig, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.EdDSA})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tollgate/tollgate"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/app"
 	signing "github.com/tollgate/tollgate/keys"
 	"github.com/tollgate/tollgate/oauth"
