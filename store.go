@@ -140,6 +140,9 @@ type Queries interface {
 	// RevokeAccessToken marks the token revoked at t (a revoked token stays
 	// revoked at its first time). ENotFound.
 	RevokeAccessToken(ctx context.Context, id string, t time.Time) error
+	// RevokeAccessTokensOf revokes, at t, every token of the account that
+	// is neither revoked nor expired at t, and returns how many.
+	RevokeAccessTokensOf(ctx context.Context, serviceAccountID string, t time.Time) (int, error)
 	// DeleteAccessTokensExpiredBefore removes records of tokens that
 	// expired before t, and returns how many.
 	DeleteAccessTokensExpiredBefore(ctx context.Context, t time.Time) (int, error)

@@ -163,8 +163,8 @@ func (a *App) UpdateServiceAccount(ctx context.Context, ac Actor, slug, id strin
 
 // SetServiceAccountStatus disables or enables a service account;
 // super_admin only. While disabled its secrets and tokens are refused
-// everywhere (S7); after enabling, the token endpoint mints a fresh token
-// rather than handing out one from before.
+// everywhere (S7). Disabling also revokes its live access tokens, so after
+// enabling the token endpoint mints a fresh one.
 func (a *App) SetServiceAccountStatus(ctx context.Context, ac Actor, slug, id string, enabled bool) (*tollgate.ServiceAccount, error) {
 	status, action := tollgate.StatusDisabled, tollgate.ActionServiceAccountDisabled
 	if enabled {
@@ -183,13 +183,20 @@ func (a *App) SetServiceAccountStatus(ctx context.Context, ac Actor, slug, id st
 			return nil
 		}
 		sa.Status = status
+		var details map[string]any
 		if !enabled {
-			sa.ReuseAfter = a.now()
+			// Disabling revokes the live tokens, so that enabling again
+			// does not bring back tokens an admin meant to stop.
+			n, err := q.RevokeAccessTokensOf(ctx, sa.ID, a.now())
+			if err != nil {
+				return err
+			}
+			details = map[string]any{"revoked_access_tokens": n}
 		}
 		if err := q.UpdateServiceAccount(ctx, sa); err != nil {
 			return err
 		}
-		return a.audit(ctx, q, ac, org.ID, action, saPrincipal(sa), nil)
+		return a.audit(ctx, q, ac, org.ID, action, saPrincipal(sa), details)
 	})
 	if err == nil {
 		a.changed(sa.ID)

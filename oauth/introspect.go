@@ -42,8 +42,11 @@ func (s *Service) Introspect(ctx context.Context, caller ClientCredentials, toke
 	if rec.RevokedAt != nil || owner.sa.Status != tollgate.StatusActive || owner.org.ID != c.org.ID {
 		return inactive, nil
 	}
-	return &Introspection{Active: true, Scope: cl.Scope, ClientID: cl.ClientID, Username: owner.sa.Email, TokenType: "Bearer",
-		Exp: cl.Expiry, Iat: cl.IssuedAt, Sub: cl.Subject, Aud: cl.Audience, Iss: cl.Issuer, Jti: cl.ID, OrgID: cl.OrgID, Role: cl.Role}, nil
+	// The role is the account's current one: a role change applies to the
+	// tokens already out, wherever Tollgate answers.
+	role := string(owner.sa.Role)
+	return &Introspection{Active: true, Scope: role, ClientID: cl.ClientID, Username: owner.sa.Email, TokenType: "Bearer",
+		Exp: cl.Expiry, Iat: cl.IssuedAt, Sub: cl.Subject, Aud: cl.Audience, Iss: cl.Issuer, Jti: cl.ID, OrgID: cl.OrgID, Role: role}, nil
 }
 
 // lookup verifies token and finds its record and its account; cl is nil

@@ -221,12 +221,21 @@ func (s *Service) Token(ctx context.Context, req TokenRequest, from Caller) (*To
 		s.metrics.reused.Inc()
 		return s.response(c, c.current, now), nil
 	}
-	v, err, _ := s.mint.Do(c.sa.ID, func() (any, error) { return s.mintOrReuse(ctx, c, secret, from) })
+	// Concurrent requests for one account share one mint; only the leader
+	// runs the function, and only a leader that minted did not reuse.
+	leader := false
+	v, err, _ := s.mint.Do(c.sa.ID, func() (any, error) {
+		leader = true
+		return s.mintOrReuse(ctx, c, secret, from)
+	})
 	if err != nil {
 		return nil, err
 	}
-	fresh := v.(*client)
-	return s.response(fresh, fresh.current, s.clock.Now()), nil
+	res := v.(*mintResult)
+	if !leader || !res.minted {
+		s.metrics.reused.Inc()
+	}
+	return s.response(res.client, res.client.current, s.clock.Now()), nil
 }
 
 // reusable reports whether cur may be handed out again at now: not
@@ -262,11 +271,18 @@ type Claims struct {
 	ID       string `json:"jti"`
 }
 
+// mintResult is the outcome of mintOrReuse.
+type mintResult struct {
+	client *client
+	minted bool
+}
+
 // mintOrReuse runs in one transaction: it reads the account, its org and
 // its latest token again (another process may have minted meanwhile),
 // reuses that token if it may, and otherwise signs, stores (sealed) and
-// audits a new one. It returns the refreshed client state.
-func (s *Service) mintOrReuse(ctx context.Context, c *client, secret *tollgate.ClientSecret, from Caller) (*client, error) {
+// audits a new one. It returns the refreshed client state and whether it
+// minted.
+func (s *Service) mintOrReuse(ctx context.Context, c *client, secret *tollgate.ClientSecret, from Caller) (*mintResult, error) {
 	fresh := &client{secrets: c.secrets}
 	minted := false
 	err := s.store.InTx(ctx, func(q tollgate.Queries) error {
@@ -330,12 +346,10 @@ func (s *Service) mintOrReuse(ctx context.Context, c *client, secret *tollgate.C
 	}
 	if minted {
 		s.metrics.issued.Inc()
-	} else {
-		s.metrics.reused.Inc()
 	}
 	fresh.loadedAt = s.clock.Now()
 	s.remember(fresh)
-	return fresh, nil
+	return &mintResult{client: fresh, minted: minted}, nil
 }
 
 func saPrincipal(sa *tollgate.ServiceAccount) tollgate.Principal {

@@ -160,6 +160,15 @@ func (q *queries) RevokeAccessToken(ctx context.Context, id string, t time.Time)
 	return mustAffect(tag, err, "access token")
 }
 
+func (q *queries) RevokeAccessTokensOf(ctx context.Context, serviceAccountID string, t time.Time) (int, error) {
+	tag, err := q.q.Exec(ctx, `UPDATE access_tokens SET revoked_at = $1
+		WHERE service_account_id = $2 AND revoked_at IS NULL AND expires_at > $1`, t, serviceAccountID)
+	if err != nil {
+		return 0, classify(err, "access token")
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 func (q *queries) DeleteAccessTokensExpiredBefore(ctx context.Context, t time.Time) (int, error) {
 	tag, err := q.q.Exec(ctx, `DELETE FROM access_tokens WHERE expires_at < $1`, t)
 	if err != nil {

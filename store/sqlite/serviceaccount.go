@@ -158,6 +158,16 @@ func (q *queries) RevokeAccessToken(ctx context.Context, id string, t time.Time)
 	return mustAffect(res, err, "access token")
 }
 
+func (q *queries) RevokeAccessTokensOf(ctx context.Context, serviceAccountID string, t time.Time) (int, error) {
+	res, err := q.q.ExecContext(ctx, `UPDATE access_tokens SET revoked_at = ?
+		WHERE service_account_id = ? AND revoked_at IS NULL AND expires_at > ?`, micros(t), serviceAccountID, micros(t))
+	if err != nil {
+		return 0, classify(err, "access token")
+	}
+	n, err := res.RowsAffected()
+	return int(n), classify(err, "access token")
+}
+
 func (q *queries) DeleteAccessTokensExpiredBefore(ctx context.Context, t time.Time) (int, error) {
 	res, err := q.q.ExecContext(ctx, `DELETE FROM access_tokens WHERE expires_at < ?`, micros(t))
 	if err != nil {

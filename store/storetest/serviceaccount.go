@@ -216,7 +216,20 @@ func testAccessTokens(t *testing.T, s tollgate.Store) {
 		t.Fatalf("RevokedAt = %v", got.RevokedAt)
 	}
 	wantCode(t, s.RevokeAccessToken(ctx, "at_missing", base), tollgate.ENotFound)
-	n, err := s.DeleteAccessTokensExpiredBefore(ctx, first.ExpiresAt.Add(time.Second))
+	// Revoking all of an account's tokens skips the revoked and expired ones.
+	third := mkAccessToken(t, s, sa, sec, base.Add(2*time.Minute))
+	n, err := s.RevokeAccessTokensOf(ctx, sa.ID, second.ExpiresAt)
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("RevokeAccessTokensOf revoked %d tokens, want 1 (the one alive then)", n)
+	}
+	if got, _ := s.GetAccessToken(ctx, third.ID); got.RevokedAt == nil {
+		t.Fatal("the live token was not revoked")
+	}
+	if got, _ := s.GetAccessToken(ctx, second.ID); got.RevokedAt != nil {
+		t.Fatal("an expired token was marked revoked")
+	}
+	n, err = s.DeleteAccessTokensExpiredBefore(ctx, first.ExpiresAt.Add(time.Second))
 	must(t, err)
 	if n != 1 {
 		t.Fatalf("deleted %d expired tokens, want 1", n)
