@@ -169,21 +169,31 @@ func (m *Manager) ensure(ctx context.Context) error {
 	return m.Load(ctx)
 }
 
-// Sign signs payload (JSON claims) as a compact JWS with the current key and
-// the header {"alg":"EdDSA","kid":…,"typ":"at+jwt"}, and returns it with the
-// key's ID.
-func (m *Manager) Sign(ctx context.Context, payload []byte) (string, string, error) {
+// Signer returns the current signing key, reading the keys first when they
+// are stale. Call it before opening a transaction: reading may need one.
+func (m *Manager) Signer(ctx context.Context) (*Signer, error) {
 	if err := m.ensure(ctx); err != nil {
-		return "", "", err
+		return nil, err
 	}
 	m.mu.RLock()
-	s := m.current
-	m.mu.RUnlock()
-	tok, err := jws.Sign(payload, jws.WithKey(jwa.EdDSA(), s.private, jws.WithProtectedHeaders(s.headers)))
+	defer m.mu.RUnlock()
+	return &Signer{s: m.current}, nil
+}
+
+// Signer signs with one key, without touching the database.
+type Signer struct{ s *signer }
+
+// KeyID is the kid of the signing key.
+func (s *Signer) KeyID() string { return s.s.kid }
+
+// Sign signs payload (JSON claims) as a compact JWS with the header
+// {"alg":"EdDSA","kid":…,"typ":"at+jwt"}.
+func (s *Signer) Sign(payload []byte) (string, error) {
+	tok, err := jws.Sign(payload, jws.WithKey(jwa.EdDSA(), s.s.private, jws.WithProtectedHeaders(s.s.headers)))
 	if err != nil {
-		return "", "", fmt.Errorf("keys: sign: %w", err)
+		return "", fmt.Errorf("keys: sign: %w", err)
 	}
-	return string(tok), s.kid, nil
+	return string(tok), nil
 }
 
 // PublicKey returns the published key with that ID. An unknown ID makes the

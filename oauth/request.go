@@ -47,10 +47,10 @@ func ParseBasic(header string) (id, secret string, ok bool) {
 	if id, err = url.QueryUnescape(encID); err != nil {
 		return "", "", false
 	}
-	if secret, err = url.QueryUnescape(encSecret); err != nil {
+	if secret, err = url.QueryUnescape(encSecret); err != nil || id == "" {
 		return "", "", false
 	}
-	return id, secret, id != ""
+	return id, secret, true
 }
 
 // single returns the one value of a form parameter. A parameter sent twice

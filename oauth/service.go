@@ -283,9 +283,15 @@ type mintResult struct {
 // audits a new one. It returns the refreshed client state and whether it
 // minted.
 func (s *Service) mintOrReuse(ctx context.Context, c *client, secret *tollgate.ClientSecret, from Caller) (*mintResult, error) {
+	// The signer is fetched first: refreshing the keys needs the database,
+	// which must not be asked for from inside the transaction.
+	signer, err := s.keys.Signer(ctx)
+	if err != nil {
+		return nil, err
+	}
 	fresh := &client{secrets: c.secrets}
 	minted := false
-	err := s.store.InTx(ctx, func(q tollgate.Queries) error {
+	err = s.store.InTx(ctx, func(q tollgate.Queries) error {
 		minted = false
 		sa, err := q.GetServiceAccountByID(ctx, c.sa.ID)
 		if tollgate.ErrorCode(err) == tollgate.ENotFound {
@@ -324,10 +330,11 @@ func (s *Service) mintOrReuse(ctx context.Context, c *client, secret *tollgate.C
 		if err != nil {
 			return err
 		}
-		token, kid, err := s.keys.Sign(ctx, payload)
+		token, err := signer.Sign(payload)
 		if err != nil {
 			return err
 		}
+		kid := signer.KeyID()
 		rec := tollgate.AccessToken{ID: claims.ID, OrgID: org.ID, ServiceAccountID: sa.ID, SecretID: secret.ID, KeyID: kid,
 			IssuedAt: now, ExpiresAt: time.Unix(claims.Expiry, 0).UTC(), Sealed: s.keyring.Seal([]byte(token), claims.ID)}
 		if err := q.CreateAccessToken(ctx, &rec); err != nil {

@@ -1,0 +1,170 @@
+package oauth_test
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/tollgate/tollgate/credential"
+	"github.com/tollgate/tollgate/oauth"
+)
+
+func basic(id, secret string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
+}
+
+func TestParseBasic(t *testing.T) {
+	for _, tc := range []struct {
+		header, id, secret string
+		ok                 bool
+	}{
+		{basic("sa_1", "tgs_x"), "sa_1", "tgs_x", true},
+		{basic("a:b", "c d+e%"), "a:b", "c d+e%", true}, // §2.3.1: both form-urlencoded
+		{"basic " + base64.StdEncoding.EncodeToString([]byte("id:pw")), "id", "pw", true},
+		{"Basic " + base64.StdEncoding.EncodeToString([]byte("id:pw:more")), "id", "pw:more", true},
+		{"Bearer abc", "", "", false},
+		{"Basic !!!", "", "", false},
+		{"Basic " + base64.StdEncoding.EncodeToString([]byte("no-colon")), "", "", false},
+		{"Basic " + base64.StdEncoding.EncodeToString([]byte(":pw")), "", "", false},
+		{"Basic " + base64.StdEncoding.EncodeToString([]byte("%zz:pw")), "", "", false},
+		{"Basic", "", "", false},
+	} {
+		id, secret, ok := oauth.ParseBasic(tc.header)
+		if id != tc.id || secret != tc.secret || ok != tc.ok {
+			t.Errorf("ParseBasic(%q) = %q, %q, %v; want %q, %q, %v", tc.header, id, secret, ok, tc.id, tc.secret, tc.ok)
+		}
+	}
+}
+
+func TestParseTokenRequest(t *testing.T) {
+	form := func(kv ...string) url.Values {
+		v := url.Values{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			v.Add(kv[i], kv[i+1])
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		name   string
+		auth   string
+		form   url.Values
+		code   string
+		method string
+	}{
+		{"post", "", form("grant_type", "client_credentials", "client_id", "sa_1", "client_secret", "s"), "", oauth.AuthPost},
+		{"basic", basic("sa_1", "s"), form("grant_type", "client_credentials"), "", oauth.AuthBasic},
+		{"basic with matching client_id", basic("sa_1", "s"), form("grant_type", "client_credentials", "client_id", "sa_1"), "", oauth.AuthBasic},
+		{"basic with other client_id", basic("sa_1", "s"), form("grant_type", "client_credentials", "client_id", "sa_2"), oauth.ErrInvalidRequest, ""},
+		{"both methods", basic("sa_1", "s"), form("grant_type", "client_credentials", "client_secret", "s"), oauth.ErrInvalidRequest, ""},
+		{"no grant", "", form("client_id", "sa_1", "client_secret", "s"), oauth.ErrInvalidRequest, ""},
+		{"other grant", "", form("grant_type", "authorization_code"), oauth.ErrUnsupportedGrantType, ""},
+		{"repeated scope", "", form("grant_type", "client_credentials", "scope", "a", "scope", "b"), oauth.ErrInvalidRequest, ""},
+		{"no credentials", "", form("grant_type", "client_credentials"), oauth.ErrInvalidClient, ""},
+		{"secret only", "", form("grant_type", "client_credentials", "client_secret", "s"), oauth.ErrInvalidClient, ""},
+		{"broken basic", "Basic ###", form("grant_type", "client_credentials"), oauth.ErrInvalidClient, ""},
+		{"huge parameter", "", form("grant_type", "client_credentials", "scope", strings.Repeat("x", 5000)), oauth.ErrInvalidRequest, ""},
+	} {
+		req, err := oauth.ParseTokenRequest(tc.auth, tc.form)
+		switch {
+		case tc.code == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.code != "" && (err == nil || err.Code != tc.code):
+			t.Errorf("%s: error %v, want %s", tc.name, err, tc.code)
+		case tc.code == "" && (req.Client.Method != tc.method || req.Client.ID != "sa_1" || req.Client.Secret != "s"):
+			t.Errorf("%s: %+v", tc.name, req)
+		}
+		if err != nil && err.Code == oauth.ErrInvalidClient && err.Status != http.StatusUnauthorized {
+			t.Errorf("%s: invalid_client with status %d", tc.name, err.Status)
+		}
+	}
+}
+
+// FuzzParseTokenRequest feeds arbitrary bodies and Authorization headers to
+// the parser: it must never panic, and every error must be a 400 or 401
+// with a known code.
+func FuzzParseTokenRequest(f *testing.F) {
+	f.Add("grant_type=client_credentials&client_id=sa_1&client_secret=tgs_x", "")
+	f.Add("grant_type=client_credentials", basic("sa_1", "tgs_x"))
+	f.Add("grant_type=client_credentials&grant_type=x&scope=%zz", "Basic Og==")
+	f.Add("client_secret=a&client_secret=b", "Basic "+strings.Repeat("A", 100))
+	f.Add("%", "basic    ")
+	f.Fuzz(func(t *testing.T, body, authorization string) {
+		form, err := url.ParseQuery(body)
+		if err != nil {
+			return // the HTTP layer answers invalid_request before parsing
+		}
+		_, oerr := oauth.ParseTokenRequest(authorization, form)
+		if oerr == nil {
+			return
+		}
+		switch oerr.Code {
+		case oauth.ErrInvalidRequest, oauth.ErrUnsupportedGrantType:
+			if oerr.Status != 400 {
+				t.Fatalf("%s with status %d", oerr.Code, oerr.Status)
+			}
+		case oauth.ErrInvalidClient:
+			if oerr.Status != 401 {
+				t.Fatalf("invalid_client with status %d", oerr.Status)
+			}
+		default:
+			t.Fatalf("unexpected error code %q", oerr.Code)
+		}
+		if oerr.Description == "" {
+			t.Fatal("an error without a description")
+		}
+	})
+}
+
+// FuzzParseBasic: never a panic; what parses round-trips through the
+// encoding RFC 6749 §2.3.1 prescribes.
+func FuzzParseBasic(f *testing.F) {
+	f.Add(basic("sa_1", "tgs_x"))
+	f.Add(basic("a:b", "c d"))
+	f.Add("Basic " + base64.StdEncoding.EncodeToString([]byte("%41:%")))
+	f.Add("Basic")
+	f.Fuzz(func(t *testing.T, header string) {
+		id, secret, ok := oauth.ParseBasic(header)
+		if !ok {
+			if id != "" || secret != "" {
+				t.Fatal("values returned with ok=false")
+			}
+			return
+		}
+		if id == "" {
+			t.Fatal("ok with an empty client ID")
+		}
+		id2, secret2, ok2 := oauth.ParseBasic(basic(id, secret))
+		if !ok2 || id2 != id || secret2 != secret {
+			t.Fatalf("round trip of %q/%q gave %q/%q", id, secret, id2, secret2)
+		}
+	})
+}
+
+// FuzzValidCredential: never a panic, and nothing validates unless it has
+// the exact shape NewCredential makes.
+func FuzzValidCredential(f *testing.F) {
+	f.Add(credential.NewCredential(credential.PrefixClientSecret))
+	f.Add("tgs_")
+	f.Add("tgs_" + strings.Repeat("0", 49))
+	f.Add("tgp_abc")
+	f.Fuzz(func(t *testing.T, s string) {
+		if !credential.ValidCredential(credential.PrefixClientSecret, s) {
+			return
+		}
+		if len(s) != 53 || !strings.HasPrefix(s, "tgs_") {
+			t.Fatalf("%q validated", s)
+		}
+		// A valid secret stays valid; changing its last character breaks it.
+		b := []byte(s)
+		if b[len(b)-1] == '0' {
+			b[len(b)-1] = '1'
+		} else {
+			b[len(b)-1] = '0'
+		}
+		if credential.ValidCredential(credential.PrefixClientSecret, string(b)) {
+			t.Fatalf("%q and %q both validate", s, b)
+		}
+	})
+}

@@ -1,0 +1,87 @@
+package server_test
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/app"
+	"github.com/tollgate/tollgate/credential"
+	"github.com/tollgate/tollgate/keys"
+	"github.com/tollgate/tollgate/oauth"
+	"github.com/tollgate/tollgate/server"
+	"github.com/tollgate/tollgate/store/sqlite"
+)
+
+// newHandler builds the whole HTTP stack on a fresh SQLite database, with
+// one service account whose credentials it returns.
+func newHandler(t testing.TB) (http.Handler, string, string) {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "f.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	kr, _ := credential.NewKeyring(bytes.Repeat([]byte{3}, 32))
+	log := slog.New(slog.DiscardHandler)
+	reg := prometheus.NewRegistry()
+	om := oauth.NewMetrics(reg)
+	svc := oauth.NewService(s, keys.New(s, kr, tollgate.SystemClock{}), kr, tollgate.SystemClock{}, oauth.Config{Issuer: "http://tollgate.test"}, om, log)
+	a := app.New(s, nil, app.Config{Issuer: "http://tollgate.test", Keys: kr, Argon2: credential.Argon2Params{Memory: 64, Time: 1, Threads: 1},
+		ServiceAccountChanged: svc.Forget}, log)
+	res, err := a.Bootstrap(t.Context(), "acme", "admin@example.com", "admin-password-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := app.Actor{Type: tollgate.PrincipalUser, ID: res.User.ID, Name: res.User.Email, PlatformAdmin: true}
+	sa, secret, err := a.CreateServiceAccount(t.Context(), admin, "acme", app.ServiceAccountInput{Name: "fuzz", Role: tollgate.RoleViewer, TokenTTLSeconds: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := server.New(a, svc, log, server.Config{Issuer: "http://tollgate.test", OAuthMetrics: om})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, sa.ID, secret
+}
+
+// FuzzOAuthEndpoints sends arbitrary bodies, content types and
+// Authorization headers to the token, introspection and revocation
+// endpoints: the answer is never a 5xx and never a panic, and errors are
+// RFC 6749 JSON.
+func FuzzOAuthEndpoints(f *testing.F) {
+	h, id, secret := newHandler(f)
+	f.Add(uint8(0), "grant_type=client_credentials&client_id="+id+"&client_secret="+secret, "application/x-www-form-urlencoded", "")
+	f.Add(uint8(0), "grant_type=client_credentials", "application/x-www-form-urlencoded", "Basic "+secret)
+	f.Add(uint8(1), "token=eyJhbGciOiJFZERTQSJ9.e30.sig&client_id="+id+"&client_secret="+secret, "application/x-www-form-urlencoded", "")
+	f.Add(uint8(2), "token=x", "application/x-www-form-urlencoded; charset=utf-8", "Basic Og==")
+	f.Add(uint8(0), `{"grant_type":"client_credentials"}`, "application/json", "")
+	f.Add(uint8(1), "%zz", "application/x-www-form-urlencoded", "Bearer x")
+	paths := []string{"/oauth2/token", "/oauth2/introspect", "/oauth2/revoke"}
+	f.Fuzz(func(t *testing.T, which uint8, body, contentType, authorization string) {
+		req := httptest.NewRequest("POST", paths[int(which)%len(paths)], strings.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		if authorization != "" {
+			req.Header.Set("Authorization", authorization)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s answered %d: %s", req.URL.Path, rec.Code, rec.Body)
+		}
+		if rec.Code >= 400 && !strings.Contains(rec.Body.String(), `"error":"`) {
+			t.Fatalf("error without an RFC 6749 body: %d %s", rec.Code, rec.Body)
+		}
+		io.Copy(io.Discard, rec.Body)
+	})
+}
