@@ -232,32 +232,34 @@ func (c *client) do(method, path string, body any, headers ...string) *response 
 		c.t.Fatal(err)
 	}
 	r := &response{Status: resp.StatusCode, Header: resp.Header, Body: b}
-	if strings.HasPrefix(req.URL.Path, "/api/") {
-		c.validate(req, r)
-	}
+	validate(c.t, req, r)
 	return r
 }
 
-func (c *client) validate(req *http.Request, r *response) {
-	c.t.Helper()
-	if r.Status >= 400 {
+// validate checks a response against the OpenAPI document: admin API
+// errors must be problem+json, and every documented operation's answer
+// must match its schema, undocumented statuses included.
+func validate(t *testing.T, req *http.Request, r *response) {
+	t.Helper()
+	api := strings.HasPrefix(req.URL.Path, "/api/")
+	if api && r.Status >= 400 {
 		if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
-			c.t.Errorf("%s %s: error response has Content-Type %q, want application/problem+json", req.Method, req.URL.Path, ct)
+			t.Errorf("%s %s: error response has Content-Type %q, want application/problem+json", req.Method, req.URL.Path, ct)
 		}
 		var p map[string]any
 		if err := json.Unmarshal(r.Body, &p); err != nil || p["code"] == nil || p["status"] != float64(r.Status) {
-			c.t.Errorf("%s %s: problem body %s does not carry code and status", req.Method, req.URL.Path, r.Body)
+			t.Errorf("%s %s: problem body %s does not carry code and status", req.Method, req.URL.Path, r.Body)
 		}
 	}
 	router, err := openapiRouter()
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	route, params, err := router.FindRoute(req)
 	if err != nil {
 		// Only the deliberate no-route answers may be outside the document.
 		if r.Status != http.StatusNotFound && r.Status != http.StatusMethodNotAllowed {
-			c.t.Errorf("%s %s answered %d but is not in the OpenAPI document: %v", req.Method, req.URL.Path, r.Status, err)
+			t.Errorf("%s %s answered %d but is not in the OpenAPI document: %v", req.Method, req.URL.Path, r.Status, err)
 		}
 		return
 	}
@@ -270,7 +272,7 @@ func (c *client) validate(req *http.Request, r *response) {
 	}
 	in.SetBodyBytes(r.Body)
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
-		c.t.Errorf("%s %s: response does not match the OpenAPI document: %v\nbody: %.500s", req.Method, req.URL.Path, err, r.Body)
+		t.Errorf("%s %s: response does not match the OpenAPI document: %v\nbody: %.500s", req.Method, req.URL.Path, err, r.Body)
 	}
 }
 

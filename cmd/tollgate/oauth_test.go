@@ -40,6 +40,7 @@ func oauthCall(t *testing.T, base, path, id, secret string, basic bool, form url
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	validate(t, req, &response{Status: resp.StatusCode, Header: resp.Header, Body: b})
 	var m map[string]any
 	json.Unmarshal(b, &m)
 	if resp.StatusCode >= 500 {
