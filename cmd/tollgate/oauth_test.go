@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/tollgate/tollgate/verify"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -509,4 +512,34 @@ func kidOf(t *testing.T, tok string) string {
 		t.Fatal(err)
 	}
 	return sig.Signatures[0].Header.KeyID
+}
+
+// TestVerifyPackageAgainstTollgate puts the verify middleware in front of a
+// resource server and calls it with a token from the real Tollgate.
+func TestVerifyPackageAgainstTollgate(t *testing.T) {
+	ts, _, id, secret := withSA(t, 300, "member")
+	v, err := verify.New(verify.Config{Issuer: ts.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := httptest.NewServer(v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		who, _ := verify.FromContext(r.Context())
+		fmt.Fprintf(w, "%s %t %s", who.ServiceAccountID, who.OrgID != "", who.Role)
+	})))
+	defer rs.Close()
+	cc := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: ts.URL + "/oauth2/token"}
+	resp, err := cc.Client(context.Background()).Get(rs.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != id+" true member" {
+		t.Fatalf("resource server answered %d %s", resp.StatusCode, body)
+	}
+	other, _ := verify.New(verify.Config{Issuer: ts.URL, Audience: "https://another-api.example"})
+	tok := token(t, ts.URL, id, secret)["access_token"].(string)
+	if _, err := other.Verify(context.Background(), tok); !errors.Is(err, verify.ErrInvalidToken) {
+		t.Fatalf("a token for another audience verified: %v", err)
+	}
 }
