@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -46,6 +47,11 @@ type Service struct {
 	mu      sync.Mutex
 	clients map[string]*client
 	mint    singleflight.Group
+
+	jobs    chan *mintJob
+	quit    chan struct{}
+	stopped chan struct{}
+	close   sync.Once
 }
 
 // maxCachedClients bounds the client cache.
@@ -75,7 +81,18 @@ func NewService(store tollgate.Store, km *keys.Manager, keyring *credential.Keyr
 		cfg.CacheTTL = time.Second
 	}
 	cfg.Issuer = strings.TrimRight(cfg.Issuer, "/")
-	return &Service{store: store, keys: km, keyring: keyring, clock: clock, cfg: cfg, metrics: m, log: log, clients: map[string]*client{}}
+	s := &Service{store: store, keys: km, keyring: keyring, clock: clock, cfg: cfg, metrics: m, log: log, clients: map[string]*client{},
+		jobs: make(chan *mintJob, maxBatch), quit: make(chan struct{}), stopped: make(chan struct{})}
+	go s.commitLoop()
+	return s
+}
+
+// Close stops the committer after the batch it is running; mints asked for
+// after Close fail. Call it after the HTTP server has finished its
+// requests.
+func (s *Service) Close() {
+	s.close.Do(func() { close(s.quit) })
+	<-s.stopped
 }
 
 // Forget drops what this process cached about a service account, so that
@@ -277,11 +294,30 @@ type mintResult struct {
 	minted bool
 }
 
-// mintOrReuse runs in one transaction: it reads the account, its org and
-// its latest token again (another process may have minted meanwhile),
-// reuses that token if it may, and otherwise signs, stores (sealed) and
-// audits a new one. It returns the refreshed client state and whether it
-// minted.
+// mintJob is one account's mint request waiting for the committer. The
+// token is signed and sealed before it queues, so that this CPU work runs
+// in parallel on every core while only the database writes are serialized.
+type mintJob struct {
+	c      *client
+	secret *tollgate.ClientSecret
+	from   Caller
+	signer *keys.Signer
+	claims Claims
+	token  string
+	sealed []byte
+
+	res  *mintResult
+	err  error
+	done chan struct{}
+}
+
+// maxBatch bounds how many mints share one transaction.
+const maxBatch = 64
+
+// mintOrReuse prepares a token for c and hands it to the committer, which
+// decides in a transaction whether it is needed (another process may have
+// minted meanwhile) and stores it. It returns the refreshed client state
+// and whether it minted.
 func (s *Service) mintOrReuse(ctx context.Context, c *client, secret *tollgate.ClientSecret, from Caller) (*mintResult, error) {
 	// The signer is fetched first: refreshing the keys needs the database,
 	// which must not be asked for from inside the transaction.
@@ -289,74 +325,160 @@ func (s *Service) mintOrReuse(ctx context.Context, c *client, secret *tollgate.C
 	if err != nil {
 		return nil, err
 	}
-	fresh := &client{secrets: c.secrets}
-	minted := false
-	err = s.store.InTx(ctx, func(q tollgate.Queries) error {
-		minted = false
-		sa, err := q.GetServiceAccountByID(ctx, c.sa.ID)
-		if tollgate.ErrorCode(err) == tollgate.ENotFound {
-			return invalidClient("client authentication failed", false)
-		} else if err != nil {
-			return err
-		}
-		if sa.Status != tollgate.StatusActive {
-			return invalidClient("this service account is disabled", false)
-		}
-		org, err := q.GetOrg(ctx, sa.OrgID)
-		if err != nil {
-			return err
-		}
-		fresh.sa, fresh.org, fresh.current = *sa, *org, nil
-		now := s.clock.Now()
-		if rec, err := q.LatestAccessToken(ctx, sa.ID); err == nil {
-			cur, err := s.unseal(rec)
-			if err != nil {
-				return err
-			}
-			if reusable(cur, sa, org, now) {
-				fresh.current = cur
-				return nil
-			}
-		} else if tollgate.ErrorCode(err) != tollgate.ENotFound {
-			return err
-		}
-
-		now = tollgate.Timestamp(now)
-		iat := now.Unix()
-		claims := Claims{Issuer: s.cfg.Issuer, Subject: sa.ID, Audience: s.cfg.Audience, ClientID: sa.ID, OrgID: org.ID,
-			Role: string(sa.Role), Scope: string(sa.Role), IssuedAt: iat, Expiry: iat + int64(sa.TokenTTLSeconds),
-			ID: tollgate.NewID(tollgate.PrefixAccessToken, now)}
-		payload, err := json.Marshal(claims)
-		if err != nil {
-			return err
-		}
-		token, err := signer.Sign(payload)
-		if err != nil {
-			return err
-		}
-		kid := signer.KeyID()
-		rec := tollgate.AccessToken{ID: claims.ID, OrgID: org.ID, ServiceAccountID: sa.ID, SecretID: secret.ID, KeyID: kid,
-			IssuedAt: now, ExpiresAt: time.Unix(claims.Expiry, 0).UTC(), Sealed: s.keyring.Seal([]byte(token), claims.ID)}
-		if err := q.CreateAccessToken(ctx, &rec); err != nil {
-			return err
-		}
-		if err := q.TouchServiceAccount(ctx, sa.ID, now); err != nil {
-			return err
-		}
-		fresh.current, minted = &issued{rec: rec, token: token}, true
-		return q.AppendAuditEvent(ctx, tollgate.NewAuditEvent(now, org.ID, saPrincipal(sa), tollgate.ActionAccessTokenIssued,
-			tollgate.Principal{Type: "access_token", ID: rec.ID, Name: sa.Name}, from.IP, from.UserAgent,
-			map[string]any{"expires_at": rec.ExpiresAt, "key_id": kid, "secret_id": secret.ID}))
-	})
-	if err != nil {
+	j := &mintJob{c: c, secret: secret, from: from, signer: signer, done: make(chan struct{})}
+	if err := s.prepare(j, &c.sa, c.org.ID); err != nil {
 		return nil, err
 	}
-	if minted {
-		s.metrics.issued.Inc()
+	select {
+	case s.jobs <- j:
+	case <-s.quit:
+		return nil, errors.New("oauth: the token service is closed")
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	fresh.loadedAt = s.clock.Now()
-	s.remember(fresh)
-	return &mintResult{client: fresh, minted: minted}, nil
+	select {
+	case <-j.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if j.err != nil {
+		return nil, j.err
+	}
+	return j.res, nil
+}
+
+// prepare signs and seals a new token for sa as it is known now.
+func (s *Service) prepare(j *mintJob, sa *tollgate.ServiceAccount, orgID string) error {
+	now := tollgate.Timestamp(s.clock.Now())
+	iat := now.Unix()
+	j.claims = Claims{Issuer: s.cfg.Issuer, Subject: sa.ID, Audience: s.cfg.Audience, ClientID: sa.ID, OrgID: orgID,
+		Role: string(sa.Role), Scope: string(sa.Role), IssuedAt: iat, Expiry: iat + int64(sa.TokenTTLSeconds),
+		ID: tollgate.NewID(tollgate.PrefixAccessToken, now)}
+	payload, err := json.Marshal(j.claims)
+	if err != nil {
+		return err
+	}
+	if j.token, err = j.signer.Sign(payload); err != nil {
+		return err
+	}
+	j.sealed = s.keyring.Seal([]byte(j.token), j.claims.ID)
+	return nil
+}
+
+// commitLoop is the committer: it takes the queued mint jobs, up to
+// maxBatch at a time, and runs them in one transaction (group commit). It
+// never waits to fill a batch: a batch is whatever queued while the
+// previous one was committing, so an idle server commits each mint alone.
+func (s *Service) commitLoop() {
+	defer close(s.stopped)
+	for {
+		var batch []*mintJob
+		select {
+		case <-s.quit:
+			return
+		case j := <-s.jobs:
+			batch = append(batch, j)
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case j := <-s.jobs:
+				batch = append(batch, j)
+			default:
+				break fill
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// commit runs a batch in one transaction. An error that concerns one job
+// (its account was disabled or deleted meanwhile) fails that job only; a
+// database error fails the batch.
+func (s *Service) commit(batch []*mintJob) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := s.store.InTx(ctx, func(q tollgate.Queries) error {
+		for _, j := range batch {
+			j.res, j.err = nil, nil
+			if err := s.mintInTx(ctx, q, j); err != nil {
+				var oe *Error
+				if !errors.As(err, &oe) {
+					return err
+				}
+				j.err = err
+			}
+		}
+		return nil
+	})
+	now := s.clock.Now()
+	for _, j := range batch {
+		if err != nil {
+			j.err = err
+		}
+		if j.err == nil {
+			if j.res.minted {
+				s.metrics.issued.Inc()
+			}
+			j.res.client.loadedAt = now
+			s.remember(j.res.client)
+		}
+		close(j.done)
+	}
+}
+
+// mintInTx reads the account, its org and its latest token again inside
+// the transaction, reuses that token if it may, and otherwise stores
+// (sealed) and audits the job's new token.
+func (s *Service) mintInTx(ctx context.Context, q tollgate.Queries, j *mintJob) error {
+	sa, err := q.GetServiceAccountByID(ctx, j.c.sa.ID)
+	if tollgate.ErrorCode(err) == tollgate.ENotFound {
+		return invalidClient("client authentication failed", false)
+	} else if err != nil {
+		return err
+	}
+	if sa.Status != tollgate.StatusActive {
+		return invalidClient("this service account is disabled", false)
+	}
+	org, err := q.GetOrg(ctx, sa.OrgID)
+	if err != nil {
+		return err
+	}
+	fresh := &client{sa: *sa, org: *org, secrets: j.c.secrets}
+	j.res = &mintResult{client: fresh}
+	now := s.clock.Now()
+	if rec, err := q.LatestAccessToken(ctx, sa.ID); err == nil {
+		cur, err := s.unseal(rec)
+		if err != nil {
+			return err
+		}
+		if reusable(cur, sa, org, now) {
+			fresh.current = cur
+			return nil
+		}
+	} else if tollgate.ErrorCode(err) != tollgate.ENotFound {
+		return err
+	}
+	if j.claims.Role != string(sa.Role) || j.claims.Expiry-j.claims.IssuedAt != int64(sa.TokenTTLSeconds) {
+		// This process's view of the account was stale: sign again.
+		if err := s.prepare(j, sa, org.ID); err != nil {
+			return err
+		}
+	}
+	issuedAt := tollgate.Timestamp(now) // committed now; iat is when it was signed, a moment ago
+	rec := tollgate.AccessToken{ID: j.claims.ID, OrgID: org.ID, ServiceAccountID: sa.ID, SecretID: j.secret.ID, KeyID: j.signer.KeyID(),
+		IssuedAt: issuedAt, ExpiresAt: time.Unix(j.claims.Expiry, 0).UTC(), Sealed: j.sealed}
+	if err := q.CreateAccessToken(ctx, &rec); err != nil {
+		return err
+	}
+	if err := q.TouchServiceAccount(ctx, sa.ID, issuedAt); err != nil {
+		return err
+	}
+	fresh.current = &issued{rec: rec, token: j.token}
+	j.res.minted = true
+	return q.AppendAuditEvent(ctx, tollgate.NewAuditEvent(now, org.ID, saPrincipal(sa), tollgate.ActionAccessTokenIssued,
+		tollgate.Principal{Type: "access_token", ID: rec.ID, Name: sa.Name}, j.from.IP, j.from.UserAgent,
+		map[string]any{"expires_at": rec.ExpiresAt, "key_id": rec.KeyID, "secret_id": j.secret.ID}))
 }
 
 func saPrincipal(sa *tollgate.ServiceAccount) tollgate.Principal {

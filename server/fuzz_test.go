@@ -37,6 +37,7 @@ func newHandler(t testing.TB) (http.Handler, string, string) {
 	reg := prometheus.NewRegistry()
 	om := oauth.NewMetrics(reg)
 	svc := oauth.NewService(s, keys.New(s, kr, tollgate.SystemClock{}), kr, tollgate.SystemClock{}, oauth.Config{Issuer: "http://tollgate.test"}, om, log)
+	t.Cleanup(svc.Close)
 	a := app.New(s, nil, app.Config{Issuer: "http://tollgate.test", Keys: kr, Argon2: credential.Argon2Params{Memory: 64, Time: 1, Threads: 1},
 		ServiceAccountChanged: svc.Forget}, log)
 	res, err := a.Bootstrap(t.Context(), "acme", "admin@example.com", "admin-password-1")

@@ -33,6 +33,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	keyFile := fs.String("key-file", getenv("TOLLGATE_KEY_FILE"), "file of 32+ random bytes that key secret hashes and encrypt signing keys (env TOLLGATE_KEY_FILE; default tollgate.key beside the SQLite file; required with PostgreSQL)")
 	audience := fs.String("audience", getenv("TOLLGATE_AUDIENCE"), "aud of access tokens (env TOLLGATE_AUDIENCE; default: the issuer)")
 	rotation := fs.Duration("key-rotation", envDuration(getenv, "TOLLGATE_KEY_ROTATION", 30*24*time.Hour), "rotate the signing key when it is this old (env TOLLGATE_KEY_ROTATION)")
+	logLevel := fs.String("log-level", envOr(getenv, "TOLLGATE_LOG_LEVEL", "info"), "debug, info (one line per request), warn or error (env TOLLGATE_LOG_LEVEL)")
 	saDomain := fs.String("sa-email-domain", envOr(getenv, "TOLLGATE_SA_EMAIL_DOMAIN", "serviceaccounts.tollgate.local"), "domain of service accounts' email addresses (env TOLLGATE_SA_EMAIL_DOMAIN)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -45,7 +46,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return &usageError{msg: "--issuer must be an http:// or https:// URL"}
 	}
 
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return &usageError{msg: "--log-level must be debug, info, warn or error"}
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	keys, err := loadKeyring(keyPath, !isPostgres(*db), stderr)
 	if err != nil {
 		return err
@@ -77,6 +82,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	om := oauth.NewMetrics(reg)
 	tokens := oauth.NewService(s, km, keys, tollgate.SystemClock{}, oauth.Config{Issuer: base, Audience: *audience}, om, log)
+	defer tokens.Close() // after the HTTP server has finished its requests
 	a := app.New(s, nil, app.Config{Issuer: base, Keys: keys, ServiceAccountEmailDomain: *saDomain,
 		ServiceAccountChanged: tokens.Forget}, log)
 	if err := bootstrapIfEmpty(ctx, a, s, getenv, base, stderr); err != nil {

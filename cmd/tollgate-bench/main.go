@@ -1,0 +1,235 @@
+// Command tollgate-bench measures Tollgate's hot paths against the
+// practical ceiling of the machine: a minimal net/http handler returning a
+// fixed small JSON body, measured in the same run by the same load
+// generator over loopback.
+//
+//	go run ./cmd/tollgate-bench                       # Tollgate on SQLite
+//	go run ./cmd/tollgate-bench --duration 10s --conns 16,64
+//	go run ./cmd/tollgate-bench --token-url https://peer/oauth/token --client-id … --client-secret …
+//
+// It builds cmd/tollgate, starts it on a fresh SQLite database and the
+// minimal handler in separate processes, creates service accounts through
+// the admin API, and prints requests/s, p50, p99 and the ratio to the
+// minimal handler for: the token endpoint's reuse path, minting, and
+// introspection. With --token-url it measures that token endpoint the same
+// way (client_secret_post), so peers can be compared.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "minimal-server" {
+		minimalServer()
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "tollgate-bench:", err)
+		os.Exit(1)
+	}
+}
+
+// minimalServer is the ceiling: the least an HTTP server can do.
+func minimalServer() {
+	body := []byte(`{"status":"ok"}` + "\n")
+	srv := &http.Server{Addr: "127.0.0.1:0", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	})}
+	ln, err := listen()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Printf("Tollgate is listening on %s\n", ln.Addr()) // same banner shape as Tollgate's
+	srv.Serve(ln)
+}
+
+type config struct {
+	duration time.Duration
+	warmup   time.Duration
+	conns    []int
+	bin      string
+	tokenURL string
+	clientID string
+	secret   string
+	logLevel string
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tollgate-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg config
+	var conns string
+	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "measured time per scenario and connection count")
+	fs.DurationVar(&cfg.warmup, "warmup", time.Second, "unmeasured load before each measurement")
+	fs.StringVar(&conns, "conns", "16,64", "connection counts, comma-separated")
+	fs.StringVar(&cfg.bin, "tollgate-bin", "", "a built tollgate binary (default: go build ./cmd/tollgate)")
+	fs.StringVar(&cfg.logLevel, "log-level", "info", "Tollgate's --log-level: info writes one line per request, as by default")
+	fs.StringVar(&cfg.tokenURL, "token-url", "", "measure this OAuth 2.0 token endpoint instead of Tollgate's scenarios")
+	fs.StringVar(&cfg.clientID, "client-id", "", "client ID for --token-url")
+	fs.StringVar(&cfg.secret, "client-secret", "", "client secret for --token-url")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	for _, c := range strings.Split(conns, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil || n < 1 || n > 1024 {
+			return fmt.Errorf("--conns: %q is not a connection count from 1 to 1024", c)
+		}
+		cfg.conns = append(cfg.conns, n)
+	}
+	if cfg.duration <= 0 || cfg.duration > 5*time.Minute {
+		return errors.New("--duration must be between 0 and 5m")
+	}
+
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	minimal, err := start(ctx, exec.Command(self, "minimal-server"))
+	if err != nil {
+		return fmt.Errorf("minimal server: %w", err)
+	}
+	defer minimal.stop()
+
+	var scenarios []scenario
+	if cfg.tokenURL != "" {
+		if cfg.clientID == "" || cfg.secret == "" {
+			return errors.New("--token-url needs --client-id and --client-secret")
+		}
+		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {cfg.clientID}, "client_secret": {cfg.secret}}.Encode()
+		scenarios = []scenario{{name: "token endpoint " + cfg.tokenURL, req: func(int) request {
+			return request{method: "POST", url: cfg.tokenURL, body: form, contentType: formType}
+		}}}
+	} else {
+		tg, err := startTollgate(ctx, cfg.bin, cfg.logLevel, stderr)
+		if err != nil {
+			return err
+		}
+		defer tg.stop()
+		if scenarios, err = setUp(tg.base, slices.Max(cfg.conns)); err != nil {
+			return fmt.Errorf("setting up Tollgate: %w", err)
+		}
+	}
+
+	fmt.Fprintf(stdout, "tollgate-bench: %d s per measurement after %v warm-up; Tollgate log level %s; load generator and servers share this machine\n\n",
+		int(cfg.duration.Seconds()), cfg.warmup, cfg.logLevel)
+	fmt.Fprintf(stdout, "%-34s %6s %10s %9s %9s %8s %7s\n", "scenario", "conns", "req/s", "p50", "p99", "errors", "ratio")
+	for _, n := range cfg.conns {
+		ceiling := measure(ctx, "minimal net/http handler", n, cfg, func(int) request {
+			return request{method: "GET", url: minimal.base + "/"}
+		})
+		ceiling.print(stdout, 0)
+		for _, sc := range scenarios {
+			res := measure(ctx, sc.name, n, cfg, sc.req)
+			res.print(stdout, ceiling.rps)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+		fmt.Fprintln(stdout)
+	}
+	return nil
+}
+
+// process is a server started by the benchmark.
+type process struct {
+	cmd  *exec.Cmd
+	base string
+}
+
+var listeningRE = regexp.MustCompile(`Tollgate is listening on (127\.0\.0\.1:\d+)`)
+
+// start runs cmd and waits for its "listening on" line on stdout or stderr.
+func start(ctx context.Context, cmd *exec.Cmd) (*process, error) {
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &process{cmd: cmd}
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+				break
+			}
+		}
+		io.Copy(io.Discard, pr) // keep draining: a full pipe would block the server
+	}()
+	select {
+	case addr := <-found:
+		p.base = "http://" + addr
+		return p, nil
+	case <-time.After(60 * time.Second):
+		p.stop()
+		return nil, errors.New("server did not start")
+	case <-ctx.Done():
+		p.stop()
+		return nil, ctx.Err()
+	}
+}
+
+func (p *process) stop() {
+	p.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		p.cmd.Process.Kill()
+	}
+}
+
+const (
+	adminPassword = "bench-admin-password"
+	formType      = "application/x-www-form-urlencoded"
+)
+
+// startTollgate builds (unless given) and starts Tollgate on a fresh SQLite
+// database in a temporary directory.
+func startTollgate(ctx context.Context, bin, logLevel string, stderr io.Writer) (*process, error) {
+	dir, err := os.MkdirTemp("", "tollgate-bench-")
+	if err != nil {
+		return nil, err
+	}
+	if bin == "" {
+		bin = filepath.Join(dir, "tollgate")
+		fmt.Fprintln(stderr, "building cmd/tollgate…")
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/tollgate/tollgate/cmd/tollgate")
+		build.Stderr = stderr
+		if err := build.Run(); err != nil {
+			return nil, fmt.Errorf("go build: %w", err)
+		}
+	}
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "bench.db"), "--log-level", logLevel)
+	cmd.Env = append(os.Environ(), "TOLLGATE_BOOTSTRAP_PASSWORD="+adminPassword)
+	p, err := start(ctx, cmd)
+	if err != nil {
+		return nil, fmt.Errorf("tollgate: %w", err)
+	}
+	return p, nil
+}
