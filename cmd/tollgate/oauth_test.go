@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -541,5 +543,40 @@ func TestVerifyPackageAgainstTollgate(t *testing.T) {
 	tok := token(t, ts.URL, id, secret)["access_token"].(string)
 	if _, err := other.Verify(context.Background(), tok); !errors.Is(err, verify.ErrInvalidToken) {
 		t.Fatalf("a token for another audience verified: %v", err)
+	}
+}
+
+// TestNothingStoredInPlainText reads the raw SQLite files (database and
+// write-ahead log) after creating an account, rotating its secret and
+// minting a token: no client secret and no access token is in them (C1,
+// T3), nor in the server's log (C4).
+func TestNothingStoredInPlainText(t *testing.T) {
+	ts, admin, id, secret := withSA(t, 300, "viewer")
+	rotated := admin.do("POST", "/api/v1/orgs/acme/service-accounts/"+id+"/secrets", map[string]any{"grace_period_seconds": 60}).want(t, 201).JSON()["client_secret"].(string)
+	tok := token(t, ts.URL, id, rotated)["access_token"].(string)
+	payload := tok[strings.Index(tok, ".")+1 : strings.LastIndex(tok, ".")]
+	signature := tok[strings.LastIndex(tok, ".")+1:]
+	var raw []byte
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(ts.DB + suffix)
+		if err != nil && suffix == "" {
+			t.Fatal(err)
+		}
+		raw = append(raw, b...)
+	}
+	if len(raw) < 4096 {
+		t.Fatal("read nothing of the database")
+	}
+	for name, s := range map[string]string{"first secret": secret, "rotated secret": rotated, "token payload": payload, "token signature": signature,
+		"secret body": secret[4:], "admin password": adminPassword} {
+		if bytes.Contains(raw, []byte(s)) {
+			t.Errorf("the %s is stored in plain text", name)
+		}
+		if strings.Contains(ts.stderr.String(), s) {
+			t.Errorf("the %s is in the server log", name)
+		}
+	}
+	if !bytes.Contains(raw, []byte(id)) {
+		t.Fatal("sanity: the account ID should be readable in the file")
 	}
 }
