@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -115,6 +116,69 @@ func startServer(t *testing.T, db string, env map[string]string) *testServer {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("server not ready in time\n%s", stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// execServeEnv makes the test binary run "tollgate serve" (see TestMain).
+const execServeEnv = "TOLLGATE_TEST_EXEC_SERVE"
+
+// startProcess runs "tollgate serve" as a separate OS process (this test
+// binary, re-executed) on a free port against db, waits for /readyz, and
+// stops it with SIGINT when the test ends, checking that it exits 0.
+func startProcess(t *testing.T, db string, env map[string]string) *testServer {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0", "--db", db)
+	cmd.Env = append(os.Environ(), execServeEnv+"=1", "TOLLGATE_BOOTSTRAP_PASSWORD="+adminPassword)
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	stderr := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = io.Discard, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	ts := &testServer{DB: db, stderr: stderr}
+	var once sync.Once
+	var stopErr error
+	ts.stop = func() error {
+		once.Do(func() {
+			cmd.Process.Signal(os.Interrupt)
+			select {
+			case stopErr = <-exited:
+			case <-time.After(40 * time.Second):
+				cmd.Process.Kill()
+				stopErr = errors.New("process did not stop")
+			}
+		})
+		return stopErr
+	}
+	t.Cleanup(func() {
+		if err := ts.stop(); err != nil {
+			t.Errorf("server process exited with %v\n%s", err, stderr)
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			t.Fatalf("server process exited early: %v\n%s", err, stderr)
+		default:
+		}
+		if m := listeningRE.FindStringSubmatch(stderr.String()); m != nil {
+			ts.URL = "http://" + m[1]
+			if resp, err := http.Get(ts.URL + "/readyz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return ts
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server process not ready in time\n%s", stderr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -229,8 +229,8 @@ func TestTokenReuseAcrossReplicas(t *testing.T) {
 	db := databases(t)["postgres"](t)
 	// Replicas share the key file and the public URL, as behind a load balancer.
 	env := map[string]string{"TOLLGATE_KEY_FILE": newKeyFile(t), "TOLLGATE_ISSUER": "http://tollgate.test"}
-	a := startServer(t, db, env)
-	b := startServer(t, db, env)
+	a := startProcess(t, db, env)
+	b := startProcess(t, db, env)
 	admin := newClient(t, a.URL)
 	admin.signIn("admin@example.com", adminPassword)
 	sa := newSA(t, admin, "acme", "replicated", 900, "viewer")

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -12,6 +14,14 @@ import (
 
 // TestMain lets test scripts run the real binary entry point as "tollgate".
 func TestMain(m *testing.M) {
+	// startProcess re-executes this test binary as "tollgate serve": a real
+	// second process running the same code.
+	if os.Getenv(execServeEnv) == "1" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(exitCode(err, os.Stderr))
+	}
 	testscript.Main(m, map[string]func(){
 		"tollgate": func() {
 			os.Exit(exitCode(run(context.Background(), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr), os.Stderr))
