@@ -98,24 +98,32 @@ func startServer(t *testing.T, db string, env map[string]string) *testServer {
 			t.Errorf("server stopped with %v\n%s", err, stderr)
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
+	waitReady(t, ts, done)
+	return ts
+}
+
+// waitReady waits until the server has printed its address and /readyz
+// answers 200, and fails the test if it exits first or takes a minute.
+func waitReady(t *testing.T, ts *testServer, exited <-chan error) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
 	for {
 		select {
-		case err := <-done:
-			t.Fatalf("server exited early: %v\n%s", err, stderr)
+		case err := <-exited:
+			t.Fatalf("server exited early: %v\n%s", err, ts.stderr)
 		default:
 		}
-		if m := listeningRE.FindStringSubmatch(stderr.String()); m != nil {
+		if m := listeningRE.FindStringSubmatch(ts.stderr.String()); m != nil {
 			ts.URL = "http://" + m[1]
 			if resp, err := http.Get(ts.URL + "/readyz"); err == nil {
 				resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {
-					return ts
+					return
 				}
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("server not ready in time\n%s", stderr)
+			t.Fatalf("server not ready in time\n%s", ts.stderr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -161,27 +169,8 @@ func startProcess(t *testing.T, db string, env map[string]string) *testServer {
 			t.Errorf("server process exited with %v\n%s", err, stderr)
 		}
 	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			t.Fatalf("server process exited early: %v\n%s", err, stderr)
-		default:
-		}
-		if m := listeningRE.FindStringSubmatch(stderr.String()); m != nil {
-			ts.URL = "http://" + m[1]
-			if resp, err := http.Get(ts.URL + "/readyz"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					return ts
-				}
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server process not ready in time\n%s", stderr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitReady(t, ts, exited)
+	return ts
 }
 
 // newKeyFile writes a fresh key file for servers that share a database.
