@@ -10,6 +10,8 @@ const (
 	PrincipalOrg            = "org"
 	PrincipalInvitation     = "invitation"
 	PrincipalSession        = "session"
+	PrincipalAPIToken       = "api_token"
+	PrincipalAccessToken    = "access_token"
 )
 
 // Principal names who did something or what it was done to.

@@ -155,4 +155,24 @@ type Queries interface {
 	RetireSigningKey(ctx context.Context, id string, t time.Time) error
 	// DeleteSigningKeysRetiredBefore removes keys retired before t.
 	DeleteSigningKeysRetiredBefore(ctx context.Context, t time.Time) (int, error)
+
+	// CreateAPIToken inserts t. EConflict if a token with the same hash
+	// exists; ENotFound if the org or the owner does not exist.
+	CreateAPIToken(ctx context.Context, t *APIToken) error
+	// GetAPIToken returns the org's token. ENotFound, also for another
+	// org's token.
+	GetAPIToken(ctx context.Context, orgID, id string) (*APITokenView, error)
+	// GetAPITokenByHash returns the token with that keyed hash. ENotFound.
+	GetAPITokenByHash(ctx context.Context, hash []byte) (*APITokenView, error)
+	// ListAPITokens returns the org's tokens matching f by creation time,
+	// then ID, and the next page's cursor.
+	ListAPITokens(ctx context.Context, orgID string, f APITokenFilter, p Page) ([]APITokenView, string, error)
+	// UpdateAPIToken writes t's name, description, domains, role, owner and
+	// expiry. ENotFound; ENotFound also if the new owner does not exist.
+	UpdateAPIToken(ctx context.Context, t *APIToken) error
+	// DeleteAPIToken deletes the org's token. ENotFound.
+	DeleteAPIToken(ctx context.Context, orgID, id string) error
+	// TouchAPIToken records a use at t from origin ("" for none), unless a
+	// later use is recorded already. ENotFound.
+	TouchAPIToken(ctx context.Context, id string, t time.Time, origin string) error
 }

@@ -94,10 +94,10 @@ func (q *queries) GetMember(ctx context.Context, orgID, userID string) (*tollgat
 	return &m, nil
 }
 
-// memberViewSelect lists members with their user's email and name.
-// owned_token_count stays 0 until API tokens exist (issue 4 adds the table
-// and the count).
-const memberViewSelect = `SELECT m.org_id, m.user_id, m.role, m.joined_at, u.email, u.name, 0
+// memberViewSelect lists members with their user's email and name and the
+// number of API tokens they own in the org (rule A7).
+const memberViewSelect = `SELECT m.org_id, m.user_id, m.role, m.joined_at, u.email, u.name,
+	(SELECT COUNT(*) FROM api_tokens t WHERE t.org_id = m.org_id AND t.user_id = m.user_id)
 	FROM members m JOIN users u ON u.id = m.user_id`
 
 func scanMemberView(row interface{ Scan(...any) error }) (*tollgate.MemberView, error) {

@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) tollgate.Store) {
 		{"ConcurrentInsertsConflict", testConcurrentInserts},
 	}
 	tests = append(tests, serviceAccountTests()...)
+	tests = append(tests, apiTokenTests()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStore(t))

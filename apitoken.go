@@ -1,0 +1,73 @@
+package tollgate
+
+import "time"
+
+// API token kinds (A2–A4).
+const (
+	KindPublic  = "public"  // accepted only from the token's listed origins
+	KindPrivate = "private" // accepted from anywhere
+)
+
+// PrefixAPIToken prefixes API token IDs (not the tokens themselves).
+const PrefixAPIToken = "tok"
+
+// Limits of API token fields.
+const (
+	MaxAPITokenNameLength = 100
+	MaxAPITokenDomains    = 100
+	MinLegacyTokenLength  = 16
+	MaxLegacyTokenLength  = 512
+)
+
+// APIToken is a long-lived bearer token. Its owner is a service account
+// (every new token, A1) or, for tokens imported from an older system, a
+// user (A6). Only its keyed hash is stored (A8).
+type APIToken struct {
+	ID          string
+	OrgID       string
+	Name        string
+	Description string
+	Kind        string
+	Domains     []string // canonical origins; public tokens only
+	Role        Role
+	OwnerType   string // PrincipalServiceAccount or PrincipalUser
+	OwnerID     string
+	Hash        []byte
+	ExpiresAt   *time.Time
+	CreatedAt   time.Time
+	CreatedBy   string
+	// LastUsedAt and LastUsedOrigin are written in batches (A8).
+	LastUsedAt     *time.Time
+	LastUsedOrigin string
+}
+
+// APITokenView is a token as listed, with its owner's display name (the
+// service account's name or the user's email).
+type APITokenView struct {
+	APIToken
+	OwnerName string
+}
+
+// APITokenFilter narrows a token list; zero fields match everything.
+type APITokenFilter struct {
+	OwnerID string
+	Kind    string
+}
+
+// APITokenKey is the sort key of token lists.
+func APITokenKey(t *APITokenView) (time.Time, string) { return t.CreatedAt, t.ID }
+
+// ValidateAPITokenName checks that a name is 1–100 characters.
+func ValidateAPITokenName(name string) error {
+	return validateText("name", name, 1, MaxAPITokenNameLength)
+}
+
+// Audit actions of API tokens.
+const (
+	ActionTokenCreated         = "token.created"
+	ActionTokenUpdated         = "token.updated"
+	ActionTokenRevoked         = "token.revoked"
+	ActionTokenImported        = "token.imported"
+	ActionTokenReassigned      = "token.reassigned"
+	ActionMemberRemovalBlocked = "member.removal_blocked"
+)

@@ -1,0 +1,140 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tollgate/tollgate"
+)
+
+const tokenSelect = `SELECT t.id, t.org_id, t.name, t.description, t.kind, t.domains::text, t.role, t.service_account_id, t.user_id, t.hash,
+	t.expires_at, t.created_at, t.created_by, t.last_used_at, t.last_used_origin, COALESCE(sa.name, u.email, '')
+	FROM api_tokens t LEFT JOIN service_accounts sa ON sa.id = t.service_account_id LEFT JOIN users u ON u.id = t.user_id`
+
+func scanToken(row interface{ Scan(...any) error }) (*tollgate.APITokenView, error) {
+	var v tollgate.APITokenView
+	var domains string
+	var saID, userID *string
+	if err := row.Scan(&v.ID, &v.OrgID, &v.Name, &v.Description, &v.Kind, &domains, &v.Role, &saID, &userID, &v.Hash,
+		&v.ExpiresAt, &v.CreatedAt, &v.CreatedBy, &v.LastUsedAt, &v.LastUsedOrigin, &v.OwnerName); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(domains), &v.Domains); err != nil {
+		return nil, fmt.Errorf("postgres: domains of token %s: %w", v.ID, err)
+	}
+	if userID != nil {
+		v.OwnerType, v.OwnerID = tollgate.PrincipalUser, *userID
+	} else if saID != nil {
+		v.OwnerType, v.OwnerID = tollgate.PrincipalServiceAccount, *saID
+	}
+	v.ExpiresAt, v.CreatedAt, v.LastUsedAt = utcPtr(v.ExpiresAt), v.CreatedAt.UTC(), utcPtr(v.LastUsedAt)
+	return &v, nil
+}
+
+// owner splits a token's owner into the two columns.
+func owner(t *tollgate.APIToken) (saID, userID *string) {
+	id := t.OwnerID
+	if t.OwnerType == tollgate.PrincipalUser {
+		return nil, &id
+	}
+	return &id, nil
+}
+
+func domainsJSON(d []string) string {
+	if d == nil {
+		d = []string{}
+	}
+	b, _ := json.Marshal(d)
+	return string(b)
+}
+
+func (q *queries) CreateAPIToken(ctx context.Context, t *tollgate.APIToken) error {
+	sa, user := owner(t)
+	_, err := q.q.Exec(ctx, `INSERT INTO api_tokens (id, org_id, name, description, kind, domains, role, service_account_id, user_id,
+		hash, expires_at, created_at, created_by, last_used_at, last_used_origin) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		t.ID, t.OrgID, t.Name, t.Description, t.Kind, domainsJSON(t.Domains), string(t.Role), sa, user, t.Hash,
+		t.ExpiresAt, t.CreatedAt, t.CreatedBy, t.LastUsedAt, t.LastUsedOrigin)
+	return classify(err, "API token")
+}
+
+func (q *queries) GetAPIToken(ctx context.Context, orgID, id string) (*tollgate.APITokenView, error) {
+	v, err := scanToken(q.q.QueryRow(ctx, tokenSelect+` WHERE t.org_id = $1 AND t.id = $2`, orgID, id))
+	return v, classify(err, "API token")
+}
+
+func (q *queries) GetAPITokenByHash(ctx context.Context, hash []byte) (*tollgate.APITokenView, error) {
+	v, err := scanToken(q.q.QueryRow(ctx, tokenSelect+` WHERE t.hash = $1`, hash))
+	return v, classify(err, "API token")
+}
+
+func (q *queries) ListAPITokens(ctx context.Context, orgID string, f tollgate.APITokenFilter, p tollgate.Page) ([]tollgate.APITokenView, string, error) {
+	where := []string{"t.org_id = $1"}
+	args := []any{orgID}
+	next := func() string { return "$" + itoa(len(args)) }
+	if f.OwnerID != "" {
+		args = append(args, f.OwnerID)
+		where = append(where, "(t.service_account_id = "+next()+" OR t.user_id = "+next()+")")
+	}
+	if f.Kind != "" {
+		args = append(args, f.Kind)
+		where = append(where, "t.kind = "+next())
+	}
+	if p.Cursor != "" {
+		t, id, err := tollgate.DecodeCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		args = append(args, t)
+		a := next()
+		args = append(args, id)
+		where = append(where, "(t.created_at, t.id) > ("+a+", "+next()+")")
+	}
+	args = append(args, p.Limit+1)
+	rows, err := q.q.Query(ctx, tokenSelect+` WHERE `+strings.Join(where, " AND ")+` ORDER BY t.created_at, t.id LIMIT `+next(), args...)
+	if err != nil {
+		return nil, "", classify(err, "API token")
+	}
+	defer rows.Close()
+	var out []tollgate.APITokenView
+	for rows.Next() {
+		v, err := scanToken(rows)
+		if err != nil {
+			return nil, "", classify(err, "API token")
+		}
+		out = append(out, *v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", classify(err, "API token")
+	}
+	out, cursor := tollgate.PageOf(out, p.Limit, tollgate.APITokenKey)
+	return out, cursor, nil
+}
+
+func (q *queries) UpdateAPIToken(ctx context.Context, t *tollgate.APIToken) error {
+	sa, user := owner(t)
+	tag, err := q.q.Exec(ctx, `UPDATE api_tokens SET name = $1, description = $2, domains = $3::jsonb, role = $4, service_account_id = $5, user_id = $6,
+		expires_at = $7 WHERE org_id = $8 AND id = $9`, t.Name, t.Description, domainsJSON(t.Domains), string(t.Role), sa, user,
+		t.ExpiresAt, t.OrgID, t.ID)
+	return mustAffect(tag, err, "API token")
+}
+
+func (q *queries) DeleteAPIToken(ctx context.Context, orgID, id string) error {
+	tag, err := q.q.Exec(ctx, `DELETE FROM api_tokens WHERE org_id = $1 AND id = $2`, orgID, id)
+	return mustAffect(tag, err, "API token")
+}
+
+func (q *queries) TouchAPIToken(ctx context.Context, id string, t time.Time, origin string) error {
+	tag, err := q.q.Exec(ctx, `UPDATE api_tokens SET last_used_at = $1, last_used_origin = $2
+		WHERE id = $3 AND (last_used_at IS NULL OR last_used_at < $1)`, t, origin, id)
+	if err != nil {
+		return classify(err, "API token")
+	}
+	if tag.RowsAffected() == 0 {
+		var one int
+		return classify(q.q.QueryRow(ctx, `SELECT 1 FROM api_tokens WHERE id = $1`, id).Scan(&one), "API token")
+	}
+	return nil
+}

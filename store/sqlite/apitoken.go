@@ -1,0 +1,134 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tollgate/tollgate"
+)
+
+const tokenSelect = `SELECT t.id, t.org_id, t.name, t.description, t.kind, t.domains, t.role, t.service_account_id, t.user_id, t.hash,
+	t.expires_at, t.created_at, t.created_by, t.last_used_at, t.last_used_origin, coalesce(sa.name, u.email, '')
+	FROM api_tokens t LEFT JOIN service_accounts sa ON sa.id = t.service_account_id LEFT JOIN users u ON u.id = t.user_id`
+
+func scanToken(row interface{ Scan(...any) error }) (*tollgate.APITokenView, error) {
+	var v tollgate.APITokenView
+	var domains string
+	var saID, userID sql.NullString
+	var expires, used sql.NullInt64
+	var created int64
+	if err := row.Scan(&v.ID, &v.OrgID, &v.Name, &v.Description, &v.Kind, &domains, &v.Role, &saID, &userID, &v.Hash,
+		&expires, &created, &v.CreatedBy, &used, &v.LastUsedOrigin, &v.OwnerName); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(domains), &v.Domains); err != nil {
+		return nil, fmt.Errorf("sqlite: domains of token %s: %w", v.ID, err)
+	}
+	v.OwnerType, v.OwnerID = tollgate.PrincipalServiceAccount, saID.String
+	if userID.Valid {
+		v.OwnerType, v.OwnerID = tollgate.PrincipalUser, userID.String
+	}
+	v.ExpiresAt, v.CreatedAt, v.LastUsedAt = fromNullMicros(expires), fromMicros(created), fromNullMicros(used)
+	return &v, nil
+}
+
+// owner splits a token's owner into the two columns.
+func owner(t *tollgate.APIToken) (saID, userID any) {
+	if t.OwnerType == tollgate.PrincipalUser {
+		return nil, t.OwnerID
+	}
+	return t.OwnerID, nil
+}
+
+func domainsJSON(d []string) string {
+	if d == nil {
+		d = []string{}
+	}
+	b, _ := json.Marshal(d)
+	return string(b)
+}
+
+func (q *queries) CreateAPIToken(ctx context.Context, t *tollgate.APIToken) error {
+	sa, user := owner(t)
+	_, err := q.q.ExecContext(ctx, `INSERT INTO api_tokens (id, org_id, name, description, kind, domains, role, service_account_id, user_id,
+		hash, expires_at, created_at, created_by, last_used_at, last_used_origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.OrgID, t.Name, t.Description, t.Kind, domainsJSON(t.Domains), string(t.Role), sa, user, t.Hash,
+		nullMicros(t.ExpiresAt), micros(t.CreatedAt), t.CreatedBy, nullMicros(t.LastUsedAt), t.LastUsedOrigin)
+	return classify(err, "API token")
+}
+
+func (q *queries) GetAPIToken(ctx context.Context, orgID, id string) (*tollgate.APITokenView, error) {
+	v, err := scanToken(q.q.QueryRowContext(ctx, tokenSelect+` WHERE t.org_id = ? AND t.id = ?`, orgID, id))
+	return v, classify(err, "API token")
+}
+
+func (q *queries) GetAPITokenByHash(ctx context.Context, hash []byte) (*tollgate.APITokenView, error) {
+	v, err := scanToken(q.q.QueryRowContext(ctx, tokenSelect+` WHERE t.hash = ?`, hash))
+	return v, classify(err, "API token")
+}
+
+func (q *queries) ListAPITokens(ctx context.Context, orgID string, f tollgate.APITokenFilter, p tollgate.Page) ([]tollgate.APITokenView, string, error) {
+	where := []string{"t.org_id = ?"}
+	args := []any{orgID}
+	if f.OwnerID != "" {
+		where, args = append(where, "(t.service_account_id = ? OR t.user_id = ?)"), append(args, f.OwnerID, f.OwnerID)
+	}
+	if f.Kind != "" {
+		where, args = append(where, "t.kind = ?"), append(args, f.Kind)
+	}
+	if p.Cursor != "" {
+		t, id, err := tollgate.DecodeCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		where, args = append(where, "(t.created_at, t.id) > (?, ?)"), append(args, micros(t), id)
+	}
+	rows, err := q.q.QueryContext(ctx, tokenSelect+` WHERE `+strings.Join(where, " AND ")+` ORDER BY t.created_at, t.id LIMIT ?`, append(args, p.Limit+1)...)
+	if err != nil {
+		return nil, "", classify(err, "API token")
+	}
+	defer rows.Close()
+	var out []tollgate.APITokenView
+	for rows.Next() {
+		v, err := scanToken(rows)
+		if err != nil {
+			return nil, "", classify(err, "API token")
+		}
+		out = append(out, *v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", classify(err, "API token")
+	}
+	out, next := tollgate.PageOf(out, p.Limit, tollgate.APITokenKey)
+	return out, next, nil
+}
+
+func (q *queries) UpdateAPIToken(ctx context.Context, t *tollgate.APIToken) error {
+	sa, user := owner(t)
+	res, err := q.q.ExecContext(ctx, `UPDATE api_tokens SET name = ?, description = ?, domains = ?, role = ?, service_account_id = ?, user_id = ?,
+		expires_at = ? WHERE org_id = ? AND id = ?`, t.Name, t.Description, domainsJSON(t.Domains), string(t.Role), sa, user,
+		nullMicros(t.ExpiresAt), t.OrgID, t.ID)
+	return mustAffect(res, err, "API token")
+}
+
+func (q *queries) DeleteAPIToken(ctx context.Context, orgID, id string) error {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM api_tokens WHERE org_id = ? AND id = ?`, orgID, id)
+	return mustAffect(res, err, "API token")
+}
+
+func (q *queries) TouchAPIToken(ctx context.Context, id string, t time.Time, origin string) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ?, last_used_origin = ?
+		WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`, micros(t), origin, id, micros(t))
+	if err != nil {
+		return classify(err, "API token")
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var one int
+		return classify(q.q.QueryRowContext(ctx, `SELECT 1 FROM api_tokens WHERE id = ?`, id).Scan(&one), "API token")
+	}
+	return nil
+}

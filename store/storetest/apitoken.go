@@ -1,0 +1,184 @@
+package storetest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate"
+)
+
+func apiTokenTests() []namedTest {
+	return []namedTest{
+		{"APITokens", testAPITokens},
+		{"APITokenOwnersAndReassignment", testAPITokenOwners},
+		{"APITokenTenantIsolation", testAPITokenIsolation},
+		{"APITokenListFilters", testAPITokenList},
+		{"DeletingAServiceAccountDeletesItsAPITokens", testAPITokenCascade},
+	}
+}
+
+func mkAPIToken(t *testing.T, s tollgate.Queries, org *tollgate.Org, ownerType, ownerID, kind, secret string, at time.Time) *tollgate.APIToken {
+	t.Helper()
+	tok := &tollgate.APIToken{ID: tollgate.NewID(tollgate.PrefixAPIToken, at), OrgID: org.ID, Name: "token " + secret, Kind: kind,
+		Role: tollgate.RoleViewer, OwnerType: ownerType, OwnerID: ownerID, Hash: hash(secret), CreatedAt: at, CreatedBy: "usr_x"}
+	if kind == tollgate.KindPublic {
+		tok.Domains = []string{"https://app.example.com", "http://localhost:3000"}
+	}
+	must(t, s.CreateAPIToken(t.Context(), tok))
+	return tok
+}
+
+func testAPITokens(t *testing.T, s tollgate.Store) {
+	ctx := t.Context()
+	o := mkOrg(t, s, "acme")
+	sa := mkServiceAccount(t, s, o, "bot", base)
+	exp := base.Add(24 * time.Hour)
+	tok := &tollgate.APIToken{ID: tollgate.NewID(tollgate.PrefixAPIToken, base), OrgID: o.ID, Name: "site", Description: "widget",
+		Kind: tollgate.KindPublic, Domains: []string{"https://a.example.com"}, Role: tollgate.RoleViewer,
+		OwnerType: tollgate.PrincipalServiceAccount, OwnerID: sa.ID, Hash: hash("t1"), ExpiresAt: &exp, CreatedAt: base, CreatedBy: "usr_x"}
+	must(t, s.CreateAPIToken(ctx, tok))
+	got, err := s.GetAPIToken(ctx, o.ID, tok.ID)
+	must(t, err)
+	if got.Name != "site" || got.Kind != tollgate.KindPublic || fmt.Sprint(got.Domains) != "[https://a.example.com]" || got.OwnerType != tollgate.PrincipalServiceAccount ||
+		got.OwnerID != sa.ID || got.OwnerName != "bot" || got.ExpiresAt == nil || !got.ExpiresAt.Equal(tollgate.Timestamp(exp)) || got.LastUsedAt != nil {
+		t.Fatalf("GetAPIToken = %+v", got)
+	}
+	byHash, err := s.GetAPITokenByHash(ctx, hash("t1"))
+	must(t, err)
+	if byHash.ID != tok.ID {
+		t.Fatal("GetAPITokenByHash found another token")
+	}
+	_, err = s.GetAPITokenByHash(ctx, hash("nope"))
+	wantCode(t, err, tollgate.ENotFound)
+	dup := *tok
+	dup.ID = tollgate.NewID(tollgate.PrefixAPIToken, base)
+	wantCode(t, s.CreateAPIToken(ctx, &dup), tollgate.EConflict)
+	orphan := *tok
+	orphan.ID, orphan.Hash, orphan.OwnerID = tollgate.NewID(tollgate.PrefixAPIToken, base), hash("t2"), "sa_missing"
+	wantCode(t, s.CreateAPIToken(ctx, &orphan), tollgate.ENotFound)
+
+	// Last use: a later use wins, an earlier one is ignored.
+	must(t, s.TouchAPIToken(ctx, tok.ID, base.Add(2*time.Minute), "https://a.example.com"))
+	must(t, s.TouchAPIToken(ctx, tok.ID, base.Add(time.Minute), "https://b.example.com"))
+	got, _ = s.GetAPIToken(ctx, o.ID, tok.ID)
+	if got.LastUsedAt == nil || !got.LastUsedAt.Equal(tollgate.Timestamp(base.Add(2*time.Minute))) || got.LastUsedOrigin != "https://a.example.com" {
+		t.Fatalf("last use = %v %q", got.LastUsedAt, got.LastUsedOrigin)
+	}
+	wantCode(t, s.TouchAPIToken(ctx, "tok_missing", base, ""), tollgate.ENotFound)
+
+	must(t, s.DeleteAPIToken(ctx, o.ID, tok.ID))
+	_, err = s.GetAPIToken(ctx, o.ID, tok.ID)
+	wantCode(t, err, tollgate.ENotFound)
+	wantCode(t, s.DeleteAPIToken(ctx, o.ID, tok.ID), tollgate.ENotFound)
+}
+
+func testAPITokenOwners(t *testing.T, s tollgate.Store) {
+	ctx := t.Context()
+	o := mkOrg(t, s, "acme")
+	u := mkUser(t, s, "legacy@example.com")
+	mkMember(t, s, o, u, tollgate.RoleMember, base)
+	sa := mkServiceAccount(t, s, o, "bot", base)
+	a := mkAPIToken(t, s, o, tollgate.PrincipalUser, u.ID, tollgate.KindPrivate, "a", base)
+	mkAPIToken(t, s, o, tollgate.PrincipalUser, u.ID, tollgate.KindPrivate, "b", base)
+	v, err := s.GetMemberView(ctx, o.ID, u.ID)
+	must(t, err)
+	if v.OwnedTokenCount != 2 {
+		t.Fatalf("owned_token_count = %d, want 2", v.OwnedTokenCount)
+	}
+	got, _ := s.GetAPIToken(ctx, o.ID, a.ID)
+	if got.OwnerType != tollgate.PrincipalUser || got.OwnerName != "legacy@example.com" {
+		t.Fatalf("user-owned token: %+v", got)
+	}
+	// Reassign to the service account.
+	a.OwnerType, a.OwnerID = tollgate.PrincipalServiceAccount, sa.ID
+	must(t, s.UpdateAPIToken(ctx, a))
+	got, _ = s.GetAPIToken(ctx, o.ID, a.ID)
+	if got.OwnerType != tollgate.PrincipalServiceAccount || got.OwnerID != sa.ID || got.OwnerName != "bot" {
+		t.Fatalf("after reassignment: %+v", got)
+	}
+	list, _, err := s.ListMembers(ctx, o.ID, tollgate.Page{Limit: 10})
+	must(t, err)
+	if len(list) != 1 || list[0].OwnedTokenCount != 1 {
+		t.Fatalf("member list: %+v", list)
+	}
+	a.OwnerID = "sa_missing"
+	wantCode(t, s.UpdateAPIToken(ctx, a), tollgate.ENotFound)
+}
+
+func testAPITokenIsolation(t *testing.T, s tollgate.Store) {
+	ctx := t.Context()
+	a, b := mkOrg(t, s, "alpha"), mkOrg(t, s, "bravo")
+	sa := mkServiceAccount(t, s, a, "bot", base)
+	tok := mkAPIToken(t, s, a, tollgate.PrincipalServiceAccount, sa.ID, tollgate.KindPrivate, "x", base)
+	_, err := s.GetAPIToken(ctx, b.ID, tok.ID)
+	wantCode(t, err, tollgate.ENotFound)
+	wantCode(t, s.DeleteAPIToken(ctx, b.ID, tok.ID), tollgate.ENotFound)
+	moved := *tok
+	moved.OrgID, moved.Name = b.ID, "hijacked"
+	wantCode(t, s.UpdateAPIToken(ctx, &moved), tollgate.ENotFound)
+	list, _, err := s.ListAPITokens(ctx, b.ID, tollgate.APITokenFilter{}, tollgate.Page{Limit: 10})
+	must(t, err)
+	if len(list) != 0 {
+		t.Fatalf("org b lists %+v", list)
+	}
+	u := mkUser(t, s, "u@example.com")
+	mkMember(t, s, b, u, tollgate.RoleMember, base)
+	mkAPIToken(t, s, a, tollgate.PrincipalUser, u.ID, tollgate.KindPrivate, "y", base)
+	if v, _ := s.GetMemberView(ctx, b.ID, u.ID); v.OwnedTokenCount != 0 {
+		t.Fatal("a token in org a counts for the user's membership in org b")
+	}
+}
+
+func testAPITokenList(t *testing.T, s tollgate.Store) {
+	ctx := t.Context()
+	o := mkOrg(t, s, "acme")
+	sa1, sa2 := mkServiceAccount(t, s, o, "one", base), mkServiceAccount(t, s, o, "two", base)
+	var all []string
+	for i := range 6 {
+		owner, kind := sa1.ID, tollgate.KindPrivate
+		if i%2 == 1 {
+			owner, kind = sa2.ID, tollgate.KindPublic
+		}
+		all = append(all, mkAPIToken(t, s, o, tollgate.PrincipalServiceAccount, owner, kind, fmt.Sprint("k", i), base.Add(time.Duration(i/2)*time.Second)).ID)
+	}
+	count := func(f tollgate.APITokenFilter) int {
+		n, cursor := 0, ""
+		for {
+			items, next, err := s.ListAPITokens(ctx, o.ID, f, tollgate.Page{Limit: 2, Cursor: cursor})
+			must(t, err)
+			for _, it := range items {
+				if (f.OwnerID != "" && it.OwnerID != f.OwnerID) || (f.Kind != "" && it.Kind != f.Kind) {
+					t.Fatalf("filter %+v let %+v through", f, it)
+				}
+			}
+			n += len(items)
+			if next == "" {
+				return n
+			}
+			cursor = next
+		}
+	}
+	if n := count(tollgate.APITokenFilter{}); n != 6 {
+		t.Fatalf("all: %d", n)
+	}
+	if n := count(tollgate.APITokenFilter{OwnerID: sa1.ID}); n != 3 {
+		t.Fatalf("owner: %d", n)
+	}
+	if n := count(tollgate.APITokenFilter{Kind: tollgate.KindPublic}); n != 3 {
+		t.Fatalf("kind: %d", n)
+	}
+	if n := count(tollgate.APITokenFilter{OwnerID: sa1.ID, Kind: tollgate.KindPublic}); n != 0 {
+		t.Fatalf("owner and kind: %d", n)
+	}
+}
+
+func testAPITokenCascade(t *testing.T, s tollgate.Store) {
+	ctx := t.Context()
+	o := mkOrg(t, s, "acme")
+	sa := mkServiceAccount(t, s, o, "bot", base)
+	tok := mkAPIToken(t, s, o, tollgate.PrincipalServiceAccount, sa.ID, tollgate.KindPublic, "z", base)
+	must(t, s.DeleteServiceAccount(ctx, o.ID, sa.ID))
+	_, err := s.GetAPIToken(ctx, o.ID, tok.ID)
+	wantCode(t, err, tollgate.ENotFound)
+}
