@@ -30,6 +30,9 @@ type Config struct {
 	// ServiceAccountChanged, when set, is called with an account's ID after
 	// a change to it commits, so that caches of it are dropped.
 	ServiceAccountChanged func(id string)
+	// APITokenChanged, when set, is called with a token's keyed hash after
+	// a change to it (update, reassignment, revocation) commits.
+	APITokenChanged func(hash []byte)
 }
 
 // App runs the use cases against a store.
@@ -78,6 +81,13 @@ func New(store tollgate.Store, clock tollgate.Clock, cfg Config, log *slog.Logge
 func (a *App) changed(id string) {
 	if a.cfg.ServiceAccountChanged != nil {
 		a.cfg.ServiceAccountChanged(id)
+	}
+}
+
+// tokenChanged reports a committed change to an API token.
+func (a *App) tokenChanged(hash []byte) {
+	if a.cfg.APITokenChanged != nil {
+		a.cfg.APITokenChanged(hash)
 	}
 }
 

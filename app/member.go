@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 
@@ -209,10 +210,13 @@ func (a *App) ChangeRole(ctx context.Context, ac Actor, slug, userID string, rol
 }
 
 // RemoveMember takes a member out of the org; super_admin only. The last
-// super_admin cannot be removed, nor a member who still owns API tokens
-// (EConflict saying how many: reassign them first, rule A7).
+// super_admin cannot be removed, nor a member who still owns API tokens:
+// that is EConflict saying how many, pointing to reassignment (A7), and is
+// audited as member.removal_blocked.
 func (a *App) RemoveMember(ctx context.Context, ac Actor, slug, userID string) error {
-	return a.store.InTx(ctx, func(q tollgate.Queries) error {
+	var blocked error
+	err := a.store.InTx(ctx, func(q tollgate.Queries) error {
+		blocked = nil
 		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)
 		if err != nil {
 			return err
@@ -230,17 +234,23 @@ func (a *App) RemoveMember(ctx context.Context, ac Actor, slug, userID string) e
 		if err != nil {
 			return err
 		}
+		target := tollgate.Principal{Type: tollgate.PrincipalUser, ID: view.UserID, Name: view.Email}
 		if view.OwnedTokenCount > 0 {
-			return tollgate.Errorf(tollgate.EConflict, "%s still owns %d API token(s): reassign them to a service account, then remove the member",
-				view.Email, view.OwnedTokenCount)
+			blocked = &tollgate.Error{Code: tollgate.EConflict, Message: fmt.Sprintf(
+				"%s still owns %d API token(s): reassign them to a service account (POST /api/v1/orgs/%s/tokens/{id}/reassign), then remove the member",
+				view.Email, view.OwnedTokenCount, org.Slug)}
+			// The refusal is recorded: this transaction commits the event.
+			return a.audit(ctx, q, ac, org.ID, tollgate.ActionMemberRemovalBlocked, target, map[string]any{"owned_token_count": view.OwnedTokenCount})
 		}
 		if err := q.DeleteMember(ctx, org.ID, userID); err != nil {
 			return err
 		}
-		return a.audit(ctx, q, ac, org.ID, tollgate.ActionMemberRemoved,
-			tollgate.Principal{Type: tollgate.PrincipalUser, ID: view.UserID, Name: view.Email},
-			map[string]any{"role": string(m.Role)})
+		return a.audit(ctx, q, ac, org.ID, tollgate.ActionMemberRemoved, target, map[string]any{"role": string(m.Role)})
 	})
+	if err != nil {
+		return err
+	}
+	return blocked
 }
 
 func (a *App) member(ctx context.Context, q tollgate.Queries, org *tollgate.Org, userID string) (*tollgate.Member, error) {

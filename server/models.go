@@ -141,3 +141,33 @@ func (s *Server) toServiceAccount(sa *tollgate.ServiceAccount) serviceAccountJSO
 		TokenTTLSeconds: sa.TokenTTLSeconds, ClientID: sa.ID, TokenEndpoint: s.app.TokenEndpoint(), Status: sa.Status,
 		CreatedAt: sa.CreatedAt, CreatedBy: sa.CreatedBy, LastUsedAt: sa.LastUsedAt}
 }
+
+type apiTokenJSON struct {
+	ID             string        `json:"id"`
+	Name           string        `json:"name"`
+	Description    string        `json:"description"`
+	Kind           string        `json:"kind"`
+	Domains        []string      `json:"domains"`
+	Role           string        `json:"role"`
+	Owner          principalJSON `json:"owner"`
+	ExpiresAt      *time.Time    `json:"expires_at"`
+	CreatedAt      time.Time     `json:"created_at"`
+	CreatedBy      string        `json:"created_by"`
+	LastUsedAt     *time.Time    `json:"last_used_at"`
+	LastUsedOrigin *string       `json:"last_used_origin"`
+	Token          string        `json:"token,omitempty"`
+}
+
+func toAPIToken(t *tollgate.APITokenView) apiTokenJSON {
+	out := apiTokenJSON{ID: t.ID, Name: t.Name, Description: t.Description, Kind: t.Kind, Domains: t.Domains, Role: string(t.Role),
+		Owner:     principalJSON{Type: t.OwnerType, ID: t.OwnerID, Name: t.OwnerName},
+		ExpiresAt: t.ExpiresAt, CreatedAt: t.CreatedAt, CreatedBy: t.CreatedBy, LastUsedAt: t.LastUsedAt}
+	if out.Domains == nil {
+		out.Domains = []string{}
+	}
+	if t.LastUsedAt != nil {
+		o := t.LastUsedOrigin
+		out.LastUsedOrigin = &o
+	}
+	return out
+}

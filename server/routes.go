@@ -28,6 +28,14 @@ func (s *Server) routes() http.Handler {
 	api.Handle("POST /api/v1/orgs/{org}/service-accounts/{id}/enable", s.api(s.handleSetServiceAccountStatus(true)))
 	api.Handle("POST /api/v1/orgs/{org}/service-accounts/{id}/secrets", s.api(s.handleRotateSecret))
 
+	api.Handle("GET /api/v1/orgs/{org}/tokens", s.api(s.handleListAPITokens))
+	api.Handle("POST /api/v1/orgs/{org}/tokens", s.api(s.handleCreateAPIToken))
+	api.Handle("POST /api/v1/orgs/{org}/tokens/import", s.api(s.handleImportAPIToken))
+	api.Handle("GET /api/v1/orgs/{org}/tokens/{id}", s.api(s.handleGetAPIToken))
+	api.Handle("PATCH /api/v1/orgs/{org}/tokens/{id}", s.api(s.handleUpdateAPIToken))
+	api.Handle("DELETE /api/v1/orgs/{org}/tokens/{id}", s.api(s.handleDeleteAPIToken))
+	api.Handle("POST /api/v1/orgs/{org}/tokens/{id}/reassign", s.api(s.handleReassignAPIToken))
+
 	api.Handle("GET /api/v1/orgs/{org}/audit-events", s.api(s.handleListAuditEvents))
 	api.Handle("GET /api/v1/orgs/{org}/audit-events/export", s.api(s.handleExportAuditEvents))
 

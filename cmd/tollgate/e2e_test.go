@@ -110,11 +110,13 @@ func TestRoleMatrix(t *testing.T) {
 	}
 	// Each role's write gets its own target so that one role's success does
 	// not change what the next role sees.
-	targets, saTargets := map[string]string{}, map[string]string{}
+	targets, saTargets, tokTargets := map[string]string{}, map[string]string{}, map[string]string{}
+	owner := newSA(t, sa, "acme", "token-owner", 300, "viewer")["id"].(string)
 	for _, role := range roles {
 		_, id := invite(t, ts, sa, "acme", "target-"+role+"@example.com", "viewer")
 		targets[role] = id
 		saTargets[role] = newSA(t, sa, "acme", "target-"+role, 300, "viewer")["id"].(string)
+		tokTargets[role] = newToken(t, sa, "acme", owner, "private")["id"].(string)
 	}
 	all := func(sa, admin, member, viewer, other, anon int) map[string]int {
 		return map[string]int{"super_admin": sa, "admin": admin, "member": member, "viewer": viewer, "other_org": other, "anonymous": anon}
@@ -146,13 +148,24 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/api/v1/orgs/acme/service-accounts/{sa}/enable", nil, all(200, 403, 403, 403, 404, 401)},
 		{"POST", "/api/v1/orgs/acme/service-accounts/{sa}/secrets", nil, all(201, 403, 403, 403, 404, 401)},
 		{"DELETE", "/api/v1/orgs/acme/service-accounts/{sa}", nil, all(204, 403, 403, 403, 404, 401)},
+		{"GET", "/api/v1/orgs/acme/tokens", nil, all(200, 200, 403, 403, 404, 401)},
+		{"POST", "/api/v1/orgs/acme/tokens", func(string) any {
+			return map[string]any{"name": "t", "service_account_id": owner, "kind": "private"}
+		}, all(201, 403, 403, 403, 404, 401)},
+		{"POST", "/api/v1/orgs/acme/tokens/import", func(role string) any {
+			return map[string]any{"name": "t", "owner_user_id": targets["admin"], "token": "legacy-token-for-" + role, "kind": "private"}
+		}, all(201, 403, 403, 403, 404, 401)},
+		{"GET", "/api/v1/orgs/acme/tokens/{tok}", nil, all(200, 200, 403, 403, 404, 401)},
+		{"PATCH", "/api/v1/orgs/acme/tokens/{tok}", func(string) any { return map[string]any{"name": "renamed"} }, all(200, 403, 403, 403, 404, 401)},
+		{"POST", "/api/v1/orgs/acme/tokens/{tok}/reassign", func(string) any { return map[string]any{"service_account_id": owner} }, all(200, 403, 403, 403, 404, 401)},
+		{"DELETE", "/api/v1/orgs/acme/tokens/{tok}", nil, all(204, 403, 403, 403, 404, 401)},
 		{"GET", "/api/v1/orgs/acme/audit-events", nil, all(200, 200, 403, 403, 404, 401)},
 		{"GET", "/api/v1/orgs/acme/audit-events/export", nil, all(200, 403, 403, 403, 404, 401)},
 		{"DELETE", "/api/v1/session", nil, all(204, 204, 204, 204, 204, 401)},
 	}
 	for _, r := range rows {
 		for _, role := range roles {
-			path := strings.ReplaceAll(strings.ReplaceAll(r.path, "{target}", targets[role]), "{sa}", saTargets[role])
+			path := strings.NewReplacer("{target}", targets[role], "{sa}", saTargets[role], "{tok}", tokTargets[role]).Replace(r.path)
 			var body any
 			if r.body != nil {
 				body = r.body(role)
