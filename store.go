@@ -175,4 +175,7 @@ type Queries interface {
 	// TouchAPIToken records a use at t from origin ("" for none), unless a
 	// later use is recorded already. ENotFound.
 	TouchAPIToken(ctx context.Context, id string, t time.Time, origin string) error
+	// PublicOriginListed reports whether any public token lists origin
+	// (canonical) among its domains: CORS preflights carry no token.
+	PublicOriginListed(ctx context.Context, origin string) (bool, error)
 }

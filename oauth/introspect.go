@@ -84,6 +84,7 @@ func (s *Service) Revoke(ctx context.Context, caller ClientCredentials, token st
 	if err != nil || cl == nil || rec.RevokedAt != nil || rec.ServiceAccountID != c.sa.ID {
 		return err
 	}
+	defer s.ForgetCredential(s.keyring.Hash(strings.TrimSpace(token)))
 	err = s.store.InTx(ctx, func(q tollgate.Queries) error {
 		now := tollgate.Timestamp(s.clock.Now())
 		if err := q.RevokeAccessToken(ctx, rec.ID, now); err != nil {

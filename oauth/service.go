@@ -44,9 +44,11 @@ type Service struct {
 	metrics *Metrics
 	log     *slog.Logger
 
-	mu      sync.Mutex
-	clients map[string]*client
-	mint    singleflight.Group
+	mu        sync.Mutex
+	clients   map[string]*client
+	creds     map[string]*credEntry // by keyed hash of the bearer string
+	preflight map[string]preflightEntry
+	mint      singleflight.Group
 
 	jobs    chan *mintJob
 	quit    chan struct{}
@@ -81,7 +83,7 @@ func NewService(store tollgate.Store, km *keys.Manager, keyring *credential.Keyr
 		cfg.CacheTTL = time.Second
 	}
 	cfg.Issuer = strings.TrimRight(cfg.Issuer, "/")
-	s := &Service{store: store, keys: km, keyring: keyring, clock: clock, cfg: cfg, metrics: m, log: log, clients: map[string]*client{},
+	s := &Service{store: store, keys: km, keyring: keyring, clock: clock, cfg: cfg, metrics: m, log: log, clients: map[string]*client{}, creds: map[string]*credEntry{}, preflight: map[string]preflightEntry{},
 		jobs: make(chan *mintJob, maxBatch), quit: make(chan struct{}), stopped: make(chan struct{})}
 	go s.commitLoop()
 	return s
@@ -101,6 +103,11 @@ func (s *Service) Close() {
 func (s *Service) Forget(serviceAccountID string) {
 	s.mu.Lock()
 	delete(s.clients, serviceAccountID)
+	for k, e := range s.creds { // admin changes are rare; the cache is bounded
+		if e.owner == serviceAccountID {
+			delete(s.creds, k)
+		}
+	}
 	s.mu.Unlock()
 }
 

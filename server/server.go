@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -25,6 +26,9 @@ type Config struct {
 	Metrics http.Handler
 	// OAuthMetrics counts OAuth error answers.
 	OAuthMetrics *oauth.Metrics
+	// TrustedProxies are the gateways whose X-Forwarded-Origin and
+	// X-Original-Origin headers /check believes (default: loopback).
+	TrustedProxies []netip.Prefix
 }
 
 // Server holds what handlers need.
@@ -41,6 +45,9 @@ type Server struct {
 func New(a *app.App, o *oauth.Service, log *slog.Logger, cfg Config) (http.Handler, error) {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 64 << 10
+	}
+	if cfg.TrustedProxies == nil {
+		cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	}
 	if cfg.SessionMax == 0 {
 		cfg.SessionMax = 7 * 24 * time.Hour

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -35,9 +36,21 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	audience := fs.String("audience", getenv("TOLLGATE_AUDIENCE"), "aud of access tokens (env TOLLGATE_AUDIENCE; default: the issuer)")
 	rotation := fs.Duration("key-rotation", envDuration(getenv, "TOLLGATE_KEY_ROTATION", 30*24*time.Hour), "rotate the signing key when it is this old (env TOLLGATE_KEY_ROTATION)")
 	logLevel := fs.String("log-level", envOr(getenv, "TOLLGATE_LOG_LEVEL", "info"), "debug, info (one line per request), warn or error (env TOLLGATE_LOG_LEVEL)")
+	proxies := fs.String("trusted-proxies", envOr(getenv, "TOLLGATE_TRUSTED_PROXIES", "127.0.0.0/8,::1/128"), "comma-separated CIDRs of gateways whose X-Forwarded-Origin / X-Original-Origin /check believes (env TOLLGATE_TRUSTED_PROXIES)")
 	saDomain := fs.String("sa-email-domain", envOr(getenv, "TOLLGATE_SA_EMAIL_DOMAIN", "serviceaccounts.tollgate.local"), "domain of service accounts' email addresses (env TOLLGATE_SA_EMAIL_DOMAIN)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	var trusted []netip.Prefix
+	for _, c := range strings.Split(*proxies, ",") {
+		if c = strings.TrimSpace(c); c == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return &usageError{msg: fmt.Sprintf("--trusted-proxies: %q is not a CIDR such as 10.0.0.0/8", c)}
+		}
+		trusted = append(trusted, p)
 	}
 	keyPath, err := keyFilePath(*keyFile, *db)
 	if err != nil {
@@ -91,11 +104,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	tokens := oauth.NewService(s, km, keys, tollgate.SystemClock{}, oauth.Config{Issuer: base, Audience: *audience}, om, log)
 	defer tokens.Close() // after the HTTP server has finished its requests
 	a := app.New(s, nil, app.Config{Issuer: base, Keys: keys, ServiceAccountEmailDomain: *saDomain,
-		ServiceAccountChanged: tokens.Forget}, log)
+		ServiceAccountChanged: tokens.Forget, APITokenChanged: tokens.ForgetCredential}, log)
 	if err := bootstrapIfEmpty(ctx, a, s, getenv, base, stderr); err != nil {
 		return err
 	}
-	h, err := server.New(a, tokens, log, server.Config{Issuer: base, OAuthMetrics: om,
+	h, err := server.New(a, tokens, log, server.Config{Issuer: base, OAuthMetrics: om, TrustedProxies: trusted,
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
 	if err != nil {
 		return err

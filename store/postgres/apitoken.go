@@ -138,3 +138,9 @@ func (q *queries) TouchAPIToken(ctx context.Context, id string, t time.Time, ori
 	}
 	return nil
 }
+
+func (q *queries) PublicOriginListed(ctx context.Context, origin string) (bool, error) {
+	var ok bool
+	err := q.q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM api_tokens WHERE kind = 'public' AND domains ? $1)`, origin).Scan(&ok)
+	return ok, classify(err, "API token")
+}

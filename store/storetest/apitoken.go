@@ -67,6 +67,11 @@ func testAPITokens(t *testing.T, s tollgate.Store) {
 		t.Fatalf("last use = %v %q", got.LastUsedAt, got.LastUsedOrigin)
 	}
 	wantCode(t, s.TouchAPIToken(ctx, "tok_missing", base, ""), tollgate.ENotFound)
+	for o, want := range map[string]bool{"https://a.example.com": true, "https://b.example.com": false, "https://a.example.co": false} {
+		if got, err := s.PublicOriginListed(ctx, o); err != nil || got != want {
+			t.Fatalf("PublicOriginListed(%s) = %v, %v", o, got, err)
+		}
+	}
 
 	must(t, s.DeleteAPIToken(ctx, o.ID, tok.ID))
 	_, err = s.GetAPIToken(ctx, o.ID, tok.ID)

@@ -1,0 +1,214 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/credential"
+)
+
+// Decision is who a credential speaks for, when /check admits it (A10).
+type Decision struct {
+	OrgID       string
+	SubjectType string // tollgate.PrincipalServiceAccount, or PrincipalUser for a legacy token
+	SubjectID   string
+	Role        string
+	Credential  string // the API token's ID, or the access token's jti
+	Kind        string // tollgate.PrincipalAPIToken or PrincipalAccessToken
+	Public      bool   // a public API token: the origin was checked
+}
+
+// CheckError is a refusal: Status 401 (no usable credential: missing,
+// malformed, unknown, expired, revoked, or its account disabled) or 403 (a
+// public token from an origin it does not list, or with no origin).
+type CheckError struct {
+	Status int
+	Reason string
+}
+
+func (e *CheckError) Error() string { return e.Reason }
+
+func unauthorized(reason string) error { return &CheckError{Status: 401, Reason: reason} }
+
+// credEntry is a cached, already verified credential.
+type credEntry struct {
+	loadedAt time.Time
+	d        Decision
+	expires  time.Time // zero: never
+	owner    string    // service account ID, for status checks and Forget
+	domains  []string  // public tokens
+}
+
+// maxCachedCreds bounds the credential cache.
+const maxCachedCreds = 100_000
+
+// Check decides whether bearer may be used from origin (canonical, "" when
+// the request has none): API tokens (tgp_, tgq_, or an imported legacy
+// string) and access tokens from the token endpoint are accepted. A
+// verified credential is cached for CacheTTL; revocations made through this
+// process drop it at once, and every use re-checks its account's status.
+func (s *Service) Check(ctx context.Context, bearer, origin string) (*Decision, error) {
+	bearer = strings.TrimSpace(bearer)
+	if bearer == "" {
+		return nil, unauthorized("no bearer token")
+	}
+	if len(bearer) > 8192 {
+		return nil, unauthorized("malformed token")
+	}
+	key := string(s.keyring.Hash(bearer))
+	now := s.clock.Now()
+	s.mu.Lock()
+	e := s.creds[key]
+	s.mu.Unlock()
+	if e == nil || now.Sub(e.loadedAt) >= s.cfg.CacheTTL {
+		var err error
+		if e, err = s.loadCred(ctx, bearer, []byte(key)); err != nil {
+			return nil, err
+		}
+		e.loadedAt = now
+		s.mu.Lock()
+		if len(s.creds) >= maxCachedCreds {
+			for k := range s.creds {
+				delete(s.creds, k)
+				if len(s.creds) < maxCachedCreds*9/10 {
+					break
+				}
+			}
+		}
+		s.creds[key] = e
+		s.mu.Unlock()
+	}
+	if !e.expires.IsZero() && !now.Before(e.expires) {
+		return nil, unauthorized("the token has expired")
+	}
+	if e.owner != "" {
+		c, err := s.client(ctx, e.owner)
+		if tollgate.ErrorCode(err) == tollgate.ENotFound {
+			return nil, unauthorized("the token's service account was deleted")
+		} else if err != nil {
+			return nil, err
+		}
+		if c.sa.Status != tollgate.StatusActive {
+			return nil, unauthorized("the token's service account is disabled")
+		}
+		if e.d.Kind == tollgate.PrincipalAccessToken {
+			d := e.d
+			d.Role = string(c.sa.Role) // the account's current role
+			return s.admit(&d, e, origin)
+		}
+	}
+	return s.admit(&e.d, e, origin)
+}
+
+// admit applies the origin rule of public tokens (A4).
+func (s *Service) admit(d *Decision, e *credEntry, origin string) (*Decision, error) {
+	if !d.Public {
+		return d, nil
+	}
+	if origin == "" {
+		return nil, &CheckError{Status: 403, Reason: "a public token is accepted only from its listed origins, and this request has no Origin or Referer"}
+	}
+	if !slices.Contains(e.domains, origin) {
+		return nil, &CheckError{Status: 403, Reason: "this public token does not list the origin " + origin}
+	}
+	return d, nil
+}
+
+// loadCred verifies a credential against the store.
+func (s *Service) loadCred(ctx context.Context, bearer string, hash []byte) (*credEntry, error) {
+	switch {
+	case strings.HasPrefix(bearer, credential.PrefixPrivateToken), strings.HasPrefix(bearer, credential.PrefixPublicToken):
+		if !credential.ValidCredential(bearer[:4], bearer) {
+			return nil, unauthorized("malformed token")
+		}
+	case strings.Count(bearer, ".") == 2:
+		return s.loadAccessToken(ctx, bearer)
+	case len(bearer) < tollgate.MinLegacyTokenLength || len(bearer) > tollgate.MaxLegacyTokenLength:
+		return nil, unauthorized("malformed token")
+	}
+	t, err := s.store.GetAPITokenByHash(ctx, hash)
+	if tollgate.ErrorCode(err) == tollgate.ENotFound {
+		return nil, unauthorized("unknown or revoked token")
+	} else if err != nil {
+		return nil, err
+	}
+	e := &credEntry{d: Decision{OrgID: t.OrgID, SubjectType: t.OwnerType, SubjectID: t.OwnerID, Role: string(t.Role), Credential: t.ID,
+		Kind: tollgate.PrincipalAPIToken, Public: t.Kind == tollgate.KindPublic}, domains: t.Domains}
+	if t.ExpiresAt != nil {
+		e.expires = *t.ExpiresAt
+	}
+	if t.OwnerType == tollgate.PrincipalServiceAccount {
+		e.owner = t.OwnerID
+		return e, nil
+	}
+	// A legacy token works while its user is still a member.
+	if _, err := s.store.GetMember(ctx, t.OrgID, t.OwnerID); tollgate.ErrorCode(err) == tollgate.ENotFound {
+		return nil, unauthorized("the token's owner is no longer a member")
+	} else if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (s *Service) loadAccessToken(ctx context.Context, bearer string) (*credEntry, error) {
+	cl, rec, owner, err := s.lookup(ctx, bearer)
+	if err != nil {
+		return nil, err
+	}
+	if cl == nil || rec.RevokedAt != nil {
+		return nil, unauthorized("unknown, expired or revoked access token")
+	}
+	return &credEntry{d: Decision{OrgID: owner.org.ID, SubjectType: tollgate.PrincipalServiceAccount, SubjectID: owner.sa.ID,
+		Role: string(owner.sa.Role), Credential: rec.ID, Kind: tollgate.PrincipalAccessToken},
+		expires: rec.ExpiresAt, owner: owner.sa.ID}, nil
+}
+
+// ForgetCredential drops a cached credential by its keyed hash (the app
+// calls it when an API token is changed or revoked).
+func (s *Service) ForgetCredential(hash []byte) {
+	s.mu.Lock()
+	delete(s.creds, string(hash))
+	s.mu.Unlock()
+}
+
+// IsCheckError reports whether err is a refusal, and its status.
+func IsCheckError(err error) (*CheckError, bool) {
+	var ce *CheckError
+	ok := errors.As(err, &ce)
+	return ce, ok
+}
+
+// PreflightAllowed reports whether a CORS preflight from origin may pass:
+// some public token lists it. Answers are cached for CacheTTL.
+func (s *Service) PreflightAllowed(ctx context.Context, origin string) (bool, error) {
+	if origin == "" {
+		return false, nil
+	}
+	now := s.clock.Now()
+	s.mu.Lock()
+	p, ok := s.preflight[origin]
+	s.mu.Unlock()
+	if ok && now.Sub(p.at) < s.cfg.CacheTTL {
+		return p.ok, nil
+	}
+	listed, err := s.store.PublicOriginListed(ctx, origin)
+	if err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	if len(s.preflight) >= maxCachedCreds {
+		clear(s.preflight)
+	}
+	s.preflight[origin] = preflightEntry{at: now, ok: listed}
+	s.mu.Unlock()
+	return listed, nil
+}
+
+type preflightEntry struct {
+	at time.Time
+	ok bool
+}

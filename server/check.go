@@ -1,0 +1,149 @@
+package server
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/tollgate/tollgate/oauth"
+	"github.com/tollgate/tollgate/origin"
+)
+
+// Identity headers /check answers with (A10). Gateways copy them to the
+// upstream request (nginx auth_request_set, Traefik authResponseHeaders,
+// Envoy allowed_upstream_headers, Caddy copy_headers).
+const (
+	HeaderOrg            = "X-Tollgate-Org"
+	HeaderSubject        = "X-Tollgate-Subject"
+	HeaderSubjectType    = "X-Tollgate-Subject-Type"
+	HeaderRole           = "X-Tollgate-Role"
+	HeaderCredential     = "X-Tollgate-Credential"
+	HeaderCredentialKind = "X-Tollgate-Credential-Kind"
+)
+
+// requestOrigin is the web origin of the request being checked: the Origin
+// header, else the Referer's origin, else, from a trusted gateway only,
+// X-Forwarded-Origin or X-Original-Origin. "" when there is none (an Origin
+// of "null" counts as none: it matches no listed domain).
+func (s *Server) requestOrigin(r *http.Request) string {
+	if v, ok := r.Header["Origin"]; ok && len(v) > 0 {
+		return origin.FromHeader(v[0])
+	}
+	if ref := r.Header.Get("Referer"); ref != "" {
+		return origin.FromURL(ref)
+	}
+	if s.trusted(r) {
+		for _, h := range []string{"X-Forwarded-Origin", "X-Original-Origin"} {
+			if v := r.Header.Get(h); v != "" {
+				return origin.FromHeader(v)
+			}
+		}
+	}
+	return ""
+}
+
+// trusted reports whether the request comes from a configured gateway.
+func (s *Server) trusted(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(ip.Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+// handleCheck: any method on /check, for gateways (A10). 200 with the
+// identity headers; 401 with WWW-Authenticate for a missing or unusable
+// credential; 403 for a public token from an origin it does not list. A
+// CORS preflight (which carries no token) passes when some public token
+// lists its origin, with the CORS headers the browser needs.
+func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	o := s.requestOrigin(r)
+	method := r.Header.Get("X-Forwarded-Method")
+	if method == "" {
+		method = r.Header.Get("X-Original-Method")
+	}
+	if method == "" {
+		method = r.Method
+	}
+	if strings.EqualFold(method, http.MethodOptions) && r.Header.Get("Access-Control-Request-Method") != "" && r.Header.Get("Authorization") == "" {
+		s.checkPreflight(w, r, o)
+		return
+	}
+	scheme, bearer, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		h.Set("WWW-Authenticate", `Bearer realm="tollgate"`)
+		checkRefusal(w, http.StatusUnauthorized, "invalid_token", "send Authorization: Bearer <token>")
+		return
+	}
+	d, err := s.oauth.Check(r.Context(), bearer, o)
+	if ce, ok := oauth.IsCheckError(err); ok {
+		if ce.Status == http.StatusUnauthorized {
+			h.Set("WWW-Authenticate", `Bearer realm="tollgate", error="invalid_token"`)
+			checkRefusal(w, ce.Status, "invalid_token", ce.Reason)
+		} else {
+			checkRefusal(w, ce.Status, "origin_not_allowed", ce.Reason)
+		}
+		return
+	} else if err != nil {
+		s.log.ErrorContext(r.Context(), "check", "err", err)
+		checkRefusal(w, http.StatusServiceUnavailable, "temporarily_unavailable", "cannot check credentials right now")
+		return
+	}
+	h.Set(HeaderOrg, d.OrgID)
+	h.Set(HeaderSubject, d.SubjectID)
+	h.Set(HeaderSubjectType, d.SubjectType)
+	h.Set(HeaderRole, d.Role)
+	h.Set(HeaderCredential, d.Credential)
+	h.Set(HeaderCredentialKind, d.Kind)
+	if d.Public {
+		h.Set("Access-Control-Allow-Origin", o)
+		h.Add("Vary", "Origin")
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (s *Server) checkPreflight(w http.ResponseWriter, r *http.Request, o string) {
+	ok, err := s.oauth.PreflightAllowed(r.Context(), o)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "check preflight", "err", err)
+		checkRefusal(w, http.StatusServiceUnavailable, "temporarily_unavailable", "cannot check origins right now")
+		return
+	}
+	w.Header().Add("Vary", "Origin")
+	if !ok {
+		checkRefusal(w, http.StatusForbidden, "origin_not_allowed", "no public token lists this origin")
+		return
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", o) // the exact origin, never *
+	h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
+	allow := "Authorization, Content-Type"
+	if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+		allow = req
+		if !strings.Contains(strings.ToLower(req), "authorization") {
+			allow += ", Authorization"
+		}
+	}
+	h.Set("Access-Control-Allow-Headers", allow)
+	h.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusOK)
+}
+
+func checkRefusal(w http.ResponseWriter, status int, code, reason string) {
+	writeJSON(w, status, struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}{code, reason})
+}
