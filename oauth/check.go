@@ -98,10 +98,18 @@ func (s *Service) Check(ctx context.Context, bearer, origin string) (*Decision, 
 		if e.d.Kind == tollgate.PrincipalAccessToken {
 			d := e.d
 			d.Role = string(c.sa.Role) // the account's current role
-			return s.admit(&d, e, origin)
+			return s.admitAndRecord(&d, e, origin)
 		}
 	}
-	return s.admit(&e.d, e, origin)
+	return s.admitAndRecord(&e.d, e, origin)
+}
+
+func (s *Service) admitAndRecord(d *Decision, e *credEntry, origin string) (*Decision, error) {
+	d, err := s.admit(d, e, origin)
+	if err == nil {
+		s.record(d, e, origin)
+	}
+	return d, err
 }
 
 // admit applies the origin rule of public tokens (A4).
@@ -116,6 +124,15 @@ func (s *Service) admit(d *Decision, e *credEntry, origin string) (*Decision, er
 		return nil, &CheckError{Status: 403, Reason: "this public token does not list the origin " + origin}
 	}
 	return d, nil
+}
+
+// record notes an admitted use for the batched last-used times.
+func (s *Service) record(d *Decision, e *credEntry, origin string) {
+	token := ""
+	if d.Kind == tollgate.PrincipalAPIToken {
+		token = d.Credential
+	}
+	s.used(token, e.owner, origin)
 }
 
 // loadCred verifies a credential against the store.

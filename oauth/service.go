@@ -32,6 +32,9 @@ type Config struct {
 	// (default 1 s): the longest a change made by another replica can go
 	// unseen here. Changes made through this process are seen at once.
 	CacheTTL time.Duration
+	// UsageFlushEvery is how often last-used times are written (default
+	// 5 s; the API shows a use within that).
+	UsageFlushEvery time.Duration
 }
 
 // Service issues, introspects and revokes access tokens.
@@ -53,7 +56,9 @@ type Service struct {
 	jobs    chan *mintJob
 	quit    chan struct{}
 	stopped chan struct{}
+	flushed chan struct{}
 	close   sync.Once
+	usage   usage // guarded by mu
 }
 
 // maxCachedClients bounds the client cache.
@@ -82,19 +87,25 @@ func NewService(store tollgate.Store, km *keys.Manager, keyring *credential.Keyr
 	if cfg.CacheTTL == 0 {
 		cfg.CacheTTL = time.Second
 	}
+	if cfg.UsageFlushEvery == 0 {
+		cfg.UsageFlushEvery = 5 * time.Second
+	}
 	cfg.Issuer = strings.TrimRight(cfg.Issuer, "/")
 	s := &Service{store: store, keys: km, keyring: keyring, clock: clock, cfg: cfg, metrics: m, log: log, clients: map[string]*client{}, creds: map[string]*credEntry{}, preflight: map[string]preflightEntry{},
-		jobs: make(chan *mintJob, maxBatch), quit: make(chan struct{}), stopped: make(chan struct{})}
+		jobs: make(chan *mintJob, maxBatch), quit: make(chan struct{}), stopped: make(chan struct{}), flushed: make(chan struct{}),
+		usage: usage{tokens: map[string]tokenUse{}, accounts: map[string]time.Time{}}}
 	go s.commitLoop()
+	go s.flushLoop()
 	return s
 }
 
-// Close stops the committer after the batch it is running; mints asked for
-// after Close fail. Call it after the HTTP server has finished its
-// requests.
+// Close stops the committer after the batch it is running (mints asked
+// for after Close fail) and writes the last-used times still in memory.
+// Call it after the HTTP server has finished its requests.
 func (s *Service) Close() {
 	s.close.Do(func() { close(s.quit) })
 	<-s.stopped
+	<-s.flushed
 }
 
 // Forget drops what this process cached about a service account, so that
@@ -476,9 +487,6 @@ func (s *Service) mintInTx(ctx context.Context, q tollgate.Queries, j *mintJob) 
 	rec := tollgate.AccessToken{ID: j.claims.ID, OrgID: org.ID, ServiceAccountID: sa.ID, SecretID: j.secret.ID, KeyID: j.signer.KeyID(),
 		IssuedAt: issuedAt, ExpiresAt: time.Unix(j.claims.Expiry, 0).UTC(), Sealed: j.sealed}
 	if err := q.CreateAccessToken(ctx, &rec); err != nil {
-		return err
-	}
-	if err := q.TouchServiceAccount(ctx, sa.ID, issuedAt); err != nil {
 		return err
 	}
 	fresh.current = &issued{rec: rec, token: j.token}
