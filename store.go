@@ -179,3 +179,15 @@ type Queries interface {
 	// (canonical) among its domains: CORS preflights carry no token.
 	PublicOriginListed(ctx context.Context, origin string) (bool, error)
 }
+
+// Broadcaster tells every process sharing a database that something it
+// may have cached changed. Stores that serve several processes
+// (PostgreSQL) implement it; a single-process store (SQLite) need not.
+type Broadcaster interface {
+	// Broadcast sends key to every listening process, this one included.
+	Broadcast(ctx context.Context, key string) error
+	// Listen calls fn with each key broadcast until ctx ends. After a lost
+	// connection it calls fn("*"), meaning "anything may have changed",
+	// and listens again.
+	Listen(ctx context.Context, fn func(key string)) error
+}

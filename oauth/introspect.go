@@ -84,7 +84,7 @@ func (s *Service) Revoke(ctx context.Context, caller ClientCredentials, token st
 	if err != nil || cl == nil || rec.RevokedAt != nil || rec.ServiceAccountID != c.sa.ID {
 		return err
 	}
-	defer s.ForgetCredential(s.keyring.Hash(strings.TrimSpace(token)))
+	defer s.CredentialChanged(s.keyring.Hash(strings.TrimSpace(token)))
 	err = s.store.InTx(ctx, func(q tollgate.Queries) error {
 		now := tollgate.Timestamp(s.clock.Now())
 		if err := q.RevokeAccessToken(ctx, rec.ID, now); err != nil {
@@ -93,7 +93,7 @@ func (s *Service) Revoke(ctx context.Context, caller ClientCredentials, token st
 		return q.AppendAuditEvent(ctx, tollgate.NewAuditEvent(now, owner.org.ID, saPrincipal(&owner.sa), tollgate.ActionAccessTokenRevoked,
 			tollgate.Principal{Type: "access_token", ID: rec.ID, Name: owner.sa.Name}, from.IP, from.UserAgent, nil))
 	})
-	s.Forget(c.sa.ID)
+	s.ServiceAccountChanged(c.sa.ID)
 	return err
 }
 

@@ -35,6 +35,10 @@ type Config struct {
 	// UsageFlushEvery is how often last-used times are written (default
 	// 5 s; the API shows a use within that).
 	UsageFlushEvery time.Duration
+	// Broadcaster, when set, carries cache invalidations to the other
+	// processes sharing the database (PostgreSQL LISTEN/NOTIFY), so that a
+	// revocation is refused everywhere within moments instead of CacheTTL.
+	Broadcaster tollgate.Broadcaster
 }
 
 // Service issues, introspects and revokes access tokens.
@@ -57,8 +61,11 @@ type Service struct {
 	quit    chan struct{}
 	stopped chan struct{}
 	flushed chan struct{}
-	close   sync.Once
-	usage   usage // guarded by mu
+	// listened is closed when the invalidation listener has stopped.
+	listened     chan struct{}
+	stopListener context.CancelFunc
+	close        sync.Once
+	usage        usage // guarded by mu
 }
 
 // maxCachedClients bounds the client cache.
@@ -96,6 +103,14 @@ func NewService(store tollgate.Store, km *keys.Manager, keyring *credential.Keyr
 		usage: usage{tokens: map[string]tokenUse{}, accounts: map[string]time.Time{}}}
 	go s.commitLoop()
 	go s.flushLoop()
+	s.listened = make(chan struct{})
+	if cfg.Broadcaster != nil {
+		var ctx context.Context
+		ctx, s.stopListener = context.WithCancel(context.Background())
+		go s.listen(ctx)
+	} else {
+		close(s.listened)
+	}
 	return s
 }
 
@@ -103,9 +118,15 @@ func NewService(store tollgate.Store, km *keys.Manager, keyring *credential.Keyr
 // for after Close fail) and writes the last-used times still in memory.
 // Call it after the HTTP server has finished its requests.
 func (s *Service) Close() {
-	s.close.Do(func() { close(s.quit) })
+	s.close.Do(func() {
+		close(s.quit)
+		if s.stopListener != nil {
+			s.stopListener()
+		}
+	})
 	<-s.stopped
 	<-s.flushed
+	<-s.listened
 }
 
 // Forget drops what this process cached about a service account, so that

@@ -193,3 +193,54 @@ func TestLastUsed(t *testing.T) {
 		t.Fatalf("after a graceful restart: last_used_at %v origin %v", got["last_used_at"], got["last_used_origin"])
 	}
 }
+
+// TestRevocationReachesEveryProcess runs two server processes on one
+// PostgreSQL database whose caches would trust a credential for a whole
+// minute, so only the LISTEN/NOTIFY invalidation can make the second
+// process refuse it: it must do so within one second (A9).
+func TestRevocationReachesEveryProcess(t *testing.T) {
+	db := databases(t)["postgres"](t)
+	env := map[string]string{"TOLLGATE_KEY_FILE": newKeyFile(t), "TOLLGATE_ISSUER": "http://tollgate.test", "TOLLGATE_CACHE_TTL": "1m"}
+	a := startProcess(t, db, env)
+	b := startProcess(t, db, env)
+	admin := loggedIn(t, a)
+	created := newSA(t, admin, "acme", "shared", 300, "member")
+	sa, secret := created["id"].(string), created["client_secret"].(string)
+
+	within := func(what string, cred string, want int) {
+		t.Helper()
+		deadline := time.Now().Add(time.Second)
+		for {
+			r := check(t, b.URL, "GET", cred)
+			if r.StatusCode == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: process b still answers %d after 1 s", what, r.StatusCode)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	// An API token revoked through process a.
+	tok := newToken(t, admin, "acme", sa, "private")
+	wantCheck(t, check(t, b.URL, "GET", tok["token"].(string)), 200) // b caches it
+	admin.do("DELETE", "/api/v1/orgs/acme/tokens/"+tok["id"].(string), nil).want(t, 204)
+	within("revoked API token", tok["token"].(string), 401)
+
+	// An access token revoked at process a's revocation endpoint.
+	at := token(t, a.URL, sa, secret)["access_token"].(string)
+	wantCheck(t, check(t, b.URL, "GET", at), 200)
+	oauthCall(t, a.URL, "/oauth2/revoke", sa, secret, false, url.Values{"token": {at}})
+	within("revoked access token", at, 401)
+
+	// The owning account disabled, then deleted, through process a.
+	tok2 := newToken(t, admin, "acme", sa, "private")["token"].(string)
+	wantCheck(t, check(t, b.URL, "GET", tok2), 200)
+	admin.do("POST", "/api/v1/orgs/acme/service-accounts/"+sa+"/disable", nil).want(t, 200)
+	within("disabled account's token", tok2, 401)
+	admin.do("POST", "/api/v1/orgs/acme/service-accounts/"+sa+"/enable", nil).want(t, 200)
+	within("enabled account's token", tok2, 200)
+	admin.do("DELETE", "/api/v1/orgs/acme/service-accounts/"+sa, nil).want(t, 204)
+	within("deleted account's token", tok2, 401)
+}

@@ -37,6 +37,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	rotation := fs.Duration("key-rotation", envDuration(getenv, "TOLLGATE_KEY_ROTATION", 30*24*time.Hour), "rotate the signing key when it is this old (env TOLLGATE_KEY_ROTATION)")
 	logLevel := fs.String("log-level", envOr(getenv, "TOLLGATE_LOG_LEVEL", "info"), "debug, info (one line per request), warn or error (env TOLLGATE_LOG_LEVEL)")
 	proxies := fs.String("trusted-proxies", envOr(getenv, "TOLLGATE_TRUSTED_PROXIES", "127.0.0.0/8,::1/128"), "comma-separated CIDRs of gateways whose X-Forwarded-Origin / X-Original-Origin /check believes (env TOLLGATE_TRUSTED_PROXIES)")
+	cacheTTL := fs.Duration("cache-ttl", envDuration(getenv, "TOLLGATE_CACHE_TTL", time.Second), "how long a replica trusts cached credential state (env TOLLGATE_CACHE_TTL); with PostgreSQL, changes are also pushed to every replica at once")
 	saDomain := fs.String("sa-email-domain", envOr(getenv, "TOLLGATE_SA_EMAIL_DOMAIN", "serviceaccounts.tollgate.local"), "domain of service accounts' email addresses (env TOLLGATE_SA_EMAIL_DOMAIN)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -101,10 +102,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	om := oauth.NewMetrics(reg)
-	tokens := oauth.NewService(s, km, keys, tollgate.SystemClock{}, oauth.Config{Issuer: base, Audience: *audience}, om, log)
+	ocfg := oauth.Config{Issuer: base, Audience: *audience, CacheTTL: *cacheTTL}
+	if b, ok := s.(tollgate.Broadcaster); ok {
+		ocfg.Broadcaster = b // PostgreSQL: replicas tell each other
+	}
+	tokens := oauth.NewService(s, km, keys, tollgate.SystemClock{}, ocfg, om, log)
 	defer tokens.Close() // after the HTTP server has finished its requests
 	a := app.New(s, nil, app.Config{Issuer: base, Keys: keys, ServiceAccountEmailDomain: *saDomain,
-		ServiceAccountChanged: tokens.Forget, APITokenChanged: tokens.ForgetCredential}, log)
+		ServiceAccountChanged: tokens.ServiceAccountChanged, APITokenChanged: tokens.CredentialChanged}, log)
 	if err := bootstrapIfEmpty(ctx, a, s, getenv, base, stderr); err != nil {
 		return err
 	}
