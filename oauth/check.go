@@ -41,6 +41,7 @@ type credEntry struct {
 	expires  time.Time // zero: never
 	owner    string    // service account ID, for status checks and Forget
 	domains  []string  // public tokens
+	claims   *Claims   // access tokens
 }
 
 // maxCachedCreds bounds the credential cache.
@@ -52,12 +53,29 @@ const maxCachedCreds = 100_000
 // verified credential is cached for CacheTTL; revocations made through this
 // process drop it at once, and every use re-checks its account's status.
 func (s *Service) Check(ctx context.Context, bearer, origin string) (*Decision, error) {
+	e, c, err := s.credential(ctx, bearer)
+	if err != nil {
+		return nil, err
+	}
+	if c != nil && e.d.Kind == tollgate.PrincipalAccessToken {
+		d := e.d
+		d.Role = string(c.sa.Role) // the account's current role
+		return s.admitAndRecord(&d, e, origin)
+	}
+	return s.admitAndRecord(&e.d, e, origin)
+}
+
+// credential returns the verified, cached entry of bearer and, for
+// credentials of a service account, the account's current state: it is
+// refused (a *CheckError) when unknown, expired, revoked, or its account
+// is disabled or gone.
+func (s *Service) credential(ctx context.Context, bearer string) (*credEntry, *client, error) {
 	bearer = strings.TrimSpace(bearer)
 	if bearer == "" {
-		return nil, unauthorized("no bearer token")
+		return nil, nil, unauthorized("no bearer token")
 	}
 	if len(bearer) > 8192 {
-		return nil, unauthorized("malformed token")
+		return nil, nil, unauthorized("malformed token")
 	}
 	key := string(s.keyring.Hash(bearer))
 	now := s.clock.Now()
@@ -67,7 +85,7 @@ func (s *Service) Check(ctx context.Context, bearer, origin string) (*Decision, 
 	if e == nil || now.Sub(e.loadedAt) >= s.cfg.CacheTTL {
 		var err error
 		if e, err = s.loadCred(ctx, bearer, []byte(key)); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		e.loadedAt = now
 		s.mu.Lock()
@@ -83,25 +101,21 @@ func (s *Service) Check(ctx context.Context, bearer, origin string) (*Decision, 
 		s.mu.Unlock()
 	}
 	if !e.expires.IsZero() && !now.Before(e.expires) {
-		return nil, unauthorized("the token has expired")
+		return nil, nil, unauthorized("the token has expired")
 	}
-	if e.owner != "" {
-		c, err := s.client(ctx, e.owner)
-		if tollgate.ErrorCode(err) == tollgate.ENotFound {
-			return nil, unauthorized("the token's service account was deleted")
-		} else if err != nil {
-			return nil, err
-		}
-		if c.sa.Status != tollgate.StatusActive {
-			return nil, unauthorized("the token's service account is disabled")
-		}
-		if e.d.Kind == tollgate.PrincipalAccessToken {
-			d := e.d
-			d.Role = string(c.sa.Role) // the account's current role
-			return s.admitAndRecord(&d, e, origin)
-		}
+	if e.owner == "" {
+		return e, nil, nil
 	}
-	return s.admitAndRecord(&e.d, e, origin)
+	c, err := s.client(ctx, e.owner)
+	if tollgate.ErrorCode(err) == tollgate.ENotFound {
+		return nil, nil, unauthorized("the token's service account was deleted")
+	} else if err != nil {
+		return nil, nil, err
+	}
+	if c.sa.Status != tollgate.StatusActive {
+		return nil, nil, unauthorized("the token's service account is disabled")
+	}
+	return e, c, nil
 }
 
 func (s *Service) admitAndRecord(d *Decision, e *credEntry, origin string) (*Decision, error) {
@@ -181,7 +195,7 @@ func (s *Service) loadAccessToken(ctx context.Context, bearer string) (*credEntr
 	}
 	return &credEntry{d: Decision{OrgID: owner.org.ID, SubjectType: tollgate.PrincipalServiceAccount, SubjectID: owner.sa.ID,
 		Role: string(owner.sa.Role), Credential: rec.ID, Kind: tollgate.PrincipalAccessToken},
-		expires: rec.ExpiresAt, owner: owner.sa.ID}, nil
+		expires: rec.ExpiresAt, owner: owner.sa.ID, claims: cl}, nil
 }
 
 // ForgetCredential drops a cached credential by its keyed hash (the app

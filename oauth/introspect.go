@@ -26,22 +26,26 @@ type Introspection struct {
 }
 
 // Introspect answers RFC 7662 for a service account authenticated with
-// its client credentials. A token is active only if it verifies, has not
-// expired or been revoked, its account exists and is enabled (S7, S8), and
-// it belongs to the caller's organization (T7).
+// its client credentials. A token is active only if it is an access token
+// of this server that has not expired or been revoked, whose account
+// exists and is enabled (S7, S8), and that belongs to the caller's
+// organization (T7). It shares /check's cache of verified credentials.
 func (s *Service) Introspect(ctx context.Context, caller ClientCredentials, token string) (*Introspection, error) {
 	c, _, err := s.authenticate(ctx, caller)
 	if err != nil {
 		return nil, err
 	}
 	inactive := &Introspection{Active: false}
-	cl, rec, owner, err := s.lookup(ctx, token)
-	if err != nil || cl == nil {
-		return inactive, err
-	}
-	if rec.RevokedAt != nil || owner.sa.Status != tollgate.StatusActive || owner.org.ID != c.org.ID {
+	e, owner, err := s.credential(ctx, token)
+	if _, refused := IsCheckError(err); refused {
 		return inactive, nil
+	} else if err != nil {
+		return nil, err
 	}
+	if e.claims == nil || owner == nil || owner.org.ID != c.org.ID {
+		return inactive, nil // not an access token, or another org's
+	}
+	cl := e.claims
 	// The role is the account's current one: a role change applies to the
 	// tokens already out, wherever Tollgate answers.
 	role := string(owner.sa.Role)

@@ -143,17 +143,29 @@ func FuzzParseBasic(f *testing.F) {
 }
 
 // FuzzValidCredential: never a panic, and nothing validates unless it has
-// the exact shape NewCredential makes.
+// the exact shape NewCredential makes, for each of the three prefixes
+// (client secrets, private and public API tokens).
 func FuzzValidCredential(f *testing.F) {
-	f.Add(credential.NewCredential(credential.PrefixClientSecret))
+	for _, p := range []string{credential.PrefixClientSecret, credential.PrefixPrivateToken, credential.PrefixPublicToken} {
+		f.Add(credential.NewCredential(p))
+		f.Add(p + strings.Repeat("0", 49))
+	}
 	f.Add("tgs_")
-	f.Add("tgs_" + strings.Repeat("0", 49))
 	f.Add("tgp_abc")
 	f.Fuzz(func(t *testing.T, s string) {
-		if !credential.ValidCredential(credential.PrefixClientSecret, s) {
+		prefix := ""
+		for _, p := range []string{credential.PrefixClientSecret, credential.PrefixPrivateToken, credential.PrefixPublicToken} {
+			if credential.ValidCredential(p, s) {
+				if prefix != "" {
+					t.Fatalf("%q validates under two prefixes", s)
+				}
+				prefix = p
+			}
+		}
+		if prefix == "" {
 			return
 		}
-		if len(s) != 53 || !strings.HasPrefix(s, "tgs_") {
+		if len(s) != 53 || !strings.HasPrefix(s, prefix) {
 			t.Fatalf("%q validated", s)
 		}
 		// A valid secret stays valid; changing its last character breaks it.
@@ -163,7 +175,7 @@ func FuzzValidCredential(f *testing.F) {
 		} else {
 			b[len(b)-1] = '0'
 		}
-		if credential.ValidCredential(credential.PrefixClientSecret, string(b)) {
+		if credential.ValidCredential(prefix, string(b)) {
 			t.Fatalf("%q and %q both validate", s, b)
 		}
 	})

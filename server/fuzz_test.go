@@ -86,3 +86,38 @@ func FuzzOAuthEndpoints(f *testing.F) {
 		io.Copy(io.Discard, rec.Body)
 	})
 }
+
+// FuzzCheck sends arbitrary Authorization, Origin and Referer headers to
+// /check: the answer is always 200, 401 (with WWW-Authenticate) or 403,
+// never a panic; and no answer but a 200 carries identity headers.
+func FuzzCheck(f *testing.F) {
+	h, _, _ := newHandler(f)
+	f.Add("Bearer tgp_0000000000000000000000000000000000000000000000000", "https://a.example.com", "")
+	f.Add("Bearer tgq_", "null", "https://a.example.com/x?y")
+	f.Add("Bearer eyJhbGciOiJFZERTQSIsImtpZCI6IngiLCJ0eXAiOiJhdCtqd3QifQ.e30.AA", "", "")
+	f.Add("Basic Og==", "https://*.a.com", "//x")
+	f.Add("Bearer legacy-token-of-someone-0001", "http://[::1]:99999", "ftp://x/")
+	f.Fuzz(func(t *testing.T, authorization, origin, referer string) {
+		req := httptest.NewRequest("GET", "/check", nil)
+		for k, v := range map[string]string{"Authorization": authorization, "Origin": origin, "Referer": referer} {
+			if v != "" && !strings.ContainsAny(v, "\r\n\x00") {
+				req.Header.Set(k, v)
+			}
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch rec.Code {
+		case 200:
+		case 401:
+			if rec.Header().Get("WWW-Authenticate") == "" {
+				t.Fatal("401 without WWW-Authenticate")
+			}
+		case 403:
+		default:
+			t.Fatalf("/check answered %d: %s", rec.Code, rec.Body)
+		}
+		if rec.Code != 200 && rec.Header().Get("X-Tollgate-Subject") != "" {
+			t.Fatal("identity headers on a refusal")
+		}
+	})
+}

@@ -18,6 +18,7 @@ func listen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
 type request struct {
 	method, url, body, contentType string
 	user, pass                     string // HTTP Basic, when user is set
+	bearer                         string // Authorization: Bearer, when set
 }
 
 // scenario is a named load: req(i) is what worker i sends.
@@ -88,6 +89,9 @@ func load(ctx context.Context, client *http.Client, conns int, d time.Duration, 
 				}
 				if r.user != "" {
 					hr.SetBasicAuth(r.user, r.pass)
+				}
+				if r.bearer != "" {
+					hr.Header.Set("Authorization", "Bearer "+r.bearer)
 				}
 				t0 := time.Now()
 				resp, err := client.Do(hr)

@@ -123,7 +123,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return request{method: "POST", url: cfg.tokenURL, body: form, contentType: formType}
 		}}}
 	} else {
-		tg, err := startTollgate(ctx, cfg.bin, cfg.logLevel, stderr)
+		if cfg.bin == "" {
+			if cfg.bin, err = buildTollgate(ctx, stderr); err != nil {
+				return err
+			}
+		}
+		tg, err := startTollgate(ctx, cfg.bin, stderr, "--log-level", cfg.logLevel)
 		if err != nil {
 			return err
 		}
@@ -131,6 +136,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if scenarios, err = setUp(tg.base, slices.Max(cfg.conns)); err != nil {
 			return fmt.Errorf("setting up Tollgate: %w", err)
 		}
+		// A second Tollgate that trusts no cache entry for more than 1 ns.
+		cold, err := startTollgate(ctx, cfg.bin, stderr, "--log-level", cfg.logLevel, "--cache-ttl", "1ns")
+		if err != nil {
+			return err
+		}
+		defer cold.stop()
+		more, err := setUpCold(cold.base)
+		if err != nil {
+			return fmt.Errorf("setting up the cold-cache Tollgate: %w", err)
+		}
+		scenarios = append(scenarios, more...)
 	}
 
 	fmt.Fprintf(stdout, "tollgate-bench: %d s per measurement after %v warm-up; Tollgate log level %s; load generator and servers share this machine\n\n",
@@ -209,23 +225,30 @@ const (
 	formType      = "application/x-www-form-urlencoded"
 )
 
-// startTollgate builds (unless given) and starts Tollgate on a fresh SQLite
-// database in a temporary directory.
-func startTollgate(ctx context.Context, bin, logLevel string, stderr io.Writer) (*process, error) {
+// buildTollgate builds cmd/tollgate into a temporary directory.
+func buildTollgate(ctx context.Context, stderr io.Writer) (string, error) {
+	dir, err := os.MkdirTemp("", "tollgate-bench-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "tollgate")
+	fmt.Fprintln(stderr, "building cmd/tollgate…")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/tollgate/tollgate/cmd/tollgate")
+	build.Stderr = stderr
+	if err := build.Run(); err != nil {
+		return "", fmt.Errorf("go build: %w", err)
+	}
+	return bin, nil
+}
+
+// startTollgate starts Tollgate on a fresh SQLite database in a temporary
+// directory, with extra serve flags.
+func startTollgate(ctx context.Context, bin string, stderr io.Writer, flags ...string) (*process, error) {
 	dir, err := os.MkdirTemp("", "tollgate-bench-")
 	if err != nil {
 		return nil, err
 	}
-	if bin == "" {
-		bin = filepath.Join(dir, "tollgate")
-		fmt.Fprintln(stderr, "building cmd/tollgate…")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/tollgate/tollgate/cmd/tollgate")
-		build.Stderr = stderr
-		if err := build.Run(); err != nil {
-			return nil, fmt.Errorf("go build: %w", err)
-		}
-	}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "bench.db"), "--log-level", logLevel)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "bench.db")}, flags...)...)
 	cmd.Env = append(os.Environ(), "TOLLGATE_BOOTSTRAP_PASSWORD="+adminPassword)
 	p, err := start(ctx, cmd)
 	if err != nil {

@@ -46,17 +46,59 @@ func (a *api) newAccount(org, name string, ttl int) (account, error) {
 	return acc, err
 }
 
+func signIn(base string) (*api, error) {
+	jar, _ := cookiejar.New(nil)
+	a := &api{base: base, http: &http.Client{Jar: jar}}
+	return a, a.call("POST", "/api/v1/session", map[string]string{"email": "admin@example.com", "password": adminPassword}, nil)
+}
+
+// newAPIToken creates a private API token owned by acc.
+func (a *api) newAPIToken(acc account) (string, error) {
+	var tok struct {
+		Token string `json:"token"`
+	}
+	err := a.call("POST", "/api/v1/orgs/acme/tokens", map[string]any{"name": "bench", "service_account_id": acc.ID, "kind": "private"}, &tok)
+	return tok.Token, err
+}
+
+// checkScenario calls /check with a bearer credential.
+func checkScenario(name, base, bearer string) scenario {
+	return scenario{name: name, req: func(int) request { return request{method: "GET", url: base + "/check", bearer: bearer} }}
+}
+
+// setUpCold prepares a Tollgate started with a cache TTL of 1 ns, where
+// every /check verifies the credential from the database.
+func setUpCold(base string) ([]scenario, error) {
+	a, err := signIn(base)
+	if err != nil {
+		return nil, err
+	}
+	acc, err := a.newAccount("acme", "bench-cold", 3600)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := a.newAPIToken(acc)
+	if err != nil {
+		return nil, err
+	}
+	return []scenario{checkScenario("/check, API token, cold cache", base, tok)}, nil
+}
+
 // setUp signs in as the bootstrap admin and creates what the scenarios
 // need: an account whose token is reused; in an org whose reuse floor
 // equals the token lifetime (so that every request mints, DESIGN.md T2a),
-// one account per connection; and an account that introspects.
+// one account per connection; an account that introspects; and an API
+// token for /check.
 func setUp(base string, maxConns int) ([]scenario, error) {
-	jar, _ := cookiejar.New(nil)
-	a := &api{base: base, http: &http.Client{Jar: jar}}
-	if err := a.call("POST", "/api/v1/session", map[string]string{"email": "admin@example.com", "password": adminPassword}, nil); err != nil {
+	a, err := signIn(base)
+	if err != nil {
 		return nil, err
 	}
 	reuse, err := a.newAccount("acme", "bench-reuse", 3600)
+	if err != nil {
+		return nil, err
+	}
+	apiToken, err := a.newAPIToken(reuse)
 	if err != nil {
 		return nil, err
 	}
@@ -104,5 +146,7 @@ func setUp(base string, maxConns int) ([]scenario, error) {
 		{name: "introspection", req: func(int) request {
 			return request{method: "POST", url: base + "/oauth2/introspect", body: introspectForm, contentType: formType, user: caller.ID, pass: caller.Secret}
 		}},
+		checkScenario("/check, API token", base, apiToken),
+		checkScenario("/check, access token", base, tok.AccessToken),
 	}, nil
 }
