@@ -97,17 +97,26 @@ func (a *App) Ready(ctx context.Context) error { return a.store.Ping(ctx) }
 // now returns the clock's time at store precision.
 func (a *App) now() time.Time { return tollgate.Timestamp(a.clock.Now()) }
 
-// Actor is who is calling: a signed-in user (later also a service account
-// acting with a bearer credential), or anonymous, with where the call came
-// from for the audit log.
+// Actor is who is calling, with where the call came from for the audit
+// log: a user signed in with a session; a machine presenting a bearer
+// credential (an API token or access token), which acts in the
+// credential's org with the credential's role (Credential and OrgID set);
+// or anonymous.
 type Actor struct {
-	Type          string // tollgate.PrincipalUser, or PrincipalAnonymous
+	Type          string // tollgate.PrincipalUser, PrincipalServiceAccount, or PrincipalAnonymous
 	ID            string
 	Name          string
 	PlatformAdmin bool
 	IP            string
 	UserAgent     string
+	// Credential, OrgID and Role are set for bearer credentials.
+	Credential string
+	OrgID      string
+	Role       tollgate.Role
 }
+
+// Session reports whether the actor is a person signed in with a session.
+func (ac Actor) Session() bool { return ac.Type == tollgate.PrincipalUser && ac.Credential == "" }
 
 // Anonymous returns an actor that has not authenticated.
 func Anonymous(ip, userAgent string) Actor {
@@ -124,14 +133,16 @@ func (a *App) audit(ctx context.Context, q tollgate.Queries, ac Actor, orgID, ac
 	return q.AppendAuditEvent(ctx, tollgate.NewAuditEvent(a.clock.Now(), orgID, ac.principal(), action, target, ac.IP, ac.UserAgent, details))
 }
 
-// authorize resolves the org by slug and checks that ac is a member with at
-// least role min. A missing org and a non-member both get ENotFound.
+// authorize resolves the org by slug and checks that ac may act in it with
+// at least role min: a session user through their membership, a bearer
+// credential only in its own org and with its own role. A missing org and
+// a non-member (or another org's credential) both get ENotFound.
 func (a *App) authorize(ctx context.Context, q tollgate.Queries, ac Actor, slug string, min tollgate.Role) (*tollgate.Org, tollgate.Role, error) {
 	notFound := tollgate.Errorf(tollgate.ENotFound, "organization %q not found", slug)
-	if ac.Type != tollgate.PrincipalUser || tollgate.ValidateSlug(slug) != nil {
-		if ac.Type == tollgate.PrincipalAnonymous {
-			return nil, "", errUnauthenticated
-		}
+	if ac.Type == tollgate.PrincipalAnonymous {
+		return nil, "", errUnauthenticated
+	}
+	if tollgate.ValidateSlug(slug) != nil || (ac.Type != tollgate.PrincipalUser && ac.Credential == "") {
 		return nil, "", notFound
 	}
 	org, err := q.GetOrgBySlug(ctx, slug)
@@ -140,16 +151,24 @@ func (a *App) authorize(ctx context.Context, q tollgate.Queries, ac Actor, slug 
 	} else if err != nil {
 		return nil, "", err
 	}
-	m, err := q.GetMember(ctx, org.ID, ac.ID)
-	if tollgate.ErrorCode(err) == tollgate.ENotFound {
-		return nil, "", notFound
-	} else if err != nil {
-		return nil, "", err
+	role := ac.Role
+	if ac.Credential != "" {
+		if org.ID != ac.OrgID {
+			return nil, "", notFound
+		}
+	} else {
+		m, err := q.GetMember(ctx, org.ID, ac.ID)
+		if tollgate.ErrorCode(err) == tollgate.ENotFound {
+			return nil, "", notFound
+		} else if err != nil {
+			return nil, "", err
+		}
+		role = m.Role
 	}
-	if !m.Role.AtLeast(min) {
-		return nil, "", tollgate.Errorf(tollgate.EForbidden, "this needs the %s role or higher in %s; you are %s", min, slug, m.Role)
+	if !role.AtLeast(min) {
+		return nil, "", tollgate.Errorf(tollgate.EForbidden, "this needs the %s role or higher in %s; you are %s", min, slug, role)
 	}
-	return org, m.Role, nil
+	return org, role, nil
 }
 
 var errUnauthenticated = tollgate.Errorf(tollgate.EUnauthenticated, "sign in first")

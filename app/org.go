@@ -79,10 +79,10 @@ func orgPrincipal(o *tollgate.Org) tollgate.Principal {
 // the platform admin may (EForbidden otherwise). EConflict if the slug is
 // taken.
 func (a *App) CreateOrg(ctx context.Context, ac Actor, slug, name string) (*tollgate.Org, error) {
-	if ac.Type != tollgate.PrincipalUser {
+	if ac.Type == tollgate.PrincipalAnonymous {
 		return nil, errUnauthenticated
 	}
-	if !ac.PlatformAdmin {
+	if !ac.Session() || !ac.PlatformAdmin {
 		return nil, tollgate.Errorf(tollgate.EForbidden, "only the platform administrator can create organizations")
 	}
 	now := a.now()

@@ -175,8 +175,11 @@ func (a *App) SignOut(ctx context.Context, token string) error {
 
 // Me returns the signed-in user and their memberships.
 func (a *App) Me(ctx context.Context, ac Actor) (*SessionInfo, error) {
-	if ac.Type != tollgate.PrincipalUser {
+	if ac.Type == tollgate.PrincipalAnonymous {
 		return nil, errUnauthenticated
+	}
+	if !ac.Session() {
+		return nil, tollgate.Errorf(tollgate.EForbidden, "/me describes a signed-in person; a bearer credential acts in its organization with its role")
 	}
 	u, err := a.store.GetUser(ctx, ac.ID)
 	if err != nil {

@@ -16,6 +16,7 @@ type Decision struct {
 	OrgID       string
 	SubjectType string // tollgate.PrincipalServiceAccount, or PrincipalUser for a legacy token
 	SubjectID   string
+	SubjectName string // the service account's name, or the user's email
 	Role        string
 	Credential  string // the API token's ID, or the access token's jti
 	Kind        string // tollgate.PrincipalAPIToken or PrincipalAccessToken
@@ -167,7 +168,7 @@ func (s *Service) loadCred(ctx context.Context, bearer string, hash []byte) (*cr
 	} else if err != nil {
 		return nil, err
 	}
-	e := &credEntry{d: Decision{OrgID: t.OrgID, SubjectType: t.OwnerType, SubjectID: t.OwnerID, Role: string(t.Role), Credential: t.ID,
+	e := &credEntry{d: Decision{OrgID: t.OrgID, SubjectType: t.OwnerType, SubjectID: t.OwnerID, SubjectName: t.OwnerName, Role: string(t.Role), Credential: t.ID,
 		Kind: tollgate.PrincipalAPIToken, Public: t.Kind == tollgate.KindPublic}, domains: t.Domains}
 	if t.ExpiresAt != nil {
 		e.expires = *t.ExpiresAt
@@ -194,7 +195,7 @@ func (s *Service) loadAccessToken(ctx context.Context, bearer string) (*credEntr
 		return nil, unauthorized("unknown, expired or revoked access token")
 	}
 	return &credEntry{d: Decision{OrgID: owner.org.ID, SubjectType: tollgate.PrincipalServiceAccount, SubjectID: owner.sa.ID,
-		Role: string(owner.sa.Role), Credential: rec.ID, Kind: tollgate.PrincipalAccessToken},
+		SubjectName: owner.sa.Name, Role: string(owner.sa.Role), Credential: rec.ID, Kind: tollgate.PrincipalAccessToken},
 		expires: rec.ExpiresAt, owner: owner.sa.ID, claims: cl}, nil
 }
 

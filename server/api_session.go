@@ -3,6 +3,8 @@ package server
 import (
 	"net/http"
 	"time"
+
+	"github.com/tollgate/tollgate"
 )
 
 func (s *Server) setSessionCookie(w http.ResponseWriter, token string) {
@@ -42,10 +44,14 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 
 // handleSignOut: DELETE /api/v1/session → 204, the session ended.
 func (s *Server) handleSignOut(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.signedIn(r); err != nil {
+	ac, err := s.signedIn(r)
+	if err != nil {
 		return err
 	}
-	c, _ := r.Cookie(sessionCookie)
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || !ac.Session() {
+		return tollgate.Errorf(tollgate.EUnauthenticated, "there is no session to end: bearer credentials are revoked, not signed out")
+	}
 	if err := s.app.SignOut(r.Context(), c.Value); err != nil {
 		return err
 	}

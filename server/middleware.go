@@ -4,10 +4,12 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/app"
+	"github.com/tollgate/tollgate/oauth"
 )
 
 // apiFunc is a handler that returns its error for api to render.
@@ -25,11 +27,31 @@ func (s *Server) api(fn apiFunc) http.Handler {
 // sessionCookie names the cookie that carries the session token.
 const sessionCookie = "tollgate_session"
 
-// actor returns who is calling: the user of a valid session cookie, or
-// anonymous. A cookie for an ended session is an error, so the client
-// learns to sign in again.
+// actor returns who is calling: a machine presenting "Authorization:
+// Bearer" (an API token or an access token, admitted as /check would admit
+// it, acting in its org with its role), else the user of a valid session
+// cookie, else anonymous. A credential that is refused, or a cookie for an
+// ended session, is an error, so that the client learns why.
 func (s *Server) actor(r *http.Request) (app.Actor, error) {
 	ip, ua := clientIP(r), r.UserAgent()
+	if authz := r.Header.Get("Authorization"); authz != "" {
+		scheme, bearer, ok := strings.Cut(authz, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return app.Actor{}, tollgate.Errorf(tollgate.EUnauthenticated, "use Authorization: Bearer <API token or access token>, or sign in")
+		}
+		d, err := s.oauth.Check(r.Context(), bearer, s.requestOrigin(r))
+		if ce, refused := oauth.IsCheckError(err); refused {
+			code := tollgate.EUnauthenticated
+			if ce.Status == http.StatusForbidden {
+				code = tollgate.EForbidden
+			}
+			return app.Actor{}, tollgate.Errorf(code, "%s", ce.Reason)
+		} else if err != nil {
+			return app.Actor{}, err
+		}
+		return app.Actor{Type: d.SubjectType, ID: d.SubjectID, Name: d.SubjectName, IP: ip, UserAgent: ua,
+			Credential: d.Credential, OrgID: d.OrgID, Role: tollgate.Role(d.Role)}, nil
+	}
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" {
 		return app.Anonymous(ip, ua), nil

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"testing"
+)
+
+// bearerClient calls the admin API with a bearer credential and no cookie.
+func bearerClient(t *testing.T, ts *testServer, token string, headers ...string) func(method, path string, body any) *response {
+	c := newClient(t, ts.URL)
+	return func(method, path string, body any) *response {
+		t.Helper()
+		return c.do(method, path, body, append([]string{"Authorization", "Bearer " + token}, headers...)...)
+	}
+}
+
+// TestAdminAPIWithBearerCredentials checks the contract's "machines call
+// the admin API with a bearer access token or API token and act with that
+// credential's role": within its own org only, never as super_admin.
+func TestAdminAPIWithBearerCredentials(t *testing.T) {
+	ts := startServer(t, databases(t)["sqlite"](t), nil)
+	admin := loggedIn(t, ts)
+	ops := newSA(t, admin, "acme", "ops", 300, "admin")
+	opsID := ops["id"].(string)
+	apiToken := newToken(t, admin, "acme", opsID, "private")
+
+	call := bearerClient(t, ts, apiToken["token"].(string))
+	call("GET", "/api/v1/orgs/acme", nil).want(t, 200)
+	call("GET", "/api/v1/orgs/acme/members", nil).want(t, 200)
+	call("GET", "/api/v1/orgs/acme/service-accounts", nil).want(t, 200)
+	call("POST", "/api/v1/orgs/acme/invitations", map[string]string{"email": "new@example.com", "role": "viewer"}).want(t, 201)
+	call("POST", "/api/v1/orgs/acme/invitations", map[string]string{"email": "boss@example.com", "role": "admin"}).want(t, 403, "forbidden")
+	call("PATCH", "/api/v1/orgs/acme", map[string]any{"name": "x"}).want(t, 403, "forbidden")
+	call("POST", "/api/v1/orgs/acme/service-accounts", map[string]any{"name": "x", "role": "viewer", "token_ttl_seconds": 300}).want(t, 403, "forbidden")
+	call("POST", "/api/v1/orgs", map[string]string{"slug": "mine", "name": "Mine"}).want(t, 403, "forbidden")
+	call("GET", "/api/v1/me", nil).want(t, 403, "forbidden")
+	call("DELETE", "/api/v1/session", nil).want(t, 401, "unauthenticated")
+	ev := admin.do("GET", "/api/v1/orgs/acme/audit-events?action=member.invited", nil).want(t, 200).JSON()["items"].([]any)[0].(map[string]any)
+	if a := ev["actor"].(map[string]any); a["type"] != "service_account" || a["id"] != opsID || a["name"] != "ops" {
+		t.Fatalf("the invitation's actor is %v", a)
+	}
+
+	// An access token acts with its account's role.
+	member := newSA(t, admin, "acme", "reader", 300, "member")
+	at := token(t, ts.URL, member["id"].(string), member["client_secret"].(string))["access_token"].(string)
+	callAT := bearerClient(t, ts, at)
+	callAT("GET", "/api/v1/orgs/acme", nil).want(t, 200)
+	callAT("GET", "/api/v1/orgs/acme/members", nil).want(t, 403, "forbidden")
+
+	// Another org's credential reaches nothing here.
+	admin.do("POST", "/api/v1/orgs", map[string]string{"slug": "other", "name": "Other"}).want(t, 201)
+	foreign := newSA(t, admin, "other", "foreign", 300, "admin")
+	callF := bearerClient(t, ts, newToken(t, admin, "other", foreign["id"].(string), "private")["token"].(string))
+	callF("GET", "/api/v1/orgs/acme", nil).want(t, 404, "not_found")
+	callF("GET", "/api/v1/orgs/acme/service-accounts/"+opsID, nil).want(t, 404, "not_found")
+	callF("GET", "/api/v1/orgs/other", nil).want(t, 200)
+
+	// A public token works only from its origins, here too.
+	pub := newToken(t, admin, "acme", opsID, "public", "https://console.example.com")["token"].(string)
+	bearerClient(t, ts, pub, "Origin", "https://console.example.com")("GET", "/api/v1/orgs/acme", nil).want(t, 200)
+	bearerClient(t, ts, pub, "Origin", "https://evil.example.com")("GET", "/api/v1/orgs/acme", nil).want(t, 403, "forbidden")
+	bearerClient(t, ts, pub)("GET", "/api/v1/orgs/acme/members", nil).want(t, 403, "forbidden") // viewer, and no origin
+
+	// Refused credentials.
+	bearerClient(t, ts, "tgp_nope")("GET", "/api/v1/orgs/acme", nil).want(t, 401, "unauthenticated")
+	admin.do("DELETE", "/api/v1/orgs/acme/tokens/"+apiToken["id"].(string), nil).want(t, 204)
+	call("GET", "/api/v1/orgs/acme", nil).want(t, 401, "unauthenticated")
+	newClient(t, ts.URL).do("GET", "/api/v1/orgs/acme", nil, "Authorization", "Basic Zm9vOmJhcg==").want(t, 401, "unauthenticated")
+}
