@@ -14,6 +14,8 @@ import (
 	"testing"
 	"text/template"
 	"time"
+
+	"github.com/tollgate/tollgate/internal/testenv"
 )
 
 // nginxConf puts nginx in front of an upstream, asking Tollgate's /check
@@ -64,13 +66,7 @@ http {
 // unless TOLLGATE_TEST_NGINX_REQUIRED=1.
 func startNginx(t *testing.T, tollgate, upstream string) string {
 	t.Helper()
-	bin := os.Getenv("TOLLGATE_TEST_NGINX")
-	if bin == "" {
-		if os.Getenv("TOLLGATE_TEST_NGINX_REQUIRED") == "1" {
-			t.Fatal("TOLLGATE_TEST_NGINX is not set but TOLLGATE_TEST_NGINX_REQUIRED=1")
-		}
-		t.Skip("set TOLLGATE_TEST_NGINX to an nginx binary (Debian: /usr/sbin/nginx) to run the gateway test")
-	}
+	bin := testenv.Require(t, "TOLLGATE_TEST_NGINX", "an nginx binary (Debian: /usr/sbin/nginx)")
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -10,24 +10,18 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/tollgate/tollgate/internal/testenv"
 )
 
 // URL creates an empty schema, drops it when the test ends, and returns a
 // database URL whose connections use it as their search path.
 func URL(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv("TOLLGATE_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("TOLLGATE_TEST_POSTGRES_REQUIRED") == "1" {
-			t.Fatal("TOLLGATE_TEST_POSTGRES is not set but TOLLGATE_TEST_POSTGRES_REQUIRED=1")
-		}
-		t.Skip("set TOLLGATE_TEST_POSTGRES to a postgres:// URL to run PostgreSQL tests")
-	}
+	base := testenv.Require(t, "TOLLGATE_TEST_POSTGRES", "a postgres:// URL")
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
