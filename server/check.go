@@ -114,20 +114,17 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-func (s *Server) checkPreflight(w http.ResponseWriter, r *http.Request, o string) {
-	ok, err := s.oauth.PreflightAllowed(r.Context(), o)
-	if err != nil {
-		s.log.ErrorContext(r.Context(), "check preflight", "err", err)
-		checkRefusal(w, http.StatusServiceUnavailable, "temporarily_unavailable", "cannot check origins right now")
-		return
-	}
+// preflight answers a CORS preflight from origin o: when some public token
+// lists o, it sets the CORS headers (the exact origin, never *) and
+// reports true; the caller then writes 200, or its own refusal otherwise.
+func (s *Server) preflight(w http.ResponseWriter, r *http.Request, o string) (bool, error) {
 	w.Header().Add("Vary", "Origin")
-	if !ok {
-		checkRefusal(w, http.StatusForbidden, "origin_not_allowed", "no public token lists this origin")
-		return
+	ok, err := s.oauth.PreflightAllowed(r.Context(), o)
+	if err != nil || !ok {
+		return false, err
 	}
 	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", o) // the exact origin, never *
+	h.Set("Access-Control-Allow-Origin", o)
 	h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
 	allow := "Authorization, Content-Type"
 	if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
@@ -138,7 +135,20 @@ func (s *Server) checkPreflight(w http.ResponseWriter, r *http.Request, o string
 	}
 	h.Set("Access-Control-Allow-Headers", allow)
 	h.Set("Access-Control-Max-Age", "600")
-	w.WriteHeader(http.StatusOK)
+	return true, nil
+}
+
+func (s *Server) checkPreflight(w http.ResponseWriter, r *http.Request, o string) {
+	ok, err := s.preflight(w, r, o)
+	switch {
+	case err != nil:
+		s.log.ErrorContext(r.Context(), "check preflight", "err", err)
+		checkRefusal(w, http.StatusServiceUnavailable, "temporarily_unavailable", "cannot check origins right now")
+	case !ok:
+		checkRefusal(w, http.StatusForbidden, "origin_not_allowed", "no public token lists this origin")
+	default:
+		w.WriteHeader(http.StatusOK)
+	}
 }
 
 func checkRefusal(w http.ResponseWriter, status int, code, reason string) {

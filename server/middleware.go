@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -27,28 +28,72 @@ func (s *Server) api(fn apiFunc) http.Handler {
 // sessionCookie names the cookie that carries the session token.
 const sessionCookie = "tollgate_session"
 
-// actor returns who is calling: a machine presenting "Authorization:
-// Bearer" (an API token or an access token, admitted as /check would admit
-// it, acting in its org with its role), else the user of a valid session
-// cookie, else anonymous. A credential that is refused, or a cookie for an
-// ended session, is an error, so that the client learns why.
+// bearerDecision is the outcome of checking a request's bearer credential,
+// made once per request by the bearer middleware.
+type bearerDecision struct {
+	d   *oauth.Decision
+	err error
+}
+
+type bearerKey struct{}
+
+// bearer checks an "Authorization: Bearer" credential once, as /check
+// would, and keeps the outcome for actor. For a public token admitted from
+// its origin it adds the CORS headers a browser needs to read the answer.
+// It also answers CORS preflights (which carry no token) for origins that
+// some public token lists.
+func (s *Server) bearer(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" && r.Header.Get("Authorization") == "" {
+			ok, err := s.preflight(w, r, s.requestOrigin(r))
+			switch {
+			case err != nil:
+				s.writeError(w, r, err)
+			case !ok:
+				writeProblem(w, http.StatusForbidden, tollgate.EForbidden, "no public token lists this origin", "")
+			default:
+				w.WriteHeader(http.StatusNoContent)
+			}
+			return
+		}
+		authz := r.Header.Get("Authorization")
+		if authz == "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		var bd bearerDecision
+		if scheme, tok, ok := strings.Cut(authz, " "); !ok || !strings.EqualFold(scheme, "Bearer") {
+			bd.err = tollgate.Errorf(tollgate.EUnauthenticated, "use Authorization: Bearer <API token or access token>, or sign in")
+		} else {
+			o := s.requestOrigin(r)
+			bd.d, bd.err = s.oauth.Check(r.Context(), tok, o)
+			if ce, refused := oauth.IsCheckError(bd.err); refused {
+				code := tollgate.EUnauthenticated
+				if ce.Status == http.StatusForbidden {
+					code = tollgate.EForbidden
+				}
+				bd.err = tollgate.Errorf(code, "%s", ce.Reason)
+			} else if bd.err == nil && bd.d.Public {
+				w.Header().Set("Access-Control-Allow-Origin", o) // the exact origin, never *
+				w.Header().Add("Vary", "Origin")
+			}
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), bearerKey{}, &bd)))
+	})
+}
+
+// actor returns who is calling: a machine presenting a bearer credential
+// (admitted by the bearer middleware; it acts in its org with its role),
+// else the user of a valid session cookie, else anonymous. A refused
+// credential, or a cookie for an ended session, is an error, so that the
+// client learns why.
 func (s *Server) actor(r *http.Request) (app.Actor, error) {
 	ip, ua := clientIP(r), r.UserAgent()
-	if authz := r.Header.Get("Authorization"); authz != "" {
-		scheme, bearer, ok := strings.Cut(authz, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return app.Actor{}, tollgate.Errorf(tollgate.EUnauthenticated, "use Authorization: Bearer <API token or access token>, or sign in")
+	if bd, ok := r.Context().Value(bearerKey{}).(*bearerDecision); ok {
+		if bd.err != nil {
+			return app.Actor{}, bd.err
 		}
-		d, err := s.oauth.Check(r.Context(), bearer, s.requestOrigin(r))
-		if ce, refused := oauth.IsCheckError(err); refused {
-			code := tollgate.EUnauthenticated
-			if ce.Status == http.StatusForbidden {
-				code = tollgate.EForbidden
-			}
-			return app.Actor{}, tollgate.Errorf(code, "%s", ce.Reason)
-		} else if err != nil {
-			return app.Actor{}, err
-		}
+		d := bd.d
 		return app.Actor{Type: d.SubjectType, ID: d.SubjectID, Name: d.SubjectName, IP: ip, UserAgent: ua,
 			Credential: d.Credential, OrgID: d.OrgID, Role: tollgate.Role(d.Role)}, nil
 	}
@@ -97,13 +142,23 @@ func apiHeaders(h http.Handler) http.Handler {
 
 // csrf refuses cross-origin unsafe requests from browsers (Sec-Fetch-Site,
 // then Origin), which is what makes cookie authentication safe. Requests
-// without those headers (non-browser clients) pass.
+// without those headers (non-browser clients) pass, and so do requests
+// that authenticate with an Authorization header: a browser never adds one
+// on its own, so they cannot be forged cross-site (and the session cookie
+// is ignored for them).
 func (s *Server) csrf(h http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusForbidden, tollgate.EForbidden, "cross-origin request refused", "")
 	}))
-	return cop.Handler(h)
+	protected := cop.Handler(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		protected.ServeHTTP(w, r)
+	})
 }
 
 // problemOnNoRoute answers requests that match no route (404) or match a

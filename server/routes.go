@@ -40,7 +40,7 @@ func (s *Server) routes() http.Handler {
 	api.Handle("GET /api/v1/orgs/{org}/audit-events/export", s.api(s.handleExportAuditEvents))
 
 	mux := http.NewServeMux()
-	mux.Handle("/api/", apiHeaders(s.csrf(s.problemOnNoRoute(api))))
+	mux.Handle("/api/", apiHeaders(s.bearer(s.csrf(s.problemOnNoRoute(api)))))
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"testing"
 )
 
@@ -65,4 +66,47 @@ func TestAdminAPIWithBearerCredentials(t *testing.T) {
 	admin.do("DELETE", "/api/v1/orgs/acme/tokens/"+apiToken["id"].(string), nil).want(t, 204)
 	call("GET", "/api/v1/orgs/acme", nil).want(t, 401, "unauthenticated")
 	newClient(t, ts.URL).do("GET", "/api/v1/orgs/acme", nil, "Authorization", "Basic Zm9vOmJhcg==").want(t, 401, "unauthenticated")
+}
+
+// TestAdminAPICORSForPublicTokens: a browser page on a listed origin can
+// use a public token against Tollgate's own API: the preflight gets the
+// exact origin, the answer carries it, and CSRF protection does not stand
+// in the way of a header credential. Other origins get nothing.
+func TestAdminAPICORSForPublicTokens(t *testing.T) {
+	ts := startServer(t, databases(t)["sqlite"](t), nil)
+	admin := loggedIn(t, ts)
+	sa := newSA(t, admin, "acme", "browser", 300, "member")["id"].(string)
+	pub := newToken(t, admin, "acme", sa, "public", "https://console.example.com")["token"].(string)
+
+	preflight := func(origin string) *http.Response {
+		req, _ := http.NewRequest("OPTIONS", ts.URL+"/api/v1/orgs/acme", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "GET")
+		req.Header.Set("Access-Control-Request-Headers", "authorization")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if r := preflight("https://console.example.com"); r.StatusCode != 204 || r.Header.Get("Access-Control-Allow-Origin") != "https://console.example.com" ||
+		r.Header.Get("Access-Control-Allow-Headers") != "authorization" {
+		t.Fatalf("preflight from the listed origin: %d %v", r.StatusCode, r.Header)
+	}
+	if r := preflight("https://evil.example.com"); r.StatusCode != 403 || r.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("preflight from another origin: %d %v", r.StatusCode, r.Header)
+	}
+	r := bearerClient(t, ts, pub, "Origin", "https://console.example.com", "Sec-Fetch-Site", "cross-site")("GET", "/api/v1/orgs/acme", nil).want(t, 200)
+	if r.Header.Get("Access-Control-Allow-Origin") != "https://console.example.com" {
+		t.Fatalf("answer without the CORS origin: %v", r.Header)
+	}
+	// A cross-site write authenticated by a header credential is not CSRF.
+	ops := newSA(t, admin, "acme", "ops", 300, "admin")["id"].(string)
+	priv := newToken(t, admin, "acme", ops, "private")["token"].(string)
+	bearerClient(t, ts, priv, "Origin", "https://tools.example.com", "Sec-Fetch-Site", "cross-site")("POST", "/api/v1/orgs/acme/invitations",
+		map[string]string{"email": "y@example.com", "role": "viewer"}).want(t, 201)
+	// A cross-site unsafe request with a cookie is still refused (CSRF).
+	admin.do("POST", "/api/v1/orgs/acme/invitations", map[string]string{"email": "x@example.com", "role": "viewer"},
+		"Origin", "https://evil.example.com", "Sec-Fetch-Site", "cross-site").want(t, 403, "forbidden")
 }
