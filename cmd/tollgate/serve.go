@@ -131,7 +131,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	go maintain(ctx, a, km, s, *rotation, log)
-	fmt.Fprintf(stderr, "Tollgate is listening on %s\n  API:     %s/api/v1 (sign in: POST %s/api/v1/session)\n  OpenAPI: %s/openapi.json\n",
+	fmt.Fprintf(stderr, "Tollgate is listening on %s\n  console: %s/\n  API:     %s/api/v1 (OpenAPI: %s/openapi.json)\n",
 		ln.Addr(), base, base, base)
 
 	select {
@@ -172,7 +172,7 @@ func bootstrapIfEmpty(ctx context.Context, a *app.App, s tollgate.Store, getenv 
 	if password != "" {
 		shown = "(from TOLLGATE_BOOTSTRAP_PASSWORD)"
 	}
-	fmt.Fprintf(stderr, "\nFirst start: created organization %q and its super admin.\n  sign in:  POST %s/api/v1/session\n  email:    %s\n  password: %s\nThe password is shown only this once.\n\n",
+	fmt.Fprintf(stderr, "\nFirst start: created organization %q and its super admin.\n  sign in at: %s/\n  email:      %s\n  password:   %s\nThe password is shown only this once.\n\n",
 		res.Org.Slug, base, res.User.Email, shown)
 	return nil
 }

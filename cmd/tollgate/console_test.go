@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/tollgate/tollgate/internal/testenv"
+)
+
+// browser starts headless Chromium (TOLLGATE_TEST_CHROMIUM, required in CI)
+// at 1280×800 and returns a chromedp context for one tab.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	bin := testenv.Require(t, "TOLLGATE_TEST_CHROMIUM", "a Chromium binary (Debian: /usr/bin/chromium)")
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.Headless, chromedp.WindowSize(1280, 800),
+		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-quic", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-component-update", true), chromedp.UserDataDir(t.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	return ctx
+}
+
+// shots saves numbered screenshots into TOLLGATE_SCREENSHOTS when set.
+type shots struct {
+	t   *testing.T
+	dir string
+	n   int
+}
+
+func newShots(t *testing.T) *shots {
+	dir := os.Getenv("TOLLGATE_SCREENSHOTS")
+	if dir != "" {
+		dir = filepath.Join(dir, t.Name())
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &shots{t: t, dir: dir}
+}
+
+func (s *shots) take(ctx context.Context, name string) {
+	s.t.Helper()
+	if s.dir == "" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.n++
+	if err := os.WriteFile(filepath.Join(s.dir, fmt.Sprintf("%02d-%s.png", s.n, name)), png, 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// step runs browser actions with a timeout, failing the test with the
+// page's text on error.
+func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Do(sctx, actions...); err != nil {
+		body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+		t.Fatalf("%s: %v\npage text: %.600s", what, err, body)
+	}
+}
+
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("reading %s: %v", sel, err)
+	}
+	return s
+}
+
+func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+
+// TestConsoleMembers clicks through the console in Chromium: sign in, be
+// sent back to the page asked for after signing out, invite a member, accept
+// the invitation in the browser, change the member's role, remove them.
+func TestConsoleMembers(t *testing.T) {
+	ctx := browser(t)
+	ts := startServer(t, databases(t)["sqlite"](t), nil)
+	pics := newShots(t)
+	// signIn fills the sign-in form and waits for an element of the page
+	// that should follow (not one the sign-in page has itself).
+	signIn := func(email, password, then string) {
+		t.Helper()
+		step(t, ctx, "sign in", chromedp.WaitVisible(css("#email")), chromedp.SendKeys(css("#email"), email),
+			chromedp.SendKeys(css("#password"), password), chromedp.Click(css("main button[type=submit]")),
+			chromedp.WaitVisible(css(then)))
+	}
+	const membersPage = "nav.tabs"
+
+	step(t, ctx, "open the console", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(css("#email")))
+	pics.take(ctx, "sign-in")
+	signIn("admin@example.com", "wrong password here", ".error")
+	if got := text(t, ctx, ".error"); !strings.Contains(got, "email or password is wrong") {
+		t.Fatalf("wrong password: %q", got)
+	}
+	pics.take(ctx, "sign-in-error")
+	// The form comes back with the email filled in, never the password.
+	if v, _ := chromedp.Run(ctx, chromedp.Value(css("#email"))); v != "admin@example.com" {
+		t.Fatalf("email after an error: %q", v)
+	}
+	step(t, ctx, "sign in again", chromedp.SendKeys(css("#password"), adminPassword), chromedp.Click(css("main button[type=submit]")),
+		chromedp.WaitVisible(css(membersPage)))
+	if h := text(t, ctx, "h1"); h != "Members and Permissions" {
+		t.Fatalf("after sign-in: %q", h)
+	}
+	pics.take(ctx, "members")
+
+	// Invite a member; the accept link is shown once on the page.
+	step(t, ctx, "invite", chromedp.SendKeys(css("#invite-email"), "bob@example.com"), chromedp.SetValue(css("#invite-role"), "admin"),
+		chromedp.Click(css("form[action$='/members/invite'] button")), chromedp.WaitVisible(css("#accept-url")))
+	link, err := chromedp.Run(ctx, chromedp.Value(css("#accept-url")))
+	if err != nil || !strings.HasPrefix(link, ts.URL+"/invitations/accept?token=") {
+		t.Fatalf("accept link %q, %v", link, err)
+	}
+	pics.take(ctx, "invited")
+
+	// Sign out; a page asked for while signed out comes back after sign-in.
+	step(t, ctx, "sign out", chromedp.Click(css("form.signout button")), chromedp.WaitVisible(css("#email")))
+	step(t, ctx, "ask for a page", chromedp.Navigate(ts.URL+"/orgs/acme/members"), chromedp.WaitVisible(css("#email")))
+	signIn("admin@example.com", adminPassword, membersPage)
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); loc != ts.URL+"/orgs/acme/members" {
+		t.Fatalf("after sign-in went to %s, not the page asked for", loc)
+	}
+	step(t, ctx, "sign out", chromedp.Click(css("form.signout button")), chromedp.WaitVisible(css("#email")))
+
+	// Bob accepts in the browser and lands in the console.
+	step(t, ctx, "open the invitation", chromedp.Navigate(link), chromedp.WaitVisible(css("#name")))
+	pics.take(ctx, "accept")
+	step(t, ctx, "short password", chromedp.SendKeys(css("#name"), "Bob Builder"), chromedp.SendKeys(css("#password"), "short"),
+		chromedp.Click(css("main button[type=submit]")), chromedp.WaitVisible(css("#field-error")))
+	if got := text(t, ctx, "#field-error"); !strings.Contains(got, "at least 12 characters") {
+		t.Fatalf("short password error: %q", got)
+	}
+	step(t, ctx, "accept", chromedp.SendKeys(css("#password"), "bob-password-123"),
+		chromedp.Click(css("main button[type=submit]")), chromedp.WaitVisible(css(membersPage)))
+	if !strings.Contains(text(t, ctx, "header"), "bob@example.com") {
+		t.Fatal("not signed in as bob after accepting")
+	}
+	pics.take(ctx, "joined")
+	step(t, ctx, "sign out", chromedp.Click(css("form.signout button")), chromedp.WaitVisible(css("#email")))
+
+	// The admin changes Bob's role, then removes him.
+	api := loggedIn(t, ts)
+	var bob string
+	for _, m := range api.do("GET", "/api/v1/orgs/acme/members", nil).want(t, 200).JSON()["items"].([]any) {
+		if mm := m.(map[string]any); mm["email"] == "bob@example.com" {
+			bob = mm["user_id"].(string)
+		}
+	}
+	signIn("admin@example.com", adminPassword, membersPage)
+	step(t, ctx, "change role", chromedp.SetValue(css("#role-"+bob), "viewer"),
+		chromedp.Click(css("form[action$='/members/"+bob+"/role'] button")), chromedp.WaitVisible(css(".notice")))
+	if got, _ := chromedp.Run(ctx, chromedp.Value(css("#role-"+bob))); got != "viewer" {
+		t.Fatalf("role after change: %q", got)
+	}
+	pics.take(ctx, "role-changed")
+	step(t, ctx, "remove", chromedp.Navigate(ts.URL+"/orgs/acme/members"), chromedp.WaitVisible(css("#role-"+bob)),
+		chromedp.Click(css("tr:has(#role-"+bob+") details.confirm summary")),
+		chromedp.WaitVisible(css("form[action$='/members/"+bob+"/remove'] button")),
+		chromedp.Click(css("form[action$='/members/"+bob+"/remove'] button")), chromedp.WaitVisible(css(".notice")))
+	if got := text(t, ctx, ".notice"); got != "The member was removed." {
+		t.Fatalf("notice: %q", got)
+	}
+	if strings.Contains(text(t, ctx, "table"), "bob@example.com") {
+		t.Fatal("bob is still listed")
+	}
+	pics.take(ctx, "removed")
+}
