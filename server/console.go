@@ -21,7 +21,7 @@ var consoleStatic embed.FS
 // pages are the console's templates, each parsed with the layout.
 var pages = func() map[string]*template.Template {
 	m := map[string]*template.Template{}
-	for _, name := range []string{"signin", "accept", "members", "problem"} {
+	for _, name := range []string{"signin", "accept", "members", "problem", "serviceaccounts", "sa_new", "sa_created", "sa_show"} {
 		m[name] = template.Must(template.ParseFS(consoleTemplates, "console/templates/layout.html", "console/templates/"+name+".html"))
 	}
 	return m
@@ -45,6 +45,14 @@ type view struct {
 	CanManage          bool
 	InviteEmail        string
 	Invitation         *invitationView
+	Tab                string
+	Accounts           []saRow
+	Form               saForm
+	SARoles            []tollgate.Role
+	Units              []unit
+	Secret             *secretView
+	Account            *saRow
+	Events             []eventRow
 }
 
 type memberRow struct {
@@ -231,7 +239,7 @@ func (s *Server) membersView(r *http.Request, ac app.Actor, v *view, slug string
 	if err != nil {
 		return err
 	}
-	v.Org, v.Title, v.Section = org, "Members and Permissions", "members"
+	v.Org, v.Title, v.Section, v.Tab = org, "Members and Permissions", "members", "members"
 	for _, m := range v.Memberships {
 		if m.OrgID == org.ID {
 			v.Role = m.Role
@@ -351,4 +359,13 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /orgs/{org}/members/invite", page(s.memberAction(s.inviteAction)))
 	mux.Handle("POST /orgs/{org}/members/{user_id}/role", page(s.memberAction(s.roleAction)))
 	mux.Handle("POST /orgs/{org}/members/{user_id}/remove", page(s.memberAction(s.removeAction)))
+	sa := "service-accounts"
+	mux.Handle("GET /orgs/{org}/service-accounts", page(s.consolePage(sa, s.handleServiceAccountsPage)))
+	mux.Handle("GET /orgs/{org}/service-accounts/new", page(s.consolePage(sa, s.handleNewServiceAccountPage)))
+	mux.Handle("POST /orgs/{org}/service-accounts", page(s.consolePage(sa, s.handleCreateServiceAccountForm)))
+	mux.Handle("GET /orgs/{org}/service-accounts/{id}", page(s.consolePage(sa, s.handleServiceAccountPage)))
+	mux.Handle("POST /orgs/{org}/service-accounts/{id}/disable", page(s.accountAction(s.setStatusAction(false))))
+	mux.Handle("POST /orgs/{org}/service-accounts/{id}/enable", page(s.accountAction(s.setStatusAction(true))))
+	mux.Handle("POST /orgs/{org}/service-accounts/{id}/rotate", page(s.accountAction(s.rotateAction)))
+	mux.Handle("POST /orgs/{org}/service-accounts/{id}/delete", page(s.accountAction(s.deleteAccountAction)))
 }

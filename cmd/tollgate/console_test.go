@@ -185,3 +185,74 @@ func TestConsoleMembers(t *testing.T) {
 	}
 	pics.take(ctx, "removed")
 }
+
+// TestConsoleServiceAccounts creates a service account in Chromium (first
+// with a 21-character name, seeing the error as typed and from the
+// server), takes the client ID and secret off the page and gets a token
+// with them over HTTP, then disables, enables, rotates and deletes it.
+func TestConsoleServiceAccounts(t *testing.T) {
+	ctx := browser(t)
+	ts := startServer(t, databases(t)["sqlite"](t), nil)
+	pics := newShots(t)
+	step(t, ctx, "sign in", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(css("#email")),
+		chromedp.SendKeys(css("#email"), "admin@example.com"), chromedp.SendKeys(css("#password"), adminPassword),
+		chromedp.Click(css("main button[type=submit]")), chromedp.WaitVisible(css("nav.tabs")))
+	step(t, ctx, "open the tab", chromedp.Click(css("nav.tabs a[href$='/service-accounts']")), chromedp.WaitVisible(css("a.button")))
+	pics.take(ctx, "service-accounts-empty")
+	step(t, ctx, "open the form", chromedp.Click(css("a.button")), chromedp.WaitVisible(css("#sa-name")))
+
+	long := strings.Repeat("a", 21)
+	step(t, ctx, "type a 21-character name", chromedp.SendKeys(css("#sa-name"), long), chromedp.WaitVisible(css("#sa-name-error")))
+	if got := text(t, ctx, "#sa-name-error"); !strings.Contains(got, "at most 20 characters") {
+		t.Fatalf("error as you type: %q", got)
+	}
+	step(t, ctx, "submit it anyway", chromedp.Click(css("main button[type=submit]")), chromedp.WaitVisible(css("#sa-name[aria-invalid=true]")))
+	if got := text(t, ctx, "#sa-name-error"); !strings.Contains(got, "at most 20 characters (it has 21)") {
+		t.Fatalf("server error: %q", got)
+	}
+	pics.take(ctx, "name-too-long")
+
+	step(t, ctx, "create", chromedp.SetValue(css("#sa-name"), "deploy-bot"), chromedp.SendKeys(css("#sa-description"), "Deploys from CI"),
+		chromedp.SetValue(css("#sa-role"), "member"), chromedp.SetValue(css("#sa-ttl"), "5"), chromedp.SetValue(css("#sa-ttl-unit"), "minutes"),
+		chromedp.Click(css("main button[type=submit]")), chromedp.WaitVisible(css("#client-secret")))
+	pics.take(ctx, "created")
+	id, err := chromedp.Run(ctx, chromedp.Value(css("#client-id")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := chromedp.Run(ctx, chromedp.Value(css("#client-secret")))
+	if err != nil || !strings.HasPrefix(secret, "tgs_") {
+		t.Fatalf("secret %q, %v", secret, err)
+	}
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); strings.Contains(loc, secret) {
+		t.Fatal("the secret is in the URL")
+	}
+	tok := token(t, ts.URL, id, secret)
+	if tok["expires_in"].(float64) > 300 || tok["service_account"].(map[string]any)["name"] != "deploy-bot" {
+		t.Fatalf("token from the console's credentials: %v", tok)
+	}
+
+	step(t, ctx, "account page", chromedp.Click(css("a[href$='/service-accounts/"+id+"']")), chromedp.WaitVisible(css("dl.details")))
+	pics.take(ctx, "account")
+	step(t, ctx, "disable", chromedp.Click(css("form[action$='/disable'] button")), chromedp.WaitVisible(css(".notice")))
+	if !strings.Contains(text(t, ctx, ".badge"), "disabled") {
+		t.Fatal("not shown as disabled")
+	}
+	step(t, ctx, "enable", chromedp.Click(css("form[action$='/enable'] button")), chromedp.WaitVisible(css("form[action$='/disable']")))
+	step(t, ctx, "rotate", chromedp.Click(css("form[action$='/rotate'] button")), chromedp.WaitVisible(css("#client-secret")))
+	rotated, _ := chromedp.Run(ctx, chromedp.Value(css("#client-secret")))
+	if rotated == secret || !strings.HasPrefix(rotated, "tgs_") {
+		t.Fatalf("rotated secret %q", rotated)
+	}
+	token(t, ts.URL, id, rotated)
+	step(t, ctx, "back to the account", chromedp.Navigate(ts.URL+"/orgs/acme/service-accounts/"+id), chromedp.WaitVisible(css("dl.details")))
+	step(t, ctx, "delete, wrong name", chromedp.Click(css("details.danger-zone summary")), chromedp.SendKeys(css("#confirm-name"), "deploy"),
+		chromedp.Click(css("form[action$='/delete'] button")), chromedp.WaitVisible(css(".error")))
+	pics.take(ctx, "delete-refused")
+	step(t, ctx, "delete", chromedp.Click(css("details.danger-zone summary")), chromedp.SendKeys(css("#confirm-name"), "deploy-bot"),
+		chromedp.Click(css("form[action$='/delete'] button")), chromedp.WaitVisible(css(".notice")))
+	if strings.Contains(text(t, ctx, "table"), "deploy-bot") {
+		t.Fatal("the deleted account is still listed")
+	}
+	pics.take(ctx, "deleted")
+}

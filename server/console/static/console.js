@@ -1,0 +1,47 @@
+// Tollgate console: small enhancements. Every page works without them.
+"use strict";
+
+document.addEventListener("DOMContentLoaded", function () {
+  // Copy buttons: data-copy names the field whose value to copy.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var field = document.getElementById(button.dataset.copy);
+      if (!field) return;
+      var done = function () { button.textContent = "Copied"; setTimeout(function () { button.textContent = "Copy"; }, 2000); };
+      if (navigator.clipboard) {
+        navigator.clipboard.writeText(field.value).then(done, function () { field.select(); });
+      } else {
+        field.select();
+        document.execCommand("copy");
+        done();
+      }
+    });
+  });
+
+  // Character counters: data-counter is the limit, counted in characters.
+  document.querySelectorAll("[data-counter]").forEach(function (area) {
+    var limit = parseInt(area.dataset.counter, 10);
+    var out = document.getElementById(area.id + "-count");
+    var update = function () {
+      var n = Array.from(area.value).length;
+      out.textContent = n + " / " + limit;
+      out.classList.toggle("over", n > limit);
+      area.setAttribute("aria-invalid", n > limit ? "true" : "false");
+    };
+    area.addEventListener("input", update);
+    update();
+  });
+
+  // Service account names: the rule of the server, checked as you type.
+  document.querySelectorAll("[data-validate=sa-name]").forEach(function (input) {
+    var out = document.getElementById(input.id + "-error");
+    input.addEventListener("input", function () {
+      var v = input.value, msg = "";
+      if (v.length > 20) msg = "The name must be at most 20 characters (it has " + v.length + ").";
+      else if (/[^A-Za-z0-9_-]/.test(v)) msg = "Use only letters, digits, - and _: no spaces or other special characters.";
+      out.textContent = msg;
+      out.hidden = msg === "";
+      input.setAttribute("aria-invalid", msg ? "true" : "false");
+    });
+  });
+});
