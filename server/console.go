@@ -21,7 +21,7 @@ var consoleStatic embed.FS
 // pages are the console's templates, each parsed with the layout.
 var pages = func() map[string]*template.Template {
 	m := map[string]*template.Template{}
-	for _, name := range []string{"signin", "accept", "members", "problem", "serviceaccounts", "sa_new", "sa_created", "sa_show"} {
+	for _, name := range []string{"signin", "accept", "members", "problem", "serviceaccounts", "sa_new", "sa_created", "sa_show", "tokens", "token_new", "token_created"} {
 		m[name] = template.Must(template.ParseFS(consoleTemplates, "console/templates/layout.html", "console/templates/"+name+".html"))
 	}
 	return m
@@ -53,6 +53,11 @@ type view struct {
 	Secret             *secretView
 	Account            *saRow
 	Events             []eventRow
+	Tokens             []tokenRow
+	OwnerFilter        string
+	TokenForm          tokenForm
+	NewToken           string
+	ErrorLink          string
 }
 
 type memberRow struct {
@@ -337,7 +342,16 @@ func (s *Server) roleAction(r *http.Request, ac app.Actor, v *view) (string, err
 }
 
 func (s *Server) removeAction(r *http.Request, ac app.Actor, v *view) (string, error) {
-	return "removed", s.app.RemoveMember(r.Context(), ac, r.PathValue("org"), r.PathValue("user_id"))
+	err := s.app.RemoveMember(r.Context(), ac, r.PathValue("org"), r.PathValue("user_id"))
+	if tollgate.ErrorCode(err) == tollgate.EConflict {
+		// Blocked by owned tokens (A7): point to them.
+		owned, _, lerr := s.app.ListAPITokens(r.Context(), ac, r.PathValue("org"),
+			tollgate.APITokenFilter{OwnerID: r.PathValue("user_id")}, tollgate.Page{Limit: 1})
+		if lerr == nil && len(owned) > 0 {
+			v.ErrorLink = "/orgs/" + url.PathEscape(r.PathValue("org")) + "/tokens?owner_id=" + url.QueryEscape(r.PathValue("user_id"))
+		}
+	}
+	return "removed", err
 }
 
 // consoleRoutes adds the console's pages and assets to mux. Every page
@@ -368,4 +382,10 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /orgs/{org}/service-accounts/{id}/enable", page(s.accountAction(s.setStatusAction(true))))
 	mux.Handle("POST /orgs/{org}/service-accounts/{id}/rotate", page(s.accountAction(s.rotateAction)))
 	mux.Handle("POST /orgs/{org}/service-accounts/{id}/delete", page(s.accountAction(s.deleteAccountAction)))
+	tok := "tokens"
+	mux.Handle("GET /orgs/{org}/tokens", page(s.consolePage(tok, s.handleTokensPage)))
+	mux.Handle("GET /orgs/{org}/tokens/new", page(s.consolePage(tok, s.handleNewTokenPage)))
+	mux.Handle("POST /orgs/{org}/tokens", page(s.consolePage(tok, s.handleAddTokenForm)))
+	mux.Handle("POST /orgs/{org}/tokens/{id}/reassign", page(s.tokenAction(s.reassignAction)))
+	mux.Handle("POST /orgs/{org}/tokens/{id}/revoke", page(s.tokenAction(s.revokeAction)))
 }

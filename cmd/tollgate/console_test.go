@@ -256,3 +256,95 @@ func TestConsoleServiceAccounts(t *testing.T) {
 	}
 	pics.take(ctx, "deleted")
 }
+
+// rightClick presses the right mouse button on the first node matching sel.
+func rightClick(sel string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		nodes, err := chromedp.Nodes(css(sel), chromedp.NodeVisible)(ctx, t)
+		if err != nil {
+			return chromedp.Void{}, err
+		}
+		return chromedp.MouseClickNode(nodes[0], chromedp.ButtonRight)(ctx, t)
+	}
+}
+
+// TestConsoleTokens walks the seed page in Chromium: a member owning an
+// imported token cannot be removed, the page links to their tokens, a
+// right-click reassigns the token to a service account, the member is
+// removed; a public token with a wildcard domain is refused next to the
+// field, then added with a real origin and revoked from its ⋯ menu; and
+// every action is in the audit log.
+func TestConsoleTokens(t *testing.T) {
+	ctx := browser(t)
+	ts := startServer(t, databases(t)["sqlite"](t), nil)
+	pics := newShots(t)
+	api := loggedIn(t, ts)
+	widget := newSA(t, api, "acme", "widget", 300, "member")["id"].(string)
+	_, bob := invite(t, ts, api, "acme", "bob@example.com", "member")
+	api.do("POST", "/api/v1/orgs/acme/tokens/import", map[string]any{"name": "bob's old key", "owner_user_id": bob,
+		"token": "legacy-key-of-bob-0123456789", "kind": "private"}).want(t, 201)
+
+	step(t, ctx, "sign in", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(css("#email")),
+		chromedp.SendKeys(css("#email"), "admin@example.com"), chromedp.SendKeys(css("#password"), adminPassword),
+		chromedp.Click(css("main button[type=submit]")), chromedp.WaitVisible(css("nav.tabs")))
+
+	// Removing Bob is blocked by his token; the page says so and links to it.
+	step(t, ctx, "try to remove bob", chromedp.Click(css("tr:has(#role-"+bob+") details.confirm summary")),
+		chromedp.Click(css("form[action$='/members/"+bob+"/remove'] button")), chromedp.WaitVisible(css(".error a")))
+	if got := text(t, ctx, ".error"); !strings.Contains(got, "still owns 1 API token") {
+		t.Fatalf("blocked removal: %q", got)
+	}
+	pics.take(ctx, "removal-blocked")
+	step(t, ctx, "follow the link", chromedp.Click(css(".error a")), chromedp.WaitVisible(css("tr[data-menu]")))
+	if got := text(t, ctx, "main"); !strings.Contains(got, "Showing the tokens of bob@example.com") {
+		t.Fatal("the tokens page is not filtered to bob")
+	}
+
+	// Right-click the row: the menu opens; reassign to the service account.
+	step(t, ctx, "right-click", rightClick("tr[data-menu] td"), chromedp.WaitVisible(css("details.menu[open] .menu-body")))
+	pics.take(ctx, "context-menu")
+	step(t, ctx, "reassign", chromedp.SetValue(css("details.menu[open] select"), widget),
+		chromedp.Click(css("details.menu[open] form[action$='/reassign'] button")), chromedp.WaitVisible(css(".notice")))
+	if got := text(t, ctx, "tbody"); !strings.Contains(got, "widget") || strings.Contains(got, "bob@example.com") {
+		t.Fatalf("after reassignment: %q", got)
+	}
+	step(t, ctx, "remove bob", chromedp.Navigate(ts.URL+"/orgs/acme/members"), chromedp.WaitVisible(css("#role-"+bob)),
+		chromedp.Click(css("tr:has(#role-"+bob+") details.confirm summary")),
+		chromedp.Click(css("form[action$='/members/"+bob+"/remove'] button")), chromedp.WaitVisible(css(".notice")))
+	pics.take(ctx, "member-removed")
+
+	// Add a public token: a wildcard is refused next to the field.
+	step(t, ctx, "add token", chromedp.Navigate(ts.URL+"/orgs/acme/tokens/new"), chromedp.WaitVisible(css("#tok-name")),
+		chromedp.SendKeys(css("#tok-name"), "storefront"), chromedp.Click(css("input[name=kind][value=public]")),
+		chromedp.SendKeys(css("#tok-domains"), "https://*.example.com"), chromedp.Click(css("main button[type=submit]")),
+		chromedp.WaitVisible(css("#tok-domains-error")))
+	if got := text(t, ctx, "#tok-domains-error"); !strings.Contains(got, "list each subdomain") {
+		t.Fatalf("wildcard error: %q", got)
+	}
+	pics.take(ctx, "wildcard-refused")
+	step(t, ctx, "fix the domain", chromedp.SetValue(css("#tok-domains"), "https://shop.example.com/"),
+		chromedp.Click(css("main button[type=submit]")), chromedp.WaitVisible(css("#new-token")))
+	plain, _ := chromedp.Run(ctx, chromedp.Value(css("#new-token")))
+	if !strings.HasPrefix(plain, "tgq_") {
+		t.Fatalf("new token %q", plain)
+	}
+	wantCheck(t, check(t, ts.URL, "GET", plain, "Origin", "https://shop.example.com"), 200)
+	pics.take(ctx, "token-added")
+
+	// Revoke it from its ⋯ button (the keyboard and touch path).
+	step(t, ctx, "revoke", chromedp.Navigate(ts.URL+"/orgs/acme/tokens"), chromedp.WaitVisible(css("tr[data-menu]")),
+		chromedp.Click(css("tr:has(.badge.public) details.menu summary")),
+		chromedp.Click(css("details.menu[open] form[action$='/revoke'] button")), chromedp.WaitVisible(css(".notice")))
+	wantCheck(t, check(t, ts.URL, "GET", plain, "Origin", "https://shop.example.com"), 401)
+	pics.take(ctx, "revoked")
+
+	var actions []string
+	for _, e := range api.do("GET", "/api/v1/orgs/acme/audit-events?limit=200", nil).want(t, 200).JSON()["items"].([]any) {
+		actions = append(actions, e.(map[string]any)["action"].(string))
+	}
+	for _, want := range []string{"member.removal_blocked", "token.reassigned", "member.removed", "token.created", "token.revoked"} {
+		if !strings.Contains(strings.Join(actions, " "), want) {
+			t.Errorf("%s is not in the audit log", want)
+		}
+	}
+}

@@ -45,3 +45,26 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// Token rows: right-click opens the row's menu (the same one its ⋯ button
+// opens), and Escape closes it; keyboard users reach it through the button.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("tr[data-menu]").forEach(function (row) {
+    row.addEventListener("contextmenu", function (e) {
+      var menu = document.getElementById(row.dataset.menu);
+      if (!menu) return;
+      e.preventDefault();
+      document.querySelectorAll("details.menu[open]").forEach(function (m) { if (m !== menu) m.open = false; });
+      menu.open = true;
+      var first = menu.querySelector("select, button");
+      if (first) first.focus();
+    });
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    document.querySelectorAll("details.menu[open]").forEach(function (m) {
+      m.open = false;
+      m.querySelector("summary").focus();
+    });
+  });
+});
