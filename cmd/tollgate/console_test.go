@@ -206,7 +206,7 @@ func TestConsoleServiceAccounts(t *testing.T) {
 	if got := text(t, ctx, "#sa-name-error"); !strings.Contains(got, "at most 20 characters") {
 		t.Fatalf("error as you type: %q", got)
 	}
-	step(t, ctx, "submit it anyway", chromedp.Click(css("main button[type=submit]")), chromedp.WaitVisible(css("#sa-name[aria-invalid=true]")))
+	step(t, ctx, "submit it anyway", chromedp.Click(css("main button[type=submit]")), chromedp.WaitVisible(css("#sa-name-error[data-from=server]")))
 	if got := text(t, ctx, "#sa-name-error"); !strings.Contains(got, "at most 20 characters (it has 21)") {
 		t.Fatalf("server error: %q", got)
 	}
