@@ -21,7 +21,7 @@ var consoleStatic embed.FS
 // pages are the console's templates, each parsed with the layout.
 var pages = func() map[string]*template.Template {
 	m := map[string]*template.Template{}
-	for _, name := range []string{"signin", "accept", "members", "problem", "serviceaccounts", "sa_new", "sa_created", "sa_show", "tokens", "token_new", "token_created"} {
+	for _, name := range []string{"signin", "accept", "members", "problem", "serviceaccounts", "sa_new", "sa_created", "sa_show", "tokens", "token_new", "token_created", "audit", "settings"} {
 		m[name] = template.Must(template.ParseFS(consoleTemplates, "console/templates/layout.html", "console/templates/"+name+".html"))
 	}
 	return m
@@ -58,6 +58,12 @@ type view struct {
 	TokenForm          tokenForm
 	NewToken           string
 	ErrorLink          string
+	Filter             auditFilterForm
+	Actions            []string
+	AuditRows          []auditRow
+	NextURL            string
+	ExportURL          string
+	SettingsForm       settingsForm
 }
 
 type memberRow struct {
@@ -388,4 +394,7 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /orgs/{org}/tokens", page(s.consolePage(tok, s.handleAddTokenForm)))
 	mux.Handle("POST /orgs/{org}/tokens/{id}/reassign", page(s.tokenAction(s.reassignAction)))
 	mux.Handle("POST /orgs/{org}/tokens/{id}/revoke", page(s.tokenAction(s.revokeAction)))
+	mux.Handle("GET /orgs/{org}/audit", page(s.consolePage("audit", s.handleAuditPage)))
+	mux.Handle("GET /orgs/{org}/settings", page(s.consolePage("settings", s.handleSettingsPage)))
+	mux.Handle("POST /orgs/{org}/settings", page(s.consolePage("settings", s.handleSettingsForm)))
 }

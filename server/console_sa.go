@@ -72,8 +72,9 @@ func (s *Server) orgView(r *http.Request, ac app.Actor, v *view, tab string) err
 		return err
 	}
 	v.Org, v.Section, v.Tab, v.Title = org, "members", tab, "Members and Permissions"
-	if tab == "tokens" {
-		v.Section, v.Title = "tokens", "Tokens"
+	switch tab {
+	case "tokens", "audit", "settings":
+		v.Section, v.Title = tab, map[string]string{"tokens": "Tokens", "audit": "Audit log", "settings": "Settings"}[tab]
 	}
 	for _, m := range v.Memberships {
 		if m.OrgID == org.ID {

@@ -89,6 +89,24 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 
 func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 
+// waitURL waits until the page's URL contains part and the page is loaded,
+// for steps whose next page has the same elements as the last one.
+func waitURL(t *testing.T, ctx context.Context, part string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		loc, err := chromedp.Run(ctx, chromedp.Location())
+		if err == nil && strings.Contains(loc, part) {
+			if state, err := chromedp.Run(ctx, chromedp.Evaluate[string]("document.readyState")); err == nil && state == "complete" {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the page did not reach a URL with %q (at %s)", part, loc)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // TestConsoleMembers clicks through the console in Chromium: sign in, be
 // sent back to the page asked for after signing out, invite a member, accept
 // the invitation in the browser, change the member's role, remove them.
@@ -338,13 +356,39 @@ func TestConsoleTokens(t *testing.T) {
 	wantCheck(t, check(t, ts.URL, "GET", plain, "Origin", "https://shop.example.com"), 401)
 	pics.take(ctx, "revoked")
 
-	var actions []string
-	for _, e := range api.do("GET", "/api/v1/orgs/acme/audit-events?limit=200", nil).want(t, 200).JSON()["items"].([]any) {
-		actions = append(actions, e.(map[string]any)["action"].(string))
-	}
+	// Every action is in the console's audit log, newest first.
+	step(t, ctx, "audit log", chromedp.Click(css("header nav a[href$='/audit']")), chromedp.WaitVisible(css("form.filters")))
+	log := text(t, ctx, "tbody")
 	for _, want := range []string{"member.removal_blocked", "token.reassigned", "member.removed", "token.created", "token.revoked"} {
-		if !strings.Contains(strings.Join(actions, " "), want) {
-			t.Errorf("%s is not in the audit log", want)
+		if !strings.Contains(log, want) {
+			t.Errorf("%s is not in the audit log page", want)
 		}
 	}
+	if strings.Index(log, "token.revoked") > strings.Index(log, "token.created") {
+		t.Error("the audit log is not newest first")
+	}
+	pics.take(ctx, "audit-log")
+	step(t, ctx, "filter", chromedp.SetValue(css("#f-action"), "token.reassigned"), chromedp.Click(css("form.filters button")))
+	waitURL(t, ctx, "action=token.reassigned")
+	if rows := text(t, ctx, "tbody"); strings.Count(rows, "token.reassigned") != 1 || strings.Contains(rows, "token.created") {
+		t.Fatalf("filtered log: %q", rows)
+	}
+	attr, err := chromedp.Run(ctx, chromedp.AttributeValue(css("a.button"), "href"))
+	href := attr.Value
+	if err != nil || !strings.Contains(href, "/audit-events/export?action=token.reassigned") {
+		t.Fatalf("export link %q, %v", href, err)
+	}
+	if export := api.do("GET", href, nil).want(t, 200); strings.Count(string(export.Body), "\n") != 1 {
+		t.Fatalf("export: %s", export.Body)
+	}
+
+	// Settings: a bad value is refused next to its field, a good one saved.
+	step(t, ctx, "settings", chromedp.Click(css("header nav a[href$='/settings']")), chromedp.WaitVisible(css("#org-floor")),
+		chromedp.SetValue(css("#org-floor"), "-5"), chromedp.Click(css("main button[type=submit]")), chromedp.WaitVisible(css("#org-floor-error")))
+	step(t, ctx, "save settings", chromedp.SetValue(css("#org-floor"), "60"), chromedp.Click(css("main button[type=submit]")),
+		chromedp.WaitVisible(css(".notice")))
+	if got := api.do("GET", "/api/v1/orgs/acme", nil).want(t, 200).JSON()["settings"].(map[string]any)["token_reuse_floor_seconds"]; got != float64(60) {
+		t.Fatalf("floor after saving: %v", got)
+	}
+	pics.take(ctx, "settings")
 }

@@ -261,7 +261,14 @@ func testConcurrentMint(t *testing.T, s tollgate.Store) {
 				} else if tollgate.ErrorCode(err) != tollgate.ENotFound {
 					return err
 				}
-				got[i] = mkAccessToken(t, q, sa, sec, base).ID
+				// Return errors rather than failing: a serialization
+				// conflict must reach InTx, which retries.
+				tok := &tollgate.AccessToken{ID: tollgate.NewID(tollgate.PrefixAccessToken, base), OrgID: sa.OrgID, ServiceAccountID: sa.ID,
+					SecretID: sec.ID, KeyID: "key_1", IssuedAt: base, ExpiresAt: base.Add(time.Hour), Sealed: []byte("sealed")}
+				if err := q.CreateAccessToken(ctx, tok); err != nil {
+					return err
+				}
+				got[i] = tok.ID
 				return nil
 			})
 		})

@@ -1,0 +1,116 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/app"
+)
+
+type auditFilterForm struct{ ActorID, Action, TargetID, Since, Until string }
+
+type auditRow struct{ Time, Actor, ActorType, Action, Target, TargetType, IP string }
+
+// auditActions are the actions offered in the filter.
+var auditActions = []string{
+	tollgate.ActionOrgCreated, tollgate.ActionOrgUpdated, tollgate.ActionMemberInvited, tollgate.ActionMemberJoined,
+	tollgate.ActionMemberRoleChanged, tollgate.ActionMemberRemoved, tollgate.ActionMemberRemovalBlocked,
+	tollgate.ActionSessionCreated, tollgate.ActionSessionFailed,
+	tollgate.ActionServiceAccountCreated, tollgate.ActionServiceAccountUpdated, tollgate.ActionServiceAccountDisabled,
+	tollgate.ActionServiceAccountEnabled, tollgate.ActionServiceAccountDeleted, tollgate.ActionServiceAccountSecretRotated,
+	tollgate.ActionAccessTokenIssued, tollgate.ActionAccessTokenRevoked,
+	tollgate.ActionTokenCreated, tollgate.ActionTokenUpdated, tollgate.ActionTokenRevoked, tollgate.ActionTokenImported, tollgate.ActionTokenReassigned,
+}
+
+const localTime = "2006-01-02T15:04"
+
+// handleAuditPage: GET /orgs/{org}/audit with the API's filters, newest
+// first, a page of 50 at a time.
+func (s *Server) handleAuditPage(w http.ResponseWriter, r *http.Request, ac app.Actor, v *view) (string, int, error) {
+	q := r.URL.Query()
+	v.Filter = auditFilterForm{ActorID: q.Get("actor_id"), Action: q.Get("action"), TargetID: q.Get("target_id"), Since: q.Get("since"), Until: q.Get("until")}
+	v.Actions = auditActions
+	f := tollgate.AuditFilter{ActorID: v.Filter.ActorID, Action: v.Filter.Action, TargetID: v.Filter.TargetID}
+	for _, p := range []struct {
+		in  string
+		out *time.Time
+	}{{v.Filter.Since, &f.Since}, {v.Filter.Until, &f.Until}} {
+		if p.in == "" {
+			continue
+		}
+		t, err := time.Parse(localTime, p.in)
+		if err != nil {
+			v.Error = "Times are written 2026-01-02T15:04."
+			return "audit", http.StatusUnprocessableEntity, nil
+		}
+		*p.out = t
+	}
+	page := tollgate.Page{Limit: tollgate.DefaultPageLimit, Cursor: q.Get("cursor")}
+	evs, next, err := s.app.ListAuditEvents(r.Context(), ac, v.Org.Slug, f, page)
+	if tollgate.ErrorCode(err) == tollgate.EInvalid {
+		v.Error = tollgate.ErrorMessage(err)
+		return "audit", http.StatusUnprocessableEntity, nil
+	} else if err != nil {
+		return "", 0, err
+	}
+	for _, e := range evs {
+		v.AuditRows = append(v.AuditRows, auditRow{Time: e.Time.Format("2006-01-02 15:04:05"), Actor: e.Actor.Name, ActorType: e.Actor.Type,
+			Action: e.Action, Target: e.Target.Name, TargetType: e.Target.Type, IP: e.IP})
+	}
+	apiQuery := url.Values{}
+	for k, val := range map[string]string{"actor_id": f.ActorID, "action": f.Action, "target_id": f.TargetID} {
+		if val != "" {
+			apiQuery.Set(k, val)
+		}
+	}
+	if !f.Since.IsZero() {
+		apiQuery.Set("since", f.Since.Format(time.RFC3339))
+	}
+	if !f.Until.IsZero() {
+		apiQuery.Set("until", f.Until.Format(time.RFC3339))
+	}
+	v.ExportURL = "/api/v1/orgs/" + url.PathEscape(v.Org.Slug) + "/audit-events/export?" + apiQuery.Encode()
+	if next != "" {
+		nq := r.URL.Query()
+		nq.Set("cursor", next)
+		v.NextURL = "/orgs/" + url.PathEscape(v.Org.Slug) + "/audit?" + nq.Encode()
+	}
+	return "audit", http.StatusOK, nil
+}
+
+type settingsForm struct{ Name, Floor string }
+
+// handleSettingsPage: GET /orgs/{org}/settings (super_admin).
+func (s *Server) handleSettingsPage(w http.ResponseWriter, r *http.Request, ac app.Actor, v *view) (string, int, error) {
+	if !v.CanManage {
+		return "", 0, tollgate.Errorf(tollgate.EForbidden, "only a super_admin changes the organization's settings")
+	}
+	v.SettingsForm = settingsForm{Name: v.Org.Name, Floor: strconv.Itoa(v.Org.Settings.TokenReuseFloorSeconds)}
+	if r.URL.Query().Get("notice") == "saved" {
+		v.Notice = "The settings were saved."
+	}
+	return "settings", http.StatusOK, nil
+}
+
+// handleSettingsForm: POST /orgs/{org}/settings.
+func (s *Server) handleSettingsForm(w http.ResponseWriter, r *http.Request, ac app.Actor, v *view) (string, int, error) {
+	v.SettingsForm = settingsForm{Name: r.PostForm.Get("name"), Floor: r.PostForm.Get("floor")}
+	floor, err := strconv.Atoi(v.SettingsForm.Floor)
+	if err != nil {
+		v.Field, v.FieldError = "settings.token_reuse_floor_seconds", "enter a whole number of seconds"
+		return "settings", http.StatusUnprocessableEntity, nil
+	}
+	name := v.SettingsForm.Name
+	if _, err := s.app.UpdateOrg(r.Context(), ac, v.Org.Slug, tollgate.OrgUpdate{Name: &name, TokenReuseFloorSeconds: &floor}); err != nil {
+		if f := tollgate.ErrorField(err); f != "" {
+			v.Field, v.FieldError = f, tollgate.ErrorMessage(err)
+			return "settings", statusOf[tollgate.ErrorCode(err)], nil
+		}
+		return "", 0, err
+	}
+	http.Redirect(w, r, "/orgs/"+url.PathEscape(v.Org.Slug)+"/settings?notice=saved", http.StatusSeeOther)
+	return "", 0, nil
+}
