@@ -394,7 +394,28 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /orgs/{org}/tokens", page(s.consolePage(tok, s.handleAddTokenForm)))
 	mux.Handle("POST /orgs/{org}/tokens/{id}/reassign", page(s.tokenAction(s.reassignAction)))
 	mux.Handle("POST /orgs/{org}/tokens/{id}/revoke", page(s.tokenAction(s.revokeAction)))
+	mux.Handle("GET /docs", s.docsHeaders(http.HandlerFunc(s.handleDocs)))
 	mux.Handle("GET /orgs/{org}/audit", page(s.consolePage("audit", s.handleAuditPage)))
 	mux.Handle("GET /orgs/{org}/settings", page(s.consolePage("settings", s.handleSettingsPage)))
 	mux.Handle("POST /orgs/{org}/settings", page(s.consolePage("settings", s.handleSettingsForm)))
+}
+
+// docsPage is the API reference: Swagger UI, vendored, over /openapi.json.
+var docsPage = template.Must(template.ParseFS(consoleTemplates, "console/templates/docs.html"))
+
+// docsHeaders are the console's headers, except that Swagger UI sets
+// style attributes, so styles (never scripts) may be inline here.
+func (s *Server) docsHeaders(h http.Handler) http.Handler {
+	return s.consoleHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+		h.ServeHTTP(w, r)
+	}))
+}
+
+// handleDocs: GET /docs, the browsable reference with "try it".
+func (s *Server) handleDocs(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := docsPage.Execute(w, nil); err != nil {
+		s.log.ErrorContext(r.Context(), "render docs", "err", err)
+	}
 }

@@ -392,3 +392,25 @@ func TestConsoleTokens(t *testing.T) {
 	}
 	pics.take(ctx, "settings")
 }
+
+// TestConsoleAPIReference opens /docs in Chromium: the vendored Swagger UI
+// renders /openapi.json (no network beyond Tollgate), and "Try it out"
+// calls the API from the page.
+func TestConsoleAPIReference(t *testing.T) {
+	ctx := browser(t)
+	ts := startServer(t, databases(t)["sqlite"](t), nil)
+	pics := newShots(t)
+	step(t, ctx, "open /docs", chromedp.Navigate(ts.URL+"/docs"), chromedp.WaitVisible(css(".swagger-ui .info .title")))
+	if got := text(t, ctx, ".swagger-ui .info .title"); !strings.Contains(got, "Tollgate admin API") {
+		t.Fatalf("title %q", got)
+	}
+	pics.take(ctx, "reference")
+	step(t, ctx, "try /healthz", chromedp.Click(css(".opblock-summary-path[data-path='/healthz']")),
+		chromedp.WaitVisible(css(".opblock.is-open .try-out__btn")), chromedp.Click(css(".opblock.is-open .try-out__btn")),
+		chromedp.WaitVisible(css(".opblock.is-open .execute")), chromedp.Click(css(".opblock.is-open .execute")),
+		chromedp.WaitVisible(css(".opblock.is-open .live-responses-table tbody .response-col_status")))
+	if got := text(t, ctx, ".opblock.is-open .live-responses-table tbody .response-col_status"); !strings.Contains(got, "200") {
+		t.Fatalf("try it out answered %q", got)
+	}
+	pics.take(ctx, "try-it")
+}
