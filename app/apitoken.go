@@ -57,6 +57,9 @@ func (a *App) checkTokenFields(name, description, kind string, domains []string,
 	if err := tollgate.ValidateDescription(description); err != nil {
 		return nil, err
 	}
+	if expires != nil && !expires.After(a.clock.Now()) {
+		return nil, tollgate.Invalidf("expires_at", "expires_at must be in the future")
+	}
 	switch kind {
 	case tollgate.KindPublic:
 	case tollgate.KindPrivate:
@@ -67,14 +70,7 @@ func (a *App) checkTokenFields(name, description, kind string, domains []string,
 	default:
 		return nil, tollgate.Invalidf("kind", "kind must be public (accepted only from listed web origins) or private (accepted from anywhere)")
 	}
-	canon, err := checkDomains(domains)
-	if err != nil {
-		return nil, err
-	}
-	if expires != nil && !expires.After(a.clock.Now()) {
-		return nil, tollgate.Invalidf("expires_at", "expires_at must be in the future")
-	}
-	return canon, nil
+	return checkDomains(domains)
 }
 
 // checkDomains normalizes a public token's origins; it needs at least one.

@@ -185,6 +185,11 @@ func (s *Server) accountView(r *http.Request, ac app.Actor, v *view) error {
 	for _, e := range evs {
 		v.Events = append(v.Events, eventRow{Time: e.Time.Format("2 Jan 2006 15:04:05"), Action: e.Action, Actor: e.Actor.Name})
 	}
+	toks, _, err := s.app.ListAPITokens(r.Context(), ac, v.Org.Slug, tollgate.APITokenFilter{OwnerID: sa.ID}, tollgate.Page{Limit: 20})
+	if err != nil {
+		return err
+	}
+	v.Tokens = tokenRows(toks)
 	return nil
 }
 

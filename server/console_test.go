@@ -103,3 +103,59 @@ func adminID(t *testing.T, h http.Handler, cookie *http.Cookie) string {
 	}
 	return strings.SplitN(body[i+6:], `"`, 2)[0]
 }
+
+// TestConsoleFormsValidateOnTheServer posts each remaining console form
+// with a broken value: the answer is the form again with the rule next to
+// its field, and nothing is created. Cross-site posts are refused.
+func TestConsoleFormsValidateOnTheServer(t *testing.T) {
+	h, saID, _ := newHandler(t)
+	cookie := consoleSession(t, h)
+	for _, tc := range []struct {
+		name, path string
+		values     url.Values
+		status     int
+		says       string
+	}{
+		{"21-character name", "/orgs/acme/service-accounts", url.Values{"name": {strings.Repeat("n", 21)}, "role": {"viewer"}, "ttl": {"1"}, "ttl_unit": {"hours"}}, 422, "at most 20 characters (it has 21)"},
+		{"name with a space", "/orgs/acme/service-accounts", url.Values{"name": {"a b"}, "role": {"viewer"}, "ttl": {"1"}, "ttl_unit": {"hours"}}, 422, "no spaces"},
+		{"lifetime too short", "/orgs/acme/service-accounts", url.Values{"name": {"short"}, "role": {"viewer"}, "ttl": {"4"}, "ttl_unit": {"minutes"}}, 422, "between 300"},
+		{"lifetime too long", "/orgs/acme/service-accounts", url.Values{"name": {"long"}, "role": {"viewer"}, "ttl": {"31"}, "ttl_unit": {"days"}}, 422, "2592000"},
+		{"unknown unit", "/orgs/acme/service-accounts", url.Values{"name": {"unit"}, "role": {"viewer"}, "ttl": {"1"}, "ttl_unit": {"weeks"}}, 422, "token_ttl_seconds"},
+		{"long description", "/orgs/acme/service-accounts", url.Values{"name": {"desc"}, "role": {"viewer"}, "ttl": {"1"}, "ttl_unit": {"hours"}, "description": {strings.Repeat("é", 141)}}, 422, "at most 140"},
+		{"wildcard domain", "/orgs/acme/tokens", url.Values{"name": {"t"}, "service_account_id": {saID}, "kind": {"public"}, "domains": {"https://*.example.com"}}, 422, "list each subdomain"},
+		{"public without domains", "/orgs/acme/tokens", url.Values{"name": {"t"}, "service_account_id": {saID}, "kind": {"public"}}, 422, "at least one domain"},
+		{"path in a domain", "/orgs/acme/tokens", url.Values{"name": {"t"}, "service_account_id": {saID}, "kind": {"public"}, "domains": {"https://a.example.com\nhttps://b.example.com/x"}}, 422, "domains[1]"},
+		{"token role above owner", "/orgs/acme/tokens", url.Values{"name": {"t"}, "service_account_id": {saID}, "kind": {"private"}, "role": {"admin"}}, 422, "above its owner"},
+		{"token expiry in the past", "/orgs/acme/tokens", url.Values{"name": {"t"}, "service_account_id": {saID}, "kind": {"private"}, "expires": {"2001-01-01"}}, 422, "in the future"},
+		{"floor not a number", "/orgs/acme/settings", url.Values{"name": {"Acme"}, "floor": {"soon"}}, 422, "whole number"},
+		{"floor negative", "/orgs/acme/settings", url.Values{"name": {"Acme"}, "floor": {"-1"}}, 422, "between 0 and"},
+		{"empty org name", "/orgs/acme/settings", url.Values{"name": {""}, "floor": {"0"}}, 422, "name is required"},
+		{"delete without the name", "/orgs/acme/service-accounts/" + saID + "/delete", url.Values{"confirm": {"nope"}}, 422, "to confirm the deletion"},
+		{"rotate with no grace", "/orgs/acme/service-accounts/" + saID + "/rotate", url.Values{}, 422, "choose a grace period"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := form(h, tc.path, tc.values, cookie)
+			if rec.Code != tc.status || !strings.Contains(rec.Body.String(), tc.says) {
+				t.Fatalf("%d, want %d saying %q:\n%.400s", rec.Code, tc.status, tc.says, rec.Body)
+			}
+			if rec := form(h, tc.path, tc.values, cookie, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"); rec.Code != http.StatusForbidden {
+				t.Fatalf("cross-site post answered %d", rec.Code)
+			}
+		})
+	}
+	// Nothing was created by the refused forms: one account, no tokens.
+	req := httptest.NewRequest("GET", "/api/v1/orgs/acme/service-accounts", nil)
+	req.AddCookie(cookie)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if strings.Count(rec.Body.String(), `"client_id"`) != 1 {
+		t.Fatalf("service accounts after refused forms: %s", rec.Body)
+	}
+	req = httptest.NewRequest("GET", "/api/v1/orgs/acme/tokens", nil)
+	req.AddCookie(cookie)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if !strings.Contains(rec.Body.String(), `"items":[]`) {
+		t.Fatalf("tokens after refused forms: %s", rec.Body)
+	}
+}

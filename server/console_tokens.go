@@ -22,6 +22,23 @@ type tokenForm struct {
 	Name, Description, Owner, Kind, Domains, Role, Expires string
 }
 
+// tokenRows turns tokens into table rows.
+func tokenRows(list []tollgate.APITokenView) []tokenRow {
+	var rows []tokenRow
+	for _, t := range list {
+		row := tokenRow{ID: t.ID, Name: t.Name, Kind: t.Kind, OwnerName: t.OwnerName, OwnerType: strings.ReplaceAll(t.OwnerType, "_", " "),
+			Role: t.Role, Domains: t.Domains, LastUsed: "never", Expires: "never", LastOrigin: t.LastUsedOrigin}
+		if t.LastUsedAt != nil {
+			row.LastUsed = t.LastUsedAt.Format("2 Jan 2006 15:04")
+		}
+		if t.ExpiresAt != nil {
+			row.Expires = t.ExpiresAt.Format("2 Jan 2006")
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
 // accounts loads the org's service accounts for owner pickers.
 func (s *Server) accounts(r *http.Request, ac app.Actor, v *view) error {
 	list, _, err := s.app.ListServiceAccounts(r.Context(), ac, v.Org.Slug, tollgate.Page{Limit: tollgate.MaxPageLimit})
@@ -44,19 +61,9 @@ func (s *Server) handleTokensPage(w http.ResponseWriter, r *http.Request, ac app
 	if err != nil {
 		return "", 0, err
 	}
-	for _, t := range list {
-		row := tokenRow{ID: t.ID, Name: t.Name, Kind: t.Kind, OwnerName: t.OwnerName, OwnerType: strings.ReplaceAll(t.OwnerType, "_", " "),
-			Role: t.Role, Domains: t.Domains, LastUsed: "never", Expires: "never", LastOrigin: t.LastUsedOrigin}
-		if t.LastUsedAt != nil {
-			row.LastUsed = t.LastUsedAt.Format("2 Jan 2006 15:04")
-		}
-		if t.ExpiresAt != nil {
-			row.Expires = t.ExpiresAt.Format("2 Jan 2006")
-		}
-		v.Tokens = append(v.Tokens, row)
-		if owner != "" {
-			v.OwnerFilter = t.OwnerName
-		}
+	v.Tokens = tokenRows(list)
+	if owner != "" && len(list) > 0 {
+		v.OwnerFilter = list[0].OwnerName
 	}
 	if v.CanManage {
 		if err := s.accounts(r, ac, v); err != nil {

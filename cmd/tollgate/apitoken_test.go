@@ -74,6 +74,7 @@ func TestAPITokenRules(t *testing.T) {
 		{"super_admin role", body("role", "super_admin"), 422, "role", "super_admin"},
 		{"role equal to owner", body("role", "member"), 201, "", ""},
 		{"expired", body("expires_at", time.Now().Add(-time.Minute).Format(time.RFC3339)), 422, "expires_at", "future"},
+		{"expired private", body("kind", "private", "domains", nil, "expires_at", time.Now().Add(-time.Minute).Format(time.RFC3339)), 422, "expires_at", "future"},
 		{"bad expiry", body("expires_at", "tomorrow"), 422, "expires_at", "RFC 3339"},
 		{"empty name", body("name", ""), 422, "name", "required"},
 		{"long description", body("description", strings.Repeat("ü", 141)), 422, "description", "140"},
