@@ -400,6 +400,7 @@ func TestConsoleTokens(t *testing.T) {
 	// Revoke it from its ⋯ button (the keyboard and touch path).
 	step(t, ctx, "revoke", chromedp.Navigate(ts.URL+"/orgs/acme/tokens"), chromedp.WaitVisible(css("tr[data-menu]")),
 		chromedp.Click(css("tr:has(.badge.public) details.menu summary")),
+		chromedp.Click(css("details.menu[open] details.revoke summary")),
 		chromedp.Click(css("details.menu[open] form[action$='/revoke'] button")), chromedp.WaitVisible(css(".notice")))
 	wantCheck(t, check(t, ts.URL, "GET", plain, "Origin", "https://shop.example.com"), 401)
 	pics.take(ctx, "revoked")
