@@ -137,6 +137,15 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 
 func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 
+// browserSignIn signs the bootstrap admin in through the console and waits
+// for the Members page.
+func browserSignIn(t *testing.T, ctx context.Context, ts *testServer) {
+	t.Helper()
+	step(t, ctx, "sign in", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(css("#email")),
+		chromedp.SendKeys(css("#email"), "admin@example.com"), chromedp.SendKeys(css("#password"), adminPassword),
+		chromedp.Click(css("main button[type=submit]")), chromedp.WaitVisible(css("nav.tabs")))
+}
+
 // waitURL waits until the page's URL contains part and the page is loaded,
 // for steps whose next page has the same elements as the last one.
 func waitURL(t *testing.T, ctx context.Context, part string) {
@@ -260,9 +269,7 @@ func TestConsoleServiceAccounts(t *testing.T) {
 	ctx := browser(t)
 	ts := startServer(t, databases(t)["sqlite"](t), nil)
 	pics := newShots(t)
-	step(t, ctx, "sign in", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(css("#email")),
-		chromedp.SendKeys(css("#email"), "admin@example.com"), chromedp.SendKeys(css("#password"), adminPassword),
-		chromedp.Click(css("main button[type=submit]")), chromedp.WaitVisible(css("nav.tabs")))
+	browserSignIn(t, ctx, ts)
 	step(t, ctx, "open the tab", chromedp.Click(css("nav.tabs a[href$='/service-accounts']")), chromedp.WaitVisible(css("a.button")))
 	pics.take(ctx, "service-accounts-empty")
 	step(t, ctx, "open the form", chromedp.Click(css("a.button")), chromedp.WaitVisible(css("#sa-name")))
@@ -350,9 +357,7 @@ func TestConsoleTokens(t *testing.T) {
 	api.do("POST", "/api/v1/orgs/acme/tokens/import", map[string]any{"name": "bob's old key", "owner_user_id": bob,
 		"token": "legacy-key-of-bob-0123456789", "kind": "private"}).want(t, 201)
 
-	step(t, ctx, "sign in", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(css("#email")),
-		chromedp.SendKeys(css("#email"), "admin@example.com"), chromedp.SendKeys(css("#password"), adminPassword),
-		chromedp.Click(css("main button[type=submit]")), chromedp.WaitVisible(css("nav.tabs")))
+	browserSignIn(t, ctx, ts)
 
 	// Removing Bob is blocked by his token; the page says so and links to it.
 	step(t, ctx, "try to remove bob", chromedp.Click(css("tr:has(#role-"+bob+") details.confirm summary")),
@@ -473,9 +478,8 @@ func TestConsoleAtPhoneWidth(t *testing.T) {
 	api := loggedIn(t, ts)
 	sa := newSA(t, api, "acme", "phone-bot", 300, "member")["id"].(string)
 	newToken(t, api, "acme", sa, "public", "https://m.example.com")
-	step(t, ctx, "phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(css("#email")),
-		chromedp.SendKeys(css("#email"), "admin@example.com"), chromedp.SendKeys(css("#password"), adminPassword),
-		chromedp.Click(css("main button[type=submit]")), chromedp.WaitVisible(css("nav.tabs")))
+	step(t, ctx, "phone", chromedp.EmulateViewport(390, 844))
+	browserSignIn(t, ctx, ts)
 	for _, p := range []struct{ name, path, ready string }{
 		{"members", "/orgs/acme/members", "nav.tabs"},
 		{"service-accounts", "/orgs/acme/service-accounts", "a.button"},
