@@ -93,10 +93,7 @@ func (s *shots) take(ctx context.Context, name string) {
 	s.save(ctx, name)
 }
 
-// save saves a screenshot without the accessibility check: only for the
-// vendored Swagger UI at /docs, whose upstream markup fails axe's
-// color-contrast and nested-interactive rules (Tollgate's own pages must
-// pass).
+// save saves a screenshot into TOLLGATE_SCREENSHOTS, when it is set.
 func (s *shots) save(ctx context.Context, name string) {
 	s.t.Helper()
 	if s.dir == "" {
@@ -458,7 +455,7 @@ func TestConsoleAPIReference(t *testing.T) {
 	if got := text(t, ctx, ".swagger-ui .info .title"); !strings.Contains(got, "Tollgate admin API") {
 		t.Fatalf("title %q", got)
 	}
-	pics.save(ctx, "reference")
+	pics.take(ctx, "reference")
 	step(t, ctx, "try /healthz", chromedp.Click(css(".opblock-summary-path[data-path='/healthz']")),
 		chromedp.WaitVisible(css(".opblock.is-open .try-out__btn")), chromedp.Click(css(".opblock.is-open .try-out__btn")),
 		chromedp.WaitVisible(css(".opblock.is-open .execute")), chromedp.Click(css(".opblock.is-open .execute")),
@@ -466,7 +463,7 @@ func TestConsoleAPIReference(t *testing.T) {
 	if got := text(t, ctx, ".opblock.is-open .live-responses-table tbody .response-col_status"); !strings.Contains(got, "200") {
 		t.Fatalf("try it out answered %q", got)
 	}
-	pics.save(ctx, "try-it")
+	pics.take(ctx, "try-it")
 }
 
 // TestConsoleAtPhoneWidth loads each console page at 390×844: nothing

@@ -5,7 +5,7 @@ window.addEventListener("DOMContentLoaded", function () {
   window.ui = SwaggerUIBundle({
     url: "/openapi.json",
     dom_id: "#swagger-ui",
-    deepLinking: true,
+    deepLinking: false, // deep links nest an anchor inside the operation button (axe: nested-interactive)
     tryItOutEnabled: false,
     withCredentials: true,
   });
