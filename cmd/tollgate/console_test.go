@@ -282,6 +282,12 @@ func TestConsoleServiceAccounts(t *testing.T) {
 	}
 	pics.take(ctx, "name-too-long")
 
+	// The lifetime is bounded as you type: 4 minutes is too short.
+	step(t, ctx, "lifetime too short", chromedp.SetValue(css("#sa-ttl-unit"), "minutes"), chromedp.SetValue(css("#sa-ttl"), "4"),
+		chromedp.WaitVisible(css("#sa-ttl-error")))
+	if got := text(t, ctx, "#sa-ttl-error"); got != "Choose between 5 minutes and 30 days." {
+		t.Fatalf("lifetime error: %q", got)
+	}
 	step(t, ctx, "create", chromedp.SetValue(css("#sa-name"), "deploy-bot"), chromedp.SendKeys(css("#sa-description"), "Deploys from CI"),
 		chromedp.SetValue(css("#sa-role"), "member"), chromedp.SetValue(css("#sa-ttl"), "5"), chromedp.SetValue(css("#sa-ttl-unit"), "minutes"),
 		chromedp.Click(css("main button[type=submit]")), chromedp.WaitVisible(css("#client-secret")))

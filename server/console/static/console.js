@@ -68,3 +68,23 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// Token lifetime: 5 minutes to 30 days, in the chosen unit, as you type.
+document.addEventListener("DOMContentLoaded", function () {
+  var input = document.querySelector("[data-validate=sa-ttl]");
+  if (!input) return;
+  var unit = document.getElementById("sa-ttl-unit");
+  var out = document.getElementById("sa-ttl-error");
+  var seconds = { minutes: 60, hours: 3600, days: 86400 };
+  var check = function () {
+    var n = Number(input.value), s = n * (seconds[unit.value] || 0), msg = "";
+    if (input.value !== "" && (!Number.isInteger(n) || s < 300 || s > 2592000)) {
+      msg = "Choose between 5 minutes and 30 days.";
+    }
+    out.textContent = msg;
+    out.hidden = msg === "";
+    input.setAttribute("aria-invalid", msg ? "true" : "false");
+  };
+  input.addEventListener("input", check);
+  unit.addEventListener("change", check);
+});
