@@ -159,3 +159,26 @@ func TestConsoleFormsValidateOnTheServer(t *testing.T) {
 		t.Fatalf("tokens after refused forms: %s", rec.Body)
 	}
 }
+
+// TestAddTokenWithoutServiceAccounts: in an org with no service account,
+// Add Token says every token needs one and links to Create Service Account.
+func TestAddTokenWithoutServiceAccounts(t *testing.T) {
+	h, _, _ := newHandler(t)
+	cookie := consoleSession(t, h)
+	req := httptest.NewRequest("POST", "/api/v1/orgs", strings.NewReader(`{"slug":"empty","name":"Empty"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.AddCookie(cookie)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("create org: %d %s", rec.Code, rec.Body)
+	}
+	req = httptest.NewRequest("GET", "/orgs/empty/tokens/new", nil)
+	req.AddCookie(cookie)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	body := rec.Body.String()
+	if rec.Code != 200 || !strings.Contains(body, "has none yet") || !strings.Contains(body, `href="/orgs/empty/service-accounts/new"`) || strings.Contains(body, `name="kind"`) {
+		t.Fatalf("add token without accounts: %d\n%.600s", rec.Code, body)
+	}
+}
