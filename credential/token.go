@@ -3,7 +3,6 @@ package credential
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 )
 
@@ -21,9 +20,6 @@ func Hash(token string) []byte {
 	h := sha256.Sum256([]byte(token))
 	return h[:]
 }
-
-// Equal compares two hashes in constant time.
-func Equal(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
 
 // NewPassword returns a random password of 24 base64url characters (144
 // bits) for a bootstrap administrator.
