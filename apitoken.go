@@ -2,11 +2,17 @@ package tollgate
 
 import "time"
 
-// API token kinds (A2–A4).
+// TokenKind is an API token's kind (A2–A4).
+type TokenKind string
+
+// The kinds of API token.
 const (
-	KindPublic  = "public"  // accepted only from the token's listed origins
-	KindPrivate = "private" // accepted from anywhere
+	KindPublic  TokenKind = "public"  // accepted only from the token's listed origins
+	KindPrivate TokenKind = "private" // accepted from anywhere
 )
+
+// Valid reports whether k is public or private.
+func (k TokenKind) Valid() bool { return k == KindPublic || k == KindPrivate }
 
 // PrefixAPIToken prefixes API token IDs (not the tokens themselves).
 const PrefixAPIToken = "tok"
@@ -27,10 +33,10 @@ type APIToken struct {
 	OrgID       string
 	Name        string
 	Description string
-	Kind        string
+	Kind        TokenKind
 	Domains     []string // canonical origins; public tokens only
 	Role        Role
-	OwnerType   string // PrincipalServiceAccount or PrincipalUser
+	OwnerType   PrincipalType // PrincipalServiceAccount or PrincipalUser
 	OwnerID     string
 	Hash        []byte
 	ExpiresAt   *time.Time
@@ -51,7 +57,7 @@ type APITokenView struct {
 // APITokenFilter narrows a token list; zero fields match everything.
 type APITokenFilter struct {
 	OwnerID string
-	Kind    string
+	Kind    TokenKind
 }
 
 // APITokenKey is the sort key of token lists.

@@ -2,21 +2,25 @@ package tollgate
 
 import "time"
 
-// Principal types, used for audit actors and targets.
+// PrincipalType says what a principal is: who acted, what was acted on, or
+// who owns an API token.
+type PrincipalType string
+
+// The principal types.
 const (
-	PrincipalUser           = "user"
-	PrincipalServiceAccount = "service_account"
-	PrincipalAnonymous      = "anonymous"
-	PrincipalOrg            = "org"
-	PrincipalInvitation     = "invitation"
-	PrincipalSession        = "session"
-	PrincipalAPIToken       = "api_token"
-	PrincipalAccessToken    = "access_token"
+	PrincipalUser           PrincipalType = "user"
+	PrincipalServiceAccount               = "service_account"
+	PrincipalAnonymous                    = "anonymous"
+	PrincipalOrg                          = "org"
+	PrincipalInvitation                   = "invitation"
+	PrincipalSession                      = "session"
+	PrincipalAPIToken                     = "api_token"
+	PrincipalAccessToken                  = "access_token"
 )
 
 // Principal names who did something or what it was done to.
 type Principal struct {
-	Type string
+	Type PrincipalType
 	ID   string
 	Name string
 }

@@ -17,10 +17,13 @@ const (
 	DefaultServiceAccountEmailDomain = "serviceaccounts.tollgate.local"
 )
 
-// Service account statuses (S7).
+// Status is a service account's state (S7).
+type Status string
+
+// The statuses of a service account.
 const (
-	StatusActive   = "active"
-	StatusDisabled = "disabled"
+	StatusActive   Status = "active"
+	StatusDisabled Status = "disabled"
 )
 
 // ID prefixes of service accounts and their credentials.
@@ -41,7 +44,7 @@ type ServiceAccount struct {
 	Description     string
 	Role            Role
 	TokenTTLSeconds int
-	Status          string
+	Status          Status
 	CreatedAt       time.Time
 	CreatedBy       string // user ID
 	LastUsedAt      *time.Time

@@ -18,7 +18,7 @@ type APITokenInput struct {
 	Name             string
 	Description      string
 	ServiceAccountID string
-	Kind             string
+	Kind             tollgate.TokenKind
 	Domains          []string
 	Role             *tollgate.Role
 	ExpiresAt        *time.Time
@@ -30,7 +30,7 @@ type ImportInput struct {
 	Description string
 	OwnerUserID string
 	Token       string
-	Kind        string
+	Kind        tollgate.TokenKind
 	Domains     []string
 	Role        *tollgate.Role
 	ExpiresAt   *time.Time
@@ -50,7 +50,7 @@ func tokenPrincipal(t *tollgate.APIToken) tollgate.Principal {
 // checkTokenFields validates what every token shares: name, description,
 // kind and domains (A2, A5), expiry in the future. It returns the
 // canonical domains.
-func (a *App) checkTokenFields(name, description, kind string, domains []string, expires *time.Time) ([]string, error) {
+func (a *App) checkTokenFields(name, description string, kind tollgate.TokenKind, domains []string, expires *time.Time) ([]string, error) {
 	if err := tollgate.ValidateAPITokenName(name); err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func checkDomains(domains []string) ([]string, error) {
 
 // tokenRole returns the role a token gets: requested (never above the
 // owner's, never super_admin) or the default for its kind.
-func tokenRole(requested *tollgate.Role, kind string, owner tollgate.Role) (tollgate.Role, error) {
+func tokenRole(requested *tollgate.Role, kind tollgate.TokenKind, owner tollgate.Role) (tollgate.Role, error) {
 	if owner == tollgate.RoleSuperAdmin {
 		owner = tollgate.RoleAdmin // tokens never carry super_admin
 	}
@@ -231,7 +231,7 @@ func (a *App) ListAPITokens(ctx context.Context, ac Actor, slug string, f tollga
 	if err := p.Validate(); err != nil {
 		return nil, "", err
 	}
-	if f.Kind != "" && f.Kind != tollgate.KindPublic && f.Kind != tollgate.KindPrivate {
+	if f.Kind != "" && !f.Kind.Valid() {
 		return nil, "", tollgate.Invalidf("kind", "kind must be public or private")
 	}
 	org, _, err := a.authorize(ctx, a.store, ac, slug, tollgate.RoleAdmin)

@@ -103,7 +103,7 @@ func (a *App) now() time.Time { return tollgate.Timestamp(a.clock.Now()) }
 // credential's org with the credential's role (Credential and OrgID set);
 // or anonymous.
 type Actor struct {
-	Type          string // tollgate.PrincipalUser, PrincipalServiceAccount, or PrincipalAnonymous
+	Type          tollgate.PrincipalType // tollgate.PrincipalUser, PrincipalServiceAccount, or PrincipalAnonymous
 	ID            string
 	Name          string
 	PlatformAdmin bool

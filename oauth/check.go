@@ -14,13 +14,13 @@ import (
 // Decision is who a credential speaks for, when /check admits it (A10).
 type Decision struct {
 	OrgID       string
-	SubjectType string // tollgate.PrincipalServiceAccount, or PrincipalUser for a legacy token
+	SubjectType tollgate.PrincipalType // tollgate.PrincipalServiceAccount, or PrincipalUser for a legacy token
 	SubjectID   string
 	SubjectName string // the service account's name, or the user's email
 	Role        string
-	Credential  string // the API token's ID, or the access token's jti
-	Kind        string // tollgate.PrincipalAPIToken or PrincipalAccessToken
-	Public      bool   // a public API token: the origin was checked
+	Credential  string                 // the API token's ID, or the access token's jti
+	Kind        tollgate.PrincipalType // tollgate.PrincipalAPIToken or PrincipalAccessToken
+	Public      bool                   // a public API token: the origin was checked
 }
 
 // CheckError is a refusal: Status 401 (no usable credential: missing,

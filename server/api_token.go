@@ -45,7 +45,7 @@ func (s *Server) handleListAPITokens(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	f := tollgate.APITokenFilter{OwnerID: r.URL.Query().Get("owner_id"), Kind: r.URL.Query().Get("kind")}
+	f := tollgate.APITokenFilter{OwnerID: r.URL.Query().Get("owner_id"), Kind: tollgate.TokenKind(r.URL.Query().Get("kind"))}
 	toks, next, err := s.app.ListAPITokens(r.Context(), ac, r.PathValue("org"), f, p)
 	if err != nil {
 		return err
@@ -77,7 +77,7 @@ func (s *Server) handleCreateAPIToken(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	t, plain, err := s.app.CreateAPIToken(r.Context(), ac, r.PathValue("org"), app.APITokenInput{Name: req.Name, Description: req.Description,
-		ServiceAccountID: req.ServiceAccountID, Kind: req.Kind, Domains: req.Domains, Role: role, ExpiresAt: expires})
+		ServiceAccountID: req.ServiceAccountID, Kind: tollgate.TokenKind(req.Kind), Domains: req.Domains, Role: role, ExpiresAt: expires})
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func (s *Server) handleImportAPIToken(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	t, err := s.app.ImportAPIToken(r.Context(), ac, r.PathValue("org"), app.ImportInput{Name: req.Name, Description: req.Description,
-		OwnerUserID: req.OwnerUserID, Token: req.Token, Kind: req.Kind, Domains: req.Domains, Role: role, ExpiresAt: expires})
+		OwnerUserID: req.OwnerUserID, Token: req.Token, Kind: tollgate.TokenKind(req.Kind), Domains: req.Domains, Role: role, ExpiresAt: expires})
 	if err != nil {
 		return err
 	}

@@ -103,10 +103,10 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set(HeaderOrg, d.OrgID)
 	h.Set(HeaderSubject, d.SubjectID)
-	h.Set(HeaderSubjectType, d.SubjectType)
+	h.Set(HeaderSubjectType, string(d.SubjectType))
 	h.Set(HeaderRole, d.Role)
 	h.Set(HeaderCredential, d.Credential)
-	h.Set(HeaderCredentialKind, d.Kind)
+	h.Set(HeaderCredentialKind, string(d.Kind))
 	if d.Public {
 		h.Set("Access-Control-Allow-Origin", o)
 		h.Add("Vary", "Origin")

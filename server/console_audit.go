@@ -57,8 +57,8 @@ func (s *Server) handleAuditPage(w http.ResponseWriter, r *http.Request, ac app.
 		return "", 0, err
 	}
 	for _, e := range evs {
-		v.AuditRows = append(v.AuditRows, auditRow{Time: e.Time.Format("2006-01-02 15:04:05"), Actor: e.Actor.Name, ActorType: e.Actor.Type,
-			Action: e.Action, Target: e.Target.Name, TargetType: e.Target.Type, IP: e.IP})
+		v.AuditRows = append(v.AuditRows, auditRow{Time: e.Time.Format("2006-01-02 15:04:05"), Actor: e.Actor.Name, ActorType: string(e.Actor.Type),
+			Action: e.Action, Target: e.Target.Name, TargetType: string(e.Target.Type), IP: e.IP})
 	}
 	apiQuery := url.Values{}
 	for k, val := range map[string]string{"actor_id": f.ActorID, "action": f.Action, "target_id": f.TargetID} {

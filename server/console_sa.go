@@ -56,7 +56,7 @@ func lifetime(seconds int) string {
 }
 
 func (s *Server) toRow(sa *tollgate.ServiceAccount) saRow {
-	r := saRow{ID: sa.ID, Name: sa.Name, Email: sa.Email, Description: sa.Description, Status: sa.Status, Role: sa.Role,
+	r := saRow{ID: sa.ID, Name: sa.Name, Email: sa.Email, Description: sa.Description, Status: string(sa.Status), Role: sa.Role,
 		Lifetime: lifetime(sa.TokenTTLSeconds), LastUsed: "never", Created: sa.CreatedAt.Format("2 Jan 2006 15:04"),
 		CreatedBy: sa.CreatedBy, Endpoint: s.app.TokenEndpoint()}
 	if sa.LastUsedAt != nil {

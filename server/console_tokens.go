@@ -26,7 +26,7 @@ type tokenForm struct {
 func tokenRows(list []tollgate.APITokenView) []tokenRow {
 	var rows []tokenRow
 	for _, t := range list {
-		row := tokenRow{ID: t.ID, Name: t.Name, Kind: t.Kind, OwnerName: t.OwnerName, OwnerType: strings.ReplaceAll(t.OwnerType, "_", " "),
+		row := tokenRow{ID: t.ID, Name: t.Name, Kind: string(t.Kind), OwnerName: t.OwnerName, OwnerType: strings.ReplaceAll(string(t.OwnerType), "_", " "),
 			Role: t.Role, Domains: t.Domains, LastUsed: "never", Expires: "never", LastOrigin: t.LastUsedOrigin}
 		if t.LastUsedAt != nil {
 			row.LastUsed = t.LastUsedAt.Format("2 Jan 2006 15:04")
@@ -87,7 +87,7 @@ func (s *Server) handleNewTokenPage(w http.ResponseWriter, r *http.Request, ac a
 	if err := s.newTokenView(r, ac, v); err != nil {
 		return "", 0, err
 	}
-	v.TokenForm.Kind = tollgate.KindPrivate
+	v.TokenForm.Kind = string(tollgate.KindPrivate)
 	return "token_new", http.StatusOK, nil
 }
 
@@ -100,7 +100,7 @@ func (s *Server) handleAddTokenForm(w http.ResponseWriter, r *http.Request, ac a
 	f := r.PostForm
 	v.TokenForm = tokenForm{Name: f.Get("name"), Description: f.Get("description"), Owner: f.Get("service_account_id"),
 		Kind: f.Get("kind"), Domains: f.Get("domains"), Role: f.Get("role"), Expires: f.Get("expires")}
-	in := app.APITokenInput{Name: v.TokenForm.Name, Description: v.TokenForm.Description, ServiceAccountID: v.TokenForm.Owner, Kind: v.TokenForm.Kind}
+	in := app.APITokenInput{Name: v.TokenForm.Name, Description: v.TokenForm.Description, ServiceAccountID: v.TokenForm.Owner, Kind: tollgate.TokenKind(v.TokenForm.Kind)}
 	for _, line := range strings.Split(v.TokenForm.Domains, "\n") {
 		if line = strings.TrimSpace(line); line != "" {
 			in.Domains = append(in.Domains, line)

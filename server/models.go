@@ -91,9 +91,9 @@ type invitationJSON struct {
 }
 
 type principalJSON struct {
-	Type string `json:"type"`
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	Type tollgate.PrincipalType `json:"type"`
+	ID   string                 `json:"id"`
+	Name string                 `json:"name"`
 }
 
 type auditEventJSON struct {
@@ -121,19 +121,19 @@ func toAuditEvent(e *tollgate.AuditEvent) auditEventJSON {
 }
 
 type serviceAccountJSON struct {
-	ID              string     `json:"id"`
-	Name            string     `json:"name"`
-	Email           string     `json:"email"`
-	Description     string     `json:"description"`
-	Role            string     `json:"role"`
-	TokenTTLSeconds int        `json:"token_ttl_seconds"`
-	ClientID        string     `json:"client_id"`
-	TokenEndpoint   string     `json:"token_endpoint"`
-	Status          string     `json:"status"`
-	CreatedAt       time.Time  `json:"created_at"`
-	CreatedBy       string     `json:"created_by"`
-	LastUsedAt      *time.Time `json:"last_used_at"`
-	ClientSecret    string     `json:"client_secret,omitempty"`
+	ID              string          `json:"id"`
+	Name            string          `json:"name"`
+	Email           string          `json:"email"`
+	Description     string          `json:"description"`
+	Role            string          `json:"role"`
+	TokenTTLSeconds int             `json:"token_ttl_seconds"`
+	ClientID        string          `json:"client_id"`
+	TokenEndpoint   string          `json:"token_endpoint"`
+	Status          tollgate.Status `json:"status"`
+	CreatedAt       time.Time       `json:"created_at"`
+	CreatedBy       string          `json:"created_by"`
+	LastUsedAt      *time.Time      `json:"last_used_at"`
+	ClientSecret    string          `json:"client_secret,omitempty"`
 }
 
 func (s *Server) toServiceAccount(sa *tollgate.ServiceAccount) serviceAccountJSON {
@@ -143,19 +143,19 @@ func (s *Server) toServiceAccount(sa *tollgate.ServiceAccount) serviceAccountJSO
 }
 
 type apiTokenJSON struct {
-	ID             string        `json:"id"`
-	Name           string        `json:"name"`
-	Description    string        `json:"description"`
-	Kind           string        `json:"kind"`
-	Domains        []string      `json:"domains"`
-	Role           string        `json:"role"`
-	Owner          principalJSON `json:"owner"`
-	ExpiresAt      *time.Time    `json:"expires_at"`
-	CreatedAt      time.Time     `json:"created_at"`
-	CreatedBy      string        `json:"created_by"`
-	LastUsedAt     *time.Time    `json:"last_used_at"`
-	LastUsedOrigin *string       `json:"last_used_origin"`
-	Token          string        `json:"token,omitempty"`
+	ID             string             `json:"id"`
+	Name           string             `json:"name"`
+	Description    string             `json:"description"`
+	Kind           tollgate.TokenKind `json:"kind"`
+	Domains        []string           `json:"domains"`
+	Role           string             `json:"role"`
+	Owner          principalJSON      `json:"owner"`
+	ExpiresAt      *time.Time         `json:"expires_at"`
+	CreatedAt      time.Time          `json:"created_at"`
+	CreatedBy      string             `json:"created_by"`
+	LastUsedAt     *time.Time         `json:"last_used_at"`
+	LastUsedOrigin *string            `json:"last_used_origin"`
+	Token          string             `json:"token,omitempty"`
 }
 
 func toAPIToken(t *tollgate.APITokenView) apiTokenJSON {

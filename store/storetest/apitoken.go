@@ -19,7 +19,7 @@ func apiTokenTests() []namedTest {
 	}
 }
 
-func mkAPIToken(t *testing.T, s tollgate.Queries, org *tollgate.Org, ownerType, ownerID, kind, secret string, at time.Time) *tollgate.APIToken {
+func mkAPIToken(t *testing.T, s tollgate.Queries, org *tollgate.Org, ownerType tollgate.PrincipalType, ownerID string, kind tollgate.TokenKind, secret string, at time.Time) *tollgate.APIToken {
 	t.Helper()
 	tok := &tollgate.APIToken{ID: tollgate.NewID(tollgate.PrefixAPIToken, at), OrgID: org.ID, Name: "token " + secret, Kind: kind,
 		Role: tollgate.RoleViewer, OwnerType: ownerType, OwnerID: ownerID, Hash: hash(secret), CreatedAt: at, CreatedBy: "usr_x"}
