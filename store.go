@@ -12,6 +12,7 @@ import (
 // methods take: the app package decides who may do what.
 type Store interface {
 	Queries
+	Broadcaster
 
 	// InTx runs fn in one serializable transaction and commits it if fn
 	// returns nil. fn may be called more than once when the database asks
@@ -180,14 +181,22 @@ type Queries interface {
 	PublicOriginListed(ctx context.Context, origin string) (bool, error)
 }
 
-// Broadcaster tells every process sharing a database that something it
-// may have cached changed. Stores that serve several processes
-// (PostgreSQL) implement it; a single-process store (SQLite) need not.
+// Broadcaster tells every process sharing a database, this one included,
+// that something it may have cached changed. SQLite serves one process, so
+// its Broadcaster is local; PostgreSQL's carries keys between processes
+// with LISTEN/NOTIFY.
 type Broadcaster interface {
-	// Broadcast sends key to every listening process, this one included.
+	// Broadcast delivers key to this process's listeners before it
+	// returns, and to the other processes soon after. An error means the
+	// others may not hear of it: they see the change when what they cached
+	// expires.
 	Broadcast(ctx context.Context, key string) error
-	// Listen calls fn with each key broadcast until ctx ends. After a lost
-	// connection it calls fn("*"), meaning "anything may have changed",
-	// and listens again.
-	Listen(ctx context.Context, fn func(key string)) error
+	// Listen calls fn with every key broadcast, by this process or
+	// another, until ctx ends. When the link that carries other processes'
+	// keys is lost, it calls lost with the error, and fn(ChangedEverything)
+	// once the link is back, since anything may have changed meanwhile.
+	Listen(ctx context.Context, fn func(key string), lost func(error))
 }
+
+// ChangedEverything is the key that says anything may have changed.
+const ChangedEverything = "*"

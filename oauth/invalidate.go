@@ -64,7 +64,7 @@ func (s *Service) apply(key string) {
 // listen applies other processes' invalidations until Close.
 func (s *Service) listen(ctx context.Context) {
 	defer close(s.listened)
-	if err := s.cfg.Broadcaster.Listen(ctx, s.apply); err != nil && ctx.Err() == nil {
-		s.log.Error("listening for invalidations stopped", "err", err)
-	}
+	s.cfg.Broadcaster.Listen(ctx, s.apply, func(err error) {
+		s.log.Warn("lost the invalidation channel; listening again", "err", err)
+	})
 }

@@ -109,14 +109,14 @@ func isPostgres(db string) bool {
 }
 
 // openStore opens the database named by db (a postgres:// URL or a SQLite
-// file path) and applies pending migrations.
-func openStore(ctx context.Context, db string) (store, []int, error) {
+// file path) and applies pending migrations. opts tune a SQLite database.
+func openStore(ctx context.Context, db string, opts ...sqlite.Option) (store, []int, error) {
 	var s store
 	var err error
 	if isPostgres(db) {
 		s, err = postgres.Open(ctx, db)
 	} else {
-		s, err = sqlite.Open(ctx, db)
+		s, err = sqlite.Open(ctx, db, opts...)
 	}
 	if err != nil {
 		return nil, nil, err

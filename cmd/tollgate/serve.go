@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	signing "github.com/tollgate/tollgate/keys"
 	"github.com/tollgate/tollgate/oauth"
 	"github.com/tollgate/tollgate/server"
+	"github.com/tollgate/tollgate/store/sqlite"
 )
 
 // shutdownGrace is how long in-flight requests get to finish after SIGINT
@@ -39,8 +41,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	proxies := fs.String("trusted-proxies", envOr(getenv, "TOLLGATE_TRUSTED_PROXIES", "127.0.0.0/8,::1/128"), "comma-separated CIDRs of gateways whose X-Forwarded-Origin / X-Original-Origin /check believes (env TOLLGATE_TRUSTED_PROXIES)")
 	cacheTTL := fs.Duration("cache-ttl", envDuration(getenv, "TOLLGATE_CACHE_TTL", time.Second), "how long a replica trusts cached credential state (env TOLLGATE_CACHE_TTL); with PostgreSQL, changes are also pushed to every replica at once")
 	saDomain := fs.String("sa-email-domain", envOr(getenv, "TOLLGATE_SA_EMAIL_DOMAIN", "serviceaccounts.tollgate.local"), "domain of service accounts' email addresses (env TOLLGATE_SA_EMAIL_DOMAIN)")
+	synchronous := fs.String("sqlite-synchronous", envOr(getenv, "TOLLGATE_SQLITE_SYNCHRONOUS", "FULL"), "SQLite durability: FULL (a committed write survives a power loss), NORMAL (faster; the last commits before a power loss can be lost), EXTRA or OFF (env TOLLGATE_SQLITE_SYNCHRONOUS)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if !slices.Contains(sqlite.SynchronousModes, strings.ToUpper(*synchronous)) {
+		return &usageError{msg: "--sqlite-synchronous must be one of " + strings.Join(sqlite.SynchronousModes, ", ")}
 	}
 	var trusted []netip.Prefix
 	for _, c := range strings.Split(*proxies, ",") {
@@ -76,7 +82,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	s, applied, err := openStore(ctx, *db)
+	s, applied, err := openStore(ctx, *db, sqlite.Synchronous(*synchronous))
 	if err != nil {
 		return err
 	}
@@ -102,10 +108,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	om := oauth.NewMetrics(reg)
-	ocfg := oauth.Config{Issuer: base, Audience: *audience, CacheTTL: *cacheTTL}
-	if b, ok := s.(tollgate.Broadcaster); ok {
-		ocfg.Broadcaster = b // PostgreSQL: replicas tell each other
-	}
+	ocfg := oauth.Config{Issuer: base, Audience: *audience, CacheTTL: *cacheTTL, Broadcaster: s}
 	tokens := oauth.NewService(s, km, keys, tollgate.SystemClock{}, ocfg, om, log)
 	defer tokens.Close() // after the HTTP server has finished its requests
 	a := app.New(s, nil, app.Config{Issuer: base, Keys: keys, ServiceAccountEmailDomain: *saDomain,

@@ -4,17 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/store/internal/sqlq"
 )
 
 const tokenSelect = `SELECT t.id, t.org_id, t.name, t.description, t.kind, t.domains::text, t.role, t.service_account_id, t.user_id, t.hash,
 	t.expires_at, t.created_at, t.created_by, t.last_used_at, t.last_used_origin, COALESCE(sa.name, u.email, '')
 	FROM api_tokens t LEFT JOIN service_accounts sa ON sa.id = t.service_account_id LEFT JOIN users u ON u.id = t.user_id`
 
-func scanToken(row interface{ Scan(...any) error }) (*tollgate.APITokenView, error) {
+func scanToken(row sqlq.Row) (*tollgate.APITokenView, error) {
 	var v tollgate.APITokenView
 	var domains string
 	var saID, userID *string
@@ -71,46 +71,18 @@ func (q *queries) GetAPITokenByHash(ctx context.Context, hash []byte) (*tollgate
 }
 
 func (q *queries) ListAPITokens(ctx context.Context, orgID string, f tollgate.APITokenFilter, p tollgate.Page) ([]tollgate.APITokenView, string, error) {
-	where := []string{"t.org_id = $1"}
-	args := []any{orgID}
-	next := func() string { return "$" + itoa(len(args)) }
+	b := sqlq.New(placeholder, tokenSelect).Where("t.org_id = %s", orgID)
 	if f.OwnerID != "" {
-		args = append(args, f.OwnerID)
-		where = append(where, "(t.service_account_id = "+next()+" OR t.user_id = "+next()+")")
+		b.Where("(t.service_account_id = %s OR t.user_id = %s)", f.OwnerID, f.OwnerID)
 	}
 	if f.Kind != "" {
-		args = append(args, f.Kind)
-		where = append(where, "t.kind = "+next())
+		b.Where("t.kind = %s", string(f.Kind))
 	}
-	if p.Cursor != "" {
-		t, id, err := tollgate.DecodeCursor(p.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		args = append(args, t)
-		a := next()
-		args = append(args, id)
-		where = append(where, "(t.created_at, t.id) > ("+a+", "+next()+")")
+	if err := b.After(p.Cursor, "(t.created_at, t.id) > (%s, %s)", timeAny); err != nil {
+		return nil, "", err
 	}
-	args = append(args, p.Limit+1)
-	rows, err := q.q.Query(ctx, tokenSelect+` WHERE `+strings.Join(where, " AND ")+` ORDER BY t.created_at, t.id LIMIT `+next(), args...)
-	if err != nil {
-		return nil, "", classify(err, "API token")
-	}
-	defer rows.Close()
-	var out []tollgate.APITokenView
-	for rows.Next() {
-		v, err := scanToken(rows)
-		if err != nil {
-			return nil, "", classify(err, "API token")
-		}
-		out = append(out, *v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", classify(err, "API token")
-	}
-	out, cursor := tollgate.PageOf(out, p.Limit, tollgate.APITokenKey)
-	return out, cursor, nil
+	b.Then(" ORDER BY t.created_at, t.id")
+	return page(ctx, q.q, b, p.Limit, scanToken, tollgate.APITokenKey, "API token")
 }
 
 func (q *queries) UpdateAPIToken(ctx context.Context, t *tollgate.APIToken) error {

@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"crypto/rand"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -10,56 +12,55 @@ import (
 
 var _ tollgate.Broadcaster = (*Store)(nil)
 
-// channel is the NOTIFY channel of this store's schema, so that
-// deployments (or tests) in separate schemas of one database do not hear
-// each other.
-func (s *Store) channel(ctx context.Context) (string, error) {
-	var schema string
-	if err := s.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
-		return "", err
-	}
+// channelFor is the NOTIFY channel of a schema, so that deployments (or
+// tests) in separate schemas of one database do not hear each other.
+func channelFor(schema string) string {
 	ch := "tollgate_invalidate_" + schema
 	if len(ch) > 63 {
 		ch = ch[:63]
 	}
-	return ch, nil
+	return ch
 }
 
-// Broadcast sends key with pg_notify; listeners in every process get it
-// once the sending transaction (here: none, so at once) commits.
+// newOrigin names this store's process in its notifications, so that its
+// listener can skip what it already delivered locally.
+func newOrigin() string { return rand.Text()[:12] }
+
+// Broadcast delivers key to this process's listeners, then sends it to the
+// other processes with pg_notify (tagged with this store's origin).
 func (s *Store) Broadcast(ctx context.Context, key string) error {
-	ch, err := s.channel(ctx)
-	if err != nil {
-		return err
-	}
-	_, err = s.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, ch, key)
+	s.hub.Deliver(key)
+	_, err := s.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, s.channel, s.origin+" "+key)
 	return err
 }
 
-// Listen holds one connection on LISTEN and calls fn for each
-// notification, reconnecting (and calling fn("*")) after a failure.
-func (s *Store) Listen(ctx context.Context, fn func(key string)) error {
-	first := true
+// Listen delivers this process's broadcasts to fn at once and holds one
+// connection on LISTEN for the others'. When that connection fails, it
+// calls lost with the error, waits a second, listens again and calls
+// fn(tollgate.ChangedEverything), until ctx ends.
+func (s *Store) Listen(ctx context.Context, fn func(key string), lost func(error)) {
+	remove := s.hub.Add(fn)
+	defer remove()
+	resumed := false
 	for {
-		err := s.listenOnce(ctx, fn, !first)
-		first = false
+		err := s.listenOnce(ctx, fn, resumed)
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return
 		}
+		lost(err)
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return
 		case <-time.After(time.Second):
 		}
-		_ = err // the next round reconnects; fn("*") covers what was missed
+		resumed = true
 	}
 }
 
+// listenOnce listens on one connection until it fails or ctx ends, passing
+// other processes' keys to fn. resumed says a previous connection was lost,
+// so fn hears ChangedEverything once this one listens.
 func (s *Store) listenOnce(ctx context.Context, fn func(string), resumed bool) error {
-	ch, err := s.channel(ctx)
-	if err != nil {
-		return err
-	}
 	pooled, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -68,17 +69,20 @@ func (s *Store) listenOnce(ctx context.Context, fn func(string), resumed bool) e
 	// and must not go back with a subscription on it.
 	conn := pooled.Hijack()
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel}.Sanitize()); err != nil {
 		return err
 	}
 	if resumed {
-		fn("*")
+		fn(tollgate.ChangedEverything)
 	}
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return err
 		}
-		fn(n.Payload)
+		from, key, ok := strings.Cut(n.Payload, " ")
+		if ok && from != s.origin {
+			fn(key)
+		}
 	}
 }

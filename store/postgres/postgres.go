@@ -10,13 +10,16 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/store/internal/hub"
 	"github.com/tollgate/tollgate/store/internal/migrate"
+	"github.com/tollgate/tollgate/store/internal/sqlq"
 )
 
 //go:embed migrations/*.sql
@@ -34,6 +37,10 @@ const maxTxAttempts = 10
 type Store struct {
 	queries
 	pool *pgxpool.Pool
+	hub  hub.Hub
+	// channel is the NOTIFY channel of the store's schema, and origin tags
+	// this store's own notifications.
+	channel, origin string
 }
 
 var _ tollgate.Store = (*Store)(nil)
@@ -49,11 +56,12 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	if err := pool.Ping(ctx); err != nil {
+	var schema string
+	if err := pool.QueryRow(ctx, `SELECT COALESCE(current_schema(), '')`).Scan(&schema); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	return &Store{queries: queries{q: pool}, pool: pool}, nil
+	return &Store{queries: queries{q: pool}, pool: pool, channel: channelFor(schema), origin: newOrigin()}, nil
 }
 
 // Close closes the pool.
@@ -184,6 +192,12 @@ func classify(err error, what string) error {
 	return fmt.Errorf("postgres: %s: %w", what, err)
 }
 
+// placeholder is PostgreSQL's n-th placeholder, for sqlq.
+func placeholder(n int) string { return "$" + strconv.Itoa(n) }
+
+// timeAny passes a time as is, for sqlq's keyset conditions.
+func timeAny(t time.Time) any { return t }
+
 // mustAffect returns ENotFound when an UPDATE or DELETE touched no row.
 func mustAffect(tag pgconn.CommandTag, err error, what string) error {
 	if err != nil {
@@ -193,4 +207,17 @@ func mustAffect(tag pgconn.CommandTag, err error, what string) error {
 		return tollgate.Errorf(tollgate.ENotFound, "%s not found", what)
 	}
 	return nil
+}
+
+// page runs b, a list query in key order, for one keyset page of at most
+// limit items (it fetches limit+1 to learn whether there is a next one).
+func page[T any](ctx context.Context, q querier, b *sqlq.Query, limit int, scan func(sqlq.Row) (*T, error), key func(*T) (time.Time, string), what string) ([]T, string, error) {
+	b.Then(" LIMIT %s", limit+1)
+	rows, err := q.Query(ctx, b.SQL(), b.Args()...)
+	if err != nil {
+		return nil, "", classify(err, what)
+	}
+	defer rows.Close()
+	out, next, err := sqlq.Page(rows, limit, scan, key)
+	return out, next, classify(err, what)
 }

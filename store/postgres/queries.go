@@ -4,16 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/store/internal/sqlq"
 )
 
 const orgColumns = `id, slug, name, token_reuse_floor_seconds, created_at`
 
-func scanOrg(row interface{ Scan(...any) error }) (*tollgate.Org, error) {
+func scanOrg(row sqlq.Row) (*tollgate.Org, error) {
 	var o tollgate.Org
 	if err := row.Scan(&o.ID, &o.Slug, &o.Name, &o.Settings.TokenReuseFloorSeconds, &o.CreatedAt); err != nil {
 		return nil, err
@@ -46,7 +45,7 @@ func (q *queries) UpdateOrg(ctx context.Context, o *tollgate.Org) error {
 
 const userColumns = `id, email, name, password_hash, platform_admin, created_at`
 
-func scanUser(row interface{ Scan(...any) error }) (*tollgate.User, error) {
+func scanUser(row sqlq.Row) (*tollgate.User, error) {
 	var u tollgate.User
 	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.PlatformAdmin, &u.CreatedAt); err != nil {
 		return nil, err
@@ -100,7 +99,7 @@ const memberViewSelect = `SELECT m.org_id, m.user_id, m.role, m.joined_at, u.ema
 	(SELECT COUNT(*) FROM api_tokens t WHERE t.org_id = m.org_id AND t.user_id = m.user_id)
 	FROM members m JOIN users u ON u.id = m.user_id`
 
-func scanMemberView(row interface{ Scan(...any) error }) (*tollgate.MemberView, error) {
+func scanMemberView(row sqlq.Row) (*tollgate.MemberView, error) {
 	var v tollgate.MemberView
 	if err := row.Scan(&v.OrgID, &v.UserID, &v.Role, &v.JoinedAt, &v.Email, &v.Name, &v.OwnedTokenCount); err != nil {
 		return nil, err
@@ -115,36 +114,12 @@ func (q *queries) GetMemberView(ctx context.Context, orgID, userID string) (*tol
 }
 
 func (q *queries) ListMembers(ctx context.Context, orgID string, p tollgate.Page) ([]tollgate.MemberView, string, error) {
-	query := memberViewSelect + ` WHERE m.org_id = $1`
-	args := []any{orgID}
-	if p.Cursor != "" {
-		t, id, err := tollgate.DecodeCursor(p.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		query += ` AND (m.joined_at, m.user_id) > ($2, $3)`
-		args = append(args, t, id)
+	b := sqlq.New(placeholder, memberViewSelect).Where("m.org_id = %s", orgID)
+	if err := b.After(p.Cursor, "(m.joined_at, m.user_id) > (%s, %s)", timeAny); err != nil {
+		return nil, "", err
 	}
-	args = append(args, p.Limit+1)
-	query += ` ORDER BY m.joined_at, m.user_id LIMIT $` + strconv.Itoa(len(args))
-	rows, err := q.q.Query(ctx, query, args...)
-	if err != nil {
-		return nil, "", classify(err, "member")
-	}
-	defer rows.Close()
-	var out []tollgate.MemberView
-	for rows.Next() {
-		v, err := scanMemberView(rows)
-		if err != nil {
-			return nil, "", classify(err, "member")
-		}
-		out = append(out, *v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", classify(err, "member")
-	}
-	out, next := tollgate.PageOf(out, p.Limit, tollgate.MemberKey)
-	return out, next, nil
+	b.Then(" ORDER BY m.joined_at, m.user_id")
+	return page(ctx, q.q, b, p.Limit, scanMemberView, tollgate.MemberKey, "member")
 }
 
 func (q *queries) UpdateMemberRole(ctx context.Context, orgID, userID string, role tollgate.Role) error {
@@ -170,15 +145,14 @@ func (q *queries) ListMemberships(ctx context.Context, userID string) ([]tollgat
 		return nil, classify(err, "membership")
 	}
 	defer rows.Close()
-	out := []tollgate.Membership{}
-	for rows.Next() {
+	out, err := sqlq.All(rows, func(row sqlq.Row) (*tollgate.Membership, error) {
 		var m tollgate.Membership
-		if err := rows.Scan(&m.OrgID, &m.OrgSlug, &m.Role); err != nil {
-			return nil, classify(err, "membership")
-		}
-		out = append(out, m)
+		return &m, row.Scan(&m.OrgID, &m.OrgSlug, &m.Role)
+	})
+	if out == nil {
+		out = []tollgate.Membership{}
 	}
-	return out, classify(rows.Err(), "membership")
+	return out, classify(err, "membership")
 }
 
 func (q *queries) CreateInvitation(ctx context.Context, inv *tollgate.Invitation) error {
@@ -273,66 +247,40 @@ func (q *queries) AppendAuditEvent(ctx context.Context, e *tollgate.AuditEvent) 
 }
 
 func (q *queries) ListAuditEvents(ctx context.Context, orgID string, f tollgate.AuditFilter, p tollgate.Page) ([]tollgate.AuditEvent, string, error) {
-	var where []string
-	var args []any
-	add := func(cond string, vals ...any) {
-		for range vals {
-			cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)+1), 1)
-			args = append(args, vals[0])
-			vals = vals[1:]
-		}
-		where = append(where, cond)
-	}
-	add("org_id = ?", orgID)
+	b := sqlq.New(placeholder, `SELECT id, time, COALESCE(org_id, ''), actor_type, actor_id, actor_name, action,
+		target_type, target_id, target_name, ip, user_agent, details::text FROM audit_events`).Where("org_id = %s", orgID)
 	if f.ActorID != "" {
-		add("actor_id = ?", f.ActorID)
+		b.Where("actor_id = %s", f.ActorID)
 	}
 	if f.Action != "" {
-		add("action = ?", f.Action)
+		b.Where("action = %s", f.Action)
 	}
 	if f.TargetID != "" {
-		add("target_id = ?", f.TargetID)
+		b.Where("target_id = %s", f.TargetID)
 	}
 	if !f.Since.IsZero() {
-		add("time >= ?", f.Since)
+		b.Where("time >= %s", f.Since)
 	}
 	if !f.Until.IsZero() {
-		add("time < ?", f.Until)
+		b.Where("time < %s", f.Until)
 	}
-	if p.Cursor != "" {
-		t, id, err := tollgate.DecodeCursor(p.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		add("(time, id) < (?, ?)", t, id)
+	if err := b.After(p.Cursor, "(time, id) < (%s, %s)", timeAny); err != nil {
+		return nil, "", err
 	}
-	args = append(args, p.Limit+1)
-	rows, err := q.q.Query(ctx, `SELECT id, time, COALESCE(org_id, ''), actor_type, actor_id, actor_name, action,
-		target_type, target_id, target_name, ip, user_agent, details::text FROM audit_events
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY time DESC, id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
-	if err != nil {
-		return nil, "", classify(err, "audit event")
-	}
-	defer rows.Close()
-	var out []tollgate.AuditEvent
-	for rows.Next() {
-		var e tollgate.AuditEvent
-		var details string
-		if err := rows.Scan(&e.ID, &e.Time, &e.OrgID, &e.Actor.Type, &e.Actor.ID, &e.Actor.Name, &e.Action,
-			&e.Target.Type, &e.Target.ID, &e.Target.Name, &e.IP, &e.UserAgent, &details); err != nil {
-			return nil, "", classify(err, "audit event")
-		}
-		e.Time = e.Time.UTC()
-		if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
-			return nil, "", fmt.Errorf("postgres: audit details of %s: %w", e.ID, err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", classify(err, "audit event")
-	}
-	out, next := tollgate.PageOf(out, p.Limit, tollgate.AuditEventKey)
-	return out, next, nil
+	b.Then(" ORDER BY time DESC, id DESC")
+	return page(ctx, q.q, b, p.Limit, scanAuditEvent, tollgate.AuditEventKey, "audit event")
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
+func scanAuditEvent(row sqlq.Row) (*tollgate.AuditEvent, error) {
+	var e tollgate.AuditEvent
+	var details string
+	if err := row.Scan(&e.ID, &e.Time, &e.OrgID, &e.Actor.Type, &e.Actor.ID, &e.Actor.Name, &e.Action,
+		&e.Target.Type, &e.Target.ID, &e.Target.Name, &e.IP, &e.UserAgent, &details); err != nil {
+		return nil, err
+	}
+	e.Time = e.Time.UTC()
+	if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
+		return nil, fmt.Errorf("postgres: audit details of %s: %w", e.ID, err)
+	}
+	return &e, nil
+}

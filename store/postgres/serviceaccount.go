@@ -5,11 +5,12 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/store/internal/sqlq"
 )
 
 const saColumns = `id, org_id, name, email, description, role, token_ttl_seconds, status, created_at, created_by, last_used_at, reuse_after`
 
-func scanServiceAccount(row interface{ Scan(...any) error }) (*tollgate.ServiceAccount, error) {
+func scanServiceAccount(row sqlq.Row) (*tollgate.ServiceAccount, error) {
 	var sa tollgate.ServiceAccount
 	if err := row.Scan(&sa.ID, &sa.OrgID, &sa.Name, &sa.Email, &sa.Description, &sa.Role, &sa.TokenTTLSeconds, &sa.Status,
 		&sa.CreatedAt, &sa.CreatedBy, &sa.LastUsedAt, &sa.ReuseAfter); err != nil {
@@ -45,35 +46,12 @@ func (q *queries) GetServiceAccountByID(ctx context.Context, id string) (*tollga
 }
 
 func (q *queries) ListServiceAccounts(ctx context.Context, orgID string, p tollgate.Page) ([]tollgate.ServiceAccount, string, error) {
-	query := `SELECT ` + saColumns + ` FROM service_accounts WHERE org_id = $1`
-	args := []any{orgID}
-	if p.Cursor != "" {
-		t, id, err := tollgate.DecodeCursor(p.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		query += ` AND (created_at, id) > ($2, $3)`
-		args = append(args, t, id)
+	b := sqlq.New(placeholder, `SELECT `+saColumns+` FROM service_accounts`).Where("org_id = %s", orgID)
+	if err := b.After(p.Cursor, "(created_at, id) > (%s, %s)", timeAny); err != nil {
+		return nil, "", err
 	}
-	args = append(args, p.Limit+1)
-	rows, err := q.q.Query(ctx, query+` ORDER BY created_at, id LIMIT $`+itoa(len(args)), args...)
-	if err != nil {
-		return nil, "", classify(err, "service account")
-	}
-	defer rows.Close()
-	var out []tollgate.ServiceAccount
-	for rows.Next() {
-		sa, err := scanServiceAccount(rows)
-		if err != nil {
-			return nil, "", classify(err, "service account")
-		}
-		out = append(out, *sa)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", classify(err, "service account")
-	}
-	out, next := tollgate.PageOf(out, p.Limit, tollgate.ServiceAccountKey)
-	return out, next, nil
+	b.Then(" ORDER BY created_at, id")
+	return page(ctx, q.q, b, p.Limit, scanServiceAccount, tollgate.ServiceAccountKey, "service account")
 }
 
 func (q *queries) UpdateServiceAccount(ctx context.Context, sa *tollgate.ServiceAccount) error {
@@ -105,16 +83,17 @@ func (q *queries) ListClientSecrets(ctx context.Context, serviceAccountID string
 		return nil, classify(err, "client secret")
 	}
 	defer rows.Close()
-	var out []tollgate.ClientSecret
-	for rows.Next() {
-		var s tollgate.ClientSecret
-		if err := rows.Scan(&s.ID, &s.ServiceAccountID, &s.Hash, &s.CreatedAt, &s.ExpiresAt); err != nil {
-			return nil, classify(err, "client secret")
-		}
-		s.CreatedAt, s.ExpiresAt = s.CreatedAt.UTC(), utcPtr(s.ExpiresAt)
-		out = append(out, s)
+	out, err := sqlq.All(rows, scanClientSecret)
+	return out, classify(err, "client secret")
+}
+
+func scanClientSecret(row sqlq.Row) (*tollgate.ClientSecret, error) {
+	var s tollgate.ClientSecret
+	if err := row.Scan(&s.ID, &s.ServiceAccountID, &s.Hash, &s.CreatedAt, &s.ExpiresAt); err != nil {
+		return nil, err
 	}
-	return out, classify(rows.Err(), "client secret")
+	s.CreatedAt, s.ExpiresAt = s.CreatedAt.UTC(), utcPtr(s.ExpiresAt)
+	return &s, nil
 }
 
 func (q *queries) ExpireClientSecret(ctx context.Context, id string, t time.Time) error {
@@ -129,7 +108,7 @@ func (q *queries) DeleteClientSecretsExpiredBefore(ctx context.Context, serviceA
 
 const atColumns = `id, org_id, service_account_id, secret_id, key_id, issued_at, expires_at, revoked_at, sealed`
 
-func scanAccessToken(row interface{ Scan(...any) error }) (*tollgate.AccessToken, error) {
+func scanAccessToken(row sqlq.Row) (*tollgate.AccessToken, error) {
 	var t tollgate.AccessToken
 	if err := row.Scan(&t.ID, &t.OrgID, &t.ServiceAccountID, &t.SecretID, &t.KeyID, &t.IssuedAt, &t.ExpiresAt, &t.RevokedAt, &t.Sealed); err != nil {
 		return nil, err
@@ -190,16 +169,17 @@ func (q *queries) ListSigningKeys(ctx context.Context) ([]tollgate.SigningKey, e
 		return nil, classify(err, "signing key")
 	}
 	defer rows.Close()
-	var out []tollgate.SigningKey
-	for rows.Next() {
-		var k tollgate.SigningKey
-		if err := rows.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.PrivateSealed, &k.CreatedAt, &k.RetiredAt); err != nil {
-			return nil, classify(err, "signing key")
-		}
-		k.CreatedAt, k.RetiredAt = k.CreatedAt.UTC(), utcPtr(k.RetiredAt)
-		out = append(out, k)
+	out, err := sqlq.All(rows, scanSigningKey)
+	return out, classify(err, "signing key")
+}
+
+func scanSigningKey(row sqlq.Row) (*tollgate.SigningKey, error) {
+	var k tollgate.SigningKey
+	if err := row.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.PrivateSealed, &k.CreatedAt, &k.RetiredAt); err != nil {
+		return nil, err
 	}
-	return out, classify(rows.Err(), "signing key")
+	k.CreatedAt, k.RetiredAt = k.CreatedAt.UTC(), utcPtr(k.RetiredAt)
+	return &k, nil
 }
 
 func (q *queries) RetireSigningKey(ctx context.Context, id string, t time.Time) error {

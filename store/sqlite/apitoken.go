@@ -5,17 +5,17 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/store/internal/sqlq"
 )
 
 const tokenSelect = `SELECT t.id, t.org_id, t.name, t.description, t.kind, t.domains, t.role, t.service_account_id, t.user_id, t.hash,
 	t.expires_at, t.created_at, t.created_by, t.last_used_at, t.last_used_origin, coalesce(sa.name, u.email, '')
 	FROM api_tokens t LEFT JOIN service_accounts sa ON sa.id = t.service_account_id LEFT JOIN users u ON u.id = t.user_id`
 
-func scanToken(row interface{ Scan(...any) error }) (*tollgate.APITokenView, error) {
+func scanToken(row sqlq.Row) (*tollgate.APITokenView, error) {
 	var v tollgate.APITokenView
 	var domains string
 	var saID, userID sql.NullString
@@ -72,39 +72,18 @@ func (q *queries) GetAPITokenByHash(ctx context.Context, hash []byte) (*tollgate
 }
 
 func (q *queries) ListAPITokens(ctx context.Context, orgID string, f tollgate.APITokenFilter, p tollgate.Page) ([]tollgate.APITokenView, string, error) {
-	where := []string{"t.org_id = ?"}
-	args := []any{orgID}
+	b := sqlq.New(placeholder, tokenSelect).Where("t.org_id = %s", orgID)
 	if f.OwnerID != "" {
-		where, args = append(where, "(t.service_account_id = ? OR t.user_id = ?)"), append(args, f.OwnerID, f.OwnerID)
+		b.Where("(t.service_account_id = %s OR t.user_id = %s)", f.OwnerID, f.OwnerID)
 	}
 	if f.Kind != "" {
-		where, args = append(where, "t.kind = ?"), append(args, f.Kind)
+		b.Where("t.kind = %s", string(f.Kind))
 	}
-	if p.Cursor != "" {
-		t, id, err := tollgate.DecodeCursor(p.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		where, args = append(where, "(t.created_at, t.id) > (?, ?)"), append(args, micros(t), id)
+	if err := b.After(p.Cursor, "(t.created_at, t.id) > (%s, %s)", microsAny); err != nil {
+		return nil, "", err
 	}
-	rows, err := q.q.QueryContext(ctx, tokenSelect+` WHERE `+strings.Join(where, " AND ")+` ORDER BY t.created_at, t.id LIMIT ?`, append(args, p.Limit+1)...)
-	if err != nil {
-		return nil, "", classify(err, "API token")
-	}
-	defer rows.Close()
-	var out []tollgate.APITokenView
-	for rows.Next() {
-		v, err := scanToken(rows)
-		if err != nil {
-			return nil, "", classify(err, "API token")
-		}
-		out = append(out, *v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", classify(err, "API token")
-	}
-	out, next := tollgate.PageOf(out, p.Limit, tollgate.APITokenKey)
-	return out, next, nil
+	b.Then(" ORDER BY t.created_at, t.id")
+	return page(ctx, q.q, b, p.Limit, scanToken, tollgate.APITokenKey, "API token")
 }
 
 func (q *queries) UpdateAPIToken(ctx context.Context, t *tollgate.APIToken) error {

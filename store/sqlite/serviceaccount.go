@@ -6,11 +6,12 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/store/internal/sqlq"
 )
 
 const saColumns = `id, org_id, name, email, description, role, token_ttl_seconds, status, created_at, created_by, last_used_at, reuse_after`
 
-func scanServiceAccount(row interface{ Scan(...any) error }) (*tollgate.ServiceAccount, error) {
+func scanServiceAccount(row sqlq.Row) (*tollgate.ServiceAccount, error) {
 	var sa tollgate.ServiceAccount
 	var created, reuse int64
 	var used sql.NullInt64
@@ -40,34 +41,12 @@ func (q *queries) GetServiceAccountByID(ctx context.Context, id string) (*tollga
 }
 
 func (q *queries) ListServiceAccounts(ctx context.Context, orgID string, p tollgate.Page) ([]tollgate.ServiceAccount, string, error) {
-	query := `SELECT ` + saColumns + ` FROM service_accounts WHERE org_id = ?`
-	args := []any{orgID}
-	if p.Cursor != "" {
-		t, id, err := tollgate.DecodeCursor(p.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		query += ` AND (created_at, id) > (?, ?)`
-		args = append(args, micros(t), id)
+	b := sqlq.New(placeholder, `SELECT `+saColumns+` FROM service_accounts`).Where("org_id = %s", orgID)
+	if err := b.After(p.Cursor, "(created_at, id) > (%s, %s)", microsAny); err != nil {
+		return nil, "", err
 	}
-	rows, err := q.q.QueryContext(ctx, query+` ORDER BY created_at, id LIMIT ?`, append(args, p.Limit+1)...)
-	if err != nil {
-		return nil, "", classify(err, "service account")
-	}
-	defer rows.Close()
-	var out []tollgate.ServiceAccount
-	for rows.Next() {
-		sa, err := scanServiceAccount(rows)
-		if err != nil {
-			return nil, "", classify(err, "service account")
-		}
-		out = append(out, *sa)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", classify(err, "service account")
-	}
-	out, next := tollgate.PageOf(out, p.Limit, tollgate.ServiceAccountKey)
-	return out, next, nil
+	b.Then(" ORDER BY created_at, id")
+	return page(ctx, q.q, b, p.Limit, scanServiceAccount, tollgate.ServiceAccountKey, "service account")
 }
 
 func (q *queries) UpdateServiceAccount(ctx context.Context, sa *tollgate.ServiceAccount) error {
@@ -99,18 +78,19 @@ func (q *queries) ListClientSecrets(ctx context.Context, serviceAccountID string
 		return nil, classify(err, "client secret")
 	}
 	defer rows.Close()
-	var out []tollgate.ClientSecret
-	for rows.Next() {
-		var s tollgate.ClientSecret
-		var created int64
-		var expires sql.NullInt64
-		if err := rows.Scan(&s.ID, &s.ServiceAccountID, &s.Hash, &created, &expires); err != nil {
-			return nil, classify(err, "client secret")
-		}
-		s.CreatedAt, s.ExpiresAt = fromMicros(created), fromNullMicros(expires)
-		out = append(out, s)
+	out, err := sqlq.All(rows, scanClientSecret)
+	return out, classify(err, "client secret")
+}
+
+func scanClientSecret(row sqlq.Row) (*tollgate.ClientSecret, error) {
+	var s tollgate.ClientSecret
+	var created int64
+	var expires sql.NullInt64
+	if err := row.Scan(&s.ID, &s.ServiceAccountID, &s.Hash, &created, &expires); err != nil {
+		return nil, err
 	}
-	return out, classify(rows.Err(), "client secret")
+	s.CreatedAt, s.ExpiresAt = fromMicros(created), fromNullMicros(expires)
+	return &s, nil
 }
 
 func (q *queries) ExpireClientSecret(ctx context.Context, id string, t time.Time) error {
@@ -125,7 +105,7 @@ func (q *queries) DeleteClientSecretsExpiredBefore(ctx context.Context, serviceA
 
 const atColumns = `id, org_id, service_account_id, secret_id, key_id, issued_at, expires_at, revoked_at, sealed`
 
-func scanAccessToken(row interface{ Scan(...any) error }) (*tollgate.AccessToken, error) {
+func scanAccessToken(row sqlq.Row) (*tollgate.AccessToken, error) {
 	var t tollgate.AccessToken
 	var issued, expires int64
 	var revoked sql.NullInt64
@@ -190,18 +170,19 @@ func (q *queries) ListSigningKeys(ctx context.Context) ([]tollgate.SigningKey, e
 		return nil, classify(err, "signing key")
 	}
 	defer rows.Close()
-	var out []tollgate.SigningKey
-	for rows.Next() {
-		var k tollgate.SigningKey
-		var created int64
-		var retired sql.NullInt64
-		if err := rows.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.PrivateSealed, &created, &retired); err != nil {
-			return nil, classify(err, "signing key")
-		}
-		k.CreatedAt, k.RetiredAt = fromMicros(created), fromNullMicros(retired)
-		out = append(out, k)
+	out, err := sqlq.All(rows, scanSigningKey)
+	return out, classify(err, "signing key")
+}
+
+func scanSigningKey(row sqlq.Row) (*tollgate.SigningKey, error) {
+	var k tollgate.SigningKey
+	var created int64
+	var retired sql.NullInt64
+	if err := row.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.PrivateSealed, &created, &retired); err != nil {
+		return nil, err
 	}
-	return out, classify(rows.Err(), "signing key")
+	k.CreatedAt, k.RetiredAt = fromMicros(created), fromNullMicros(retired)
+	return &k, nil
 }
 
 func (q *queries) RetireSigningKey(ctx context.Context, id string, t time.Time) error {

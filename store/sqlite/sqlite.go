@@ -2,7 +2,8 @@
 // (modernc.org/sqlite: pure Go, no cgo). The database runs in WAL mode with
 // foreign keys on and a busy timeout; every transaction starts with BEGIN
 // IMMEDIATE, so writers queue instead of failing on a lock upgrade, which
-// makes transactions serializable.
+// makes transactions serializable. Commits are durable across a power loss
+// (synchronous=FULL) unless Open is told otherwise.
 package sqlite
 
 import (
@@ -12,11 +13,14 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/store/internal/hub"
 	"github.com/tollgate/tollgate/store/internal/migrate"
+	"github.com/tollgate/tollgate/store/internal/sqlq"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -27,14 +31,40 @@ var migrations embed.FS
 // Store is the SQLite implementation of tollgate.Store.
 type Store struct {
 	queries
-	db *sql.DB
+	db  *sql.DB
+	hub hub.Hub
 }
 
 var _ tollgate.Store = (*Store)(nil)
 
+// Synchronous modes (PRAGMA synchronous) Open accepts. In WAL mode, FULL
+// syncs the log at every commit, so an acknowledged write survives a power
+// loss; NORMAL syncs only at checkpoints, so the last commits before a
+// power loss (not a process crash) can be lost. EXTRA also syncs the
+// directory. OFF leaves durability to the operating system.
+var SynchronousModes = []string{"OFF", "NORMAL", "FULL", "EXTRA"}
+
+// Option tunes Open.
+type Option func(*options)
+
+type options struct{ synchronous string }
+
+// Synchronous sets PRAGMA synchronous to mode, one of SynchronousModes
+// (any case); the default is FULL.
+func Synchronous(mode string) Option {
+	return func(o *options) { o.synchronous = strings.ToUpper(mode) }
+}
+
 // Open opens (creating if needed) the SQLite database file at path. It does
 // not migrate: call Migrate.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	o := options{synchronous: "FULL"}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if !slices.Contains(SynchronousModes, o.synchronous) {
+		return nil, fmt.Errorf("sqlite: synchronous must be one of %s, not %q", strings.Join(SynchronousModes, ", "), o.synchronous)
+	}
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("sqlite: invalid database path %q", path)
 	}
@@ -42,7 +72,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	params.Add("_pragma", "foreign_keys(1)")
 	params.Add("_pragma", "journal_mode(WAL)")
 	params.Add("_pragma", "busy_timeout(10000)")
-	params.Add("_pragma", "synchronous(NORMAL)")
+	params.Add("_pragma", "synchronous("+o.synchronous+")")
 	params.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+params.Encode())
 	if err != nil {
@@ -181,6 +211,12 @@ func mustAffect(res sql.Result, err error, what string) error {
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
+// microsAny is micros for sqlq's keyset conditions.
+func microsAny(t time.Time) any { return t.UnixMicro() }
+
+// placeholder is SQLite's placeholder for sqlq: "?" whatever its position.
+func placeholder(int) string { return "?" }
+
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
 func nullMicros(t *time.Time) any {
@@ -196,4 +232,17 @@ func fromNullMicros(v sql.NullInt64) *time.Time {
 	}
 	t := fromMicros(v.Int64)
 	return &t
+}
+
+// page runs b, a list query in key order, for one keyset page of at most
+// limit items (it fetches limit+1 to learn whether there is a next one).
+func page[T any](ctx context.Context, q querier, b *sqlq.Query, limit int, scan func(sqlq.Row) (*T, error), key func(*T) (time.Time, string), what string) ([]T, string, error) {
+	b.Then(" LIMIT %s", limit+1)
+	rows, err := q.QueryContext(ctx, b.SQL(), b.Args()...)
+	if err != nil {
+		return nil, "", classify(err, what)
+	}
+	defer rows.Close()
+	out, next, err := sqlq.Page(rows, limit, scan, key)
+	return out, next, classify(err, what)
 }

@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) tollgate.Store) {
 		{"TxRollsBack", testTxRollback},
 		{"ConcurrentUpdatesAreSerialized", testConcurrentUpdates},
 		{"ConcurrentInsertsConflict", testConcurrentInserts},
+		{"BroadcastIsLocalAtOnce", testBroadcastIsLocalAtOnce},
 	}
 	tests = append(tests, serviceAccountTests()...)
 	tests = append(tests, apiTokenTests()...)
