@@ -9,13 +9,24 @@ type PrincipalType string
 // The principal types.
 const (
 	PrincipalUser           PrincipalType = "user"
-	PrincipalServiceAccount               = "service_account"
-	PrincipalAnonymous                    = "anonymous"
-	PrincipalOrg                          = "org"
-	PrincipalInvitation                   = "invitation"
-	PrincipalSession                      = "session"
-	PrincipalAPIToken                     = "api_token"
-	PrincipalAccessToken                  = "access_token"
+	PrincipalServiceAccount PrincipalType = "service_account"
+	PrincipalAnonymous      PrincipalType = "anonymous"
+	PrincipalOrg            PrincipalType = "org"
+	PrincipalInvitation     PrincipalType = "invitation"
+	PrincipalSession        PrincipalType = "session"
+	PrincipalAPIToken       PrincipalType = "api_token"
+	PrincipalAccessToken    PrincipalType = "access_token"
+)
+
+// CredentialKind says what kind of credential a machine presented.
+type CredentialKind string
+
+// The kinds of credential. The first two are also the values of /check's
+// X-Tollgate-Credential-Kind header.
+const (
+	CredentialAPIToken     CredentialKind = "api_token"
+	CredentialAccessToken  CredentialKind = "access_token"
+	CredentialClientSecret CredentialKind = "client_secret"
 )
 
 // Principal names who did something or what it was done to.
@@ -35,6 +46,8 @@ const (
 	ActionMemberRemoved     = "member.removed"
 	ActionSessionCreated    = "session.created"
 	ActionSessionFailed     = "session.failed"
+	// ActionAuthRateLimited: a failure limit refused a caller (sampled).
+	ActionAuthRateLimited = "auth.rate_limited"
 )
 
 // AuditEvent is an append-only record of a change. OrgID is empty for events

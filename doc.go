@@ -14,10 +14,14 @@
 //   - Role: super_admin, admin, member or viewer, in decreasing power.
 //   - Invitation: a one-time, expiring offer to join an organization.
 //   - Session: a signed-in browser, identified by a random ID stored hashed.
-//   - Service account: a non-human member of one organization (issue 3).
-//   - Client secret: the credential of a service account (issue 3).
-//   - Access token: a short-lived JWT from the token endpoint (issue 3).
-//   - API token: a long-lived bearer token owned by a service account (issue 4).
+//   - Service account: a non-human member of one organization, with a role.
+//   - Client secret: the credential a service account authenticates with
+//     at the token endpoint.
+//   - Access token: a short-lived JWT from the token endpoint.
+//   - API token: a long-lived bearer token owned by a service account
+//     (or, imported from an older system, by a member).
+//   - Caller: who a request speaks for once the authn package has checked
+//     its credential (app.Actor).
 //   - Audit event: an append-only record of a change, written in the same
 //     transaction as the change.
 package tollgate

@@ -19,6 +19,25 @@ const (
 	EInternal        = "internal"
 )
 
+// Codes of a request that cannot be read at all, as opposed to one whose
+// values break a rule (EInvalid). Clients see them as EInvalid (Public);
+// they differ in their HTTP status only.
+const (
+	EMalformed        = "malformed"         // not the syntax or shape the endpoint takes
+	ETooLarge         = "too_large"         // a body over the endpoint's limit
+	EUnsupportedMedia = "unsupported_media" // a body of a content type the endpoint does not take
+)
+
+// Public returns the code clients see for code: EInvalid for the codes of
+// unreadable requests, code itself otherwise.
+func Public(code string) string {
+	switch code {
+	case EMalformed, ETooLarge, EUnsupportedMedia:
+		return EInvalid
+	}
+	return code
+}
+
 // Error is the one error type of the domain. Code is one of the E* constants;
 // Message is safe to show to the client; Field names the input that broke a
 // rule, when there is one; RetryAfter says when an ERateLimited request may

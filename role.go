@@ -21,6 +21,14 @@ func (r Role) Valid() bool { return r.rank() > 0 }
 // never at least anything.
 func (r Role) AtLeast(min Role) bool { return r.rank() > 0 && r.rank() >= min.rank() }
 
+// Min returns the less powerful of r and o.
+func (r Role) Min(o Role) Role {
+	if r.AtLeast(o) {
+		return o
+	}
+	return r
+}
+
 func (r Role) rank() int {
 	switch r {
 	case RoleSuperAdmin:

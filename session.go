@@ -11,3 +11,18 @@ type Session struct {
 	LastSeenAt time.Time
 	ExpiresAt  time.Time // absolute expiry
 }
+
+// SessionPolicy bounds sessions: one ends when it has not been used for
+// Idle, or Max after sign-in, whichever comes first.
+type SessionPolicy struct {
+	Idle time.Duration
+	Max  time.Duration
+}
+
+// DefaultSessionPolicy ends a session after 12 hours unused or 7 days.
+var DefaultSessionPolicy = SessionPolicy{Idle: 12 * time.Hour, Max: 7 * 24 * time.Hour}
+
+// Ended reports whether s has ended at now.
+func (p SessionPolicy) Ended(s *Session, now time.Time) bool {
+	return !now.Before(s.ExpiresAt) || now.Sub(s.LastSeenAt) >= p.Idle
+}

@@ -155,7 +155,7 @@ func (a *App) CreateAPIToken(ctx context.Context, ac Actor, slug string, in APIT
 		now := a.now()
 		t := &tollgate.APIToken{ID: tollgate.NewID(tollgate.PrefixAPIToken, now), OrgID: org.ID, Name: in.Name, Description: in.Description,
 			Kind: in.Kind, Domains: domains, Role: role, OwnerType: tollgate.PrincipalServiceAccount, OwnerID: sa.ID,
-			Hash: a.cfg.Keys.Hash(plain), ExpiresAt: stamp(in.ExpiresAt), CreatedAt: now, CreatedBy: ac.ID}
+			Hash: a.cfg.Keyring.Hash(plain), ExpiresAt: stamp(in.ExpiresAt), CreatedAt: now, CreatedBy: ac.ID}
 		if err := q.CreateAPIToken(ctx, t); err != nil {
 			return err
 		}
@@ -210,7 +210,7 @@ func (a *App) ImportAPIToken(ctx context.Context, ac Actor, slug string, in Impo
 		now := a.now()
 		t := &tollgate.APIToken{ID: tollgate.NewID(tollgate.PrefixAPIToken, now), OrgID: org.ID, Name: in.Name, Description: in.Description,
 			Kind: in.Kind, Domains: domains, Role: role, OwnerType: tollgate.PrincipalUser, OwnerID: m.UserID,
-			Hash: a.cfg.Keys.Hash(in.Token), ExpiresAt: stamp(in.ExpiresAt), CreatedAt: now, CreatedBy: ac.ID}
+			Hash: a.cfg.Keyring.Hash(in.Token), ExpiresAt: stamp(in.ExpiresAt), CreatedAt: now, CreatedBy: ac.ID}
 		if err := q.CreateAPIToken(ctx, t); err != nil {
 			if tollgate.ErrorCode(err) == tollgate.EConflict {
 				return &tollgate.Error{Code: tollgate.EConflict, Field: "token", Message: "this token was imported already"}
@@ -221,6 +221,11 @@ func (a *App) ImportAPIToken(ctx context.Context, ac Actor, slug string, in Impo
 		return a.audit(ctx, q, ac, org.ID, tollgate.ActionTokenImported, tokenPrincipal(t), map[string]any{
 			"kind": t.Kind, "role": string(t.Role), "owner_user_id": m.UserID})
 	})
+	if err == nil {
+		// A process may remember the string as unknown (authn's negative
+		// cache): it is known now.
+		a.changed(ctx, tollgate.CredentialChanged(view.Hash))
+	}
 	return view, err
 }
 
@@ -307,7 +312,7 @@ func (a *App) UpdateAPIToken(ctx context.Context, ac Actor, slug, id string, upd
 		return a.audit(ctx, q, ac, org.ID, tollgate.ActionTokenUpdated, tokenPrincipal(&t.APIToken), changes)
 	})
 	if err == nil {
-		a.tokenChanged(t.Hash)
+		a.changed(ctx, tollgate.CredentialChanged(t.Hash))
 	}
 	return t, err
 }
@@ -331,7 +336,7 @@ func (a *App) DeleteAPIToken(ctx context.Context, ac Actor, slug, id string) err
 			map[string]any{"kind": t.Kind, "owner_type": t.OwnerType, "owner_id": t.OwnerID})
 	})
 	if err == nil {
-		a.tokenChanged(t.Hash)
+		a.changed(ctx, tollgate.CredentialChanged(t.Hash))
 	}
 	return err
 }
@@ -369,7 +374,7 @@ func (a *App) ReassignAPIToken(ctx context.Context, ac Actor, slug, id, serviceA
 		return a.audit(ctx, q, ac, org.ID, tollgate.ActionTokenReassigned, tokenPrincipal(&t.APIToken), details)
 	})
 	if err == nil {
-		a.tokenChanged(t.Hash)
+		a.changed(ctx, tollgate.CredentialChanged(t.Hash))
 	}
 	return t, err
 }

@@ -3,36 +3,43 @@ package app
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/credential"
+	"github.com/tollgate/tollgate/keys"
+	"github.com/tollgate/tollgate/oauth"
 )
 
 // Config tunes the use cases. Zero values take the defaults noted.
 type Config struct {
-	// Issuer is the public base URL, used to build invitation links.
+	// Issuer is the public base URL: invitation links, the token
+	// endpoint's URL and the iss of access tokens.
 	Issuer string
-	// SessionIdle ends a session unused this long (default 12 h).
-	SessionIdle time.Duration
-	// SessionMax ends a session this long after sign-in (default 7 days).
-	SessionMax time.Duration
+	// Audience is the aud of access tokens (default: Issuer).
+	Audience string
+	// Sessions bound sessions (default tollgate.DefaultSessionPolicy).
+	Sessions tollgate.SessionPolicy
 	// Argon2 are the password hashing parameters (default
 	// credential.DefaultArgon2).
 	Argon2 credential.Argon2Params
-	// SignInLimits bound failed sign-ins (default DefaultSignInLimits).
-	SignInLimits SignInLimits
-	// Keys hash client secrets; required for service accounts.
-	Keys *credential.Keyring
+	// Keyring hashes client secrets and tokens and seals issued tokens;
+	// required for service accounts and tokens.
+	Keyring *credential.Keyring
+	// Signing signs access tokens; required for the token endpoint.
+	Signing *keys.Manager
 	// ServiceAccountEmailDomain ends service accounts' email addresses
 	// (default tollgate.DefaultServiceAccountEmailDomain).
 	ServiceAccountEmailDomain string
-	// ServiceAccountChanged, when set, is called with an account's ID after
-	// a change to it commits, so that caches of it are dropped.
-	ServiceAccountChanged func(id string)
-	// APITokenChanged, when set, is called with a token's keyed hash after
-	// a change to it (update, reassignment, revocation) commits.
-	APITokenChanged func(hash []byte)
+	// ReuseMemoTTL bounds how long this process hands out an account's
+	// current token from memory before reading the latest one again
+	// (default 1 s): how long a token minted by another replica can go
+	// unseen here.
+	ReuseMemoTTL time.Duration
+	// Metrics registers the app's metrics (nil: kept unregistered).
+	Metrics prometheus.Registerer
 }
 
 // App runs the use cases against a store.
@@ -41,22 +48,18 @@ type App struct {
 	clock   tollgate.Clock
 	cfg     Config
 	log     *slog.Logger
-	limiter *failureLimiter
-	// dummyHash is verified against when a sign-in names an unknown email,
-	// so that the answer takes as long as for a known one.
-	dummyHash string
+	metrics *metrics
+	issuer  *issuer
 }
 
-// New returns an App. clock may be nil for the system clock.
+// New returns an App. clock may be nil for the system clock. Close it after
+// the HTTP server has finished its requests.
 func New(store tollgate.Store, clock tollgate.Clock, cfg Config, log *slog.Logger) *App {
 	if clock == nil {
 		clock = tollgate.SystemClock{}
 	}
-	if cfg.SessionIdle == 0 {
-		cfg.SessionIdle = 12 * time.Hour
-	}
-	if cfg.SessionMax == 0 {
-		cfg.SessionMax = 7 * 24 * time.Hour
+	if cfg.Sessions == (tollgate.SessionPolicy{}) {
+		cfg.Sessions = tollgate.DefaultSessionPolicy
 	}
 	if cfg.Argon2 == (credential.Argon2Params{}) {
 		cfg.Argon2 = credential.DefaultArgon2
@@ -64,30 +67,42 @@ func New(store tollgate.Store, clock tollgate.Clock, cfg Config, log *slog.Logge
 	if cfg.ServiceAccountEmailDomain == "" {
 		cfg.ServiceAccountEmailDomain = tollgate.DefaultServiceAccountEmailDomain
 	}
-	if cfg.SignInLimits == (SignInLimits{}) {
-		cfg.SignInLimits = DefaultSignInLimits
+	if cfg.ReuseMemoTTL == 0 {
+		cfg.ReuseMemoTTL = time.Second
 	}
-	return &App{
-		store:     store,
-		clock:     clock,
-		cfg:       cfg,
-		log:       log,
-		limiter:   newFailureLimiter(cfg.SignInLimits),
-		dummyHash: credential.HashPassword(credential.NewPassword(), cfg.Argon2),
+	cfg.Issuer = strings.TrimRight(cfg.Issuer, "/")
+	if cfg.Audience == "" {
+		cfg.Audience = cfg.Issuer
 	}
+	reg := cfg.Metrics
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	a := &App{store: store, clock: clock, cfg: cfg, log: log, metrics: newMetrics(reg)}
+	a.issuer = newIssuer(a)
+	return a
 }
 
-// changed reports a committed change to a service account.
-func (a *App) changed(id string) {
-	if a.cfg.ServiceAccountChanged != nil {
-		a.cfg.ServiceAccountChanged(id)
-	}
-}
+// Close stops the committer of new tokens after the batch it is running;
+// token requests after Close fail.
+func (a *App) Close() { a.issuer.close() }
 
-// tokenChanged reports a committed change to an API token.
-func (a *App) tokenChanged(hash []byte) {
-	if a.cfg.APITokenChanged != nil {
-		a.cfg.APITokenChanged(hash)
+// Argon2 returns the password hashing parameters.
+func (a *App) Argon2() credential.Argon2Params { return a.cfg.Argon2 }
+
+// changed broadcasts committed changes, so that every process drops what
+// it cached of them. A failed broadcast is logged: the other processes
+// then see the change when their caches expire.
+func (a *App) changed(ctx context.Context, changes ...tollgate.Change) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	for _, c := range changes {
+		if c.Kind == tollgate.ChangeServiceAccount {
+			a.issuer.forget(c.ID)
+		}
+		if err := a.store.Broadcast(ctx, c.Key()); err != nil {
+			a.log.WarnContext(ctx, "broadcasting a change", "change", c.Key(), "err", err)
+		}
 	}
 }
 
@@ -97,26 +112,51 @@ func (a *App) Ready(ctx context.Context) error { return a.store.Ping(ctx) }
 // now returns the clock's time at store precision.
 func (a *App) now() time.Time { return tollgate.Timestamp(a.clock.Now()) }
 
-// Actor is who is calling, with where the call came from for the audit
-// log: a user signed in with a session; a machine presenting a bearer
-// credential (an API token or access token), which acts in the
-// credential's org with the credential's role (Credential and OrgID set);
-// or anonymous.
+// Actor is who is calling, as the authn package resolved it, with where
+// the call came from for the audit log: a person signed in with a session
+// (Type user, Credential nil); a machine that presented a credential,
+// which acts in the credential's org with the credential's role; or
+// anonymous.
 type Actor struct {
-	Type          tollgate.PrincipalType // tollgate.PrincipalUser, PrincipalServiceAccount, or PrincipalAnonymous
+	Type          tollgate.PrincipalType // user, service_account or anonymous
 	ID            string
 	Name          string
-	PlatformAdmin bool
+	PlatformAdmin bool // a session of the bootstrap user
 	IP            string
 	UserAgent     string
-	// Credential, OrgID and Role are set for bearer credentials.
-	Credential string
-	OrgID      string
-	Role       tollgate.Role
+	// Credential is what a machine authenticated with; nil for a session
+	// and for anonymous.
+	Credential *Credential
+}
+
+// Credential is a credential the authn package accepted, with what it may
+// do: always in OrgID, with Role.
+type Credential struct {
+	Kind tollgate.CredentialKind
+	// ID is the API token's ID, the access token's jti, or the client
+	// secret's ID.
+	ID    string
+	OrgID string
+	// Role is the credential's effective role: never above its owner's
+	// current role, never super_admin.
+	Role tollgate.Role
+	// Public is set for a public API token, admitted from a listed origin.
+	Public bool
+	// Hash is the keyed hash of the presented string (API and access
+	// tokens), the key of caches and of its Change.
+	Hash []byte
+	// Account and Org are the owning service account and its org as they
+	// are now, for credentials of service accounts.
+	Account *tollgate.ServiceAccount
+	Org     *tollgate.Org
+	// Claims are an access token's.
+	Claims *oauth.Claims
+	// Method is how an OAuth client authenticated (client_secret_basic…).
+	Method string
 }
 
 // Session reports whether the actor is a person signed in with a session.
-func (ac Actor) Session() bool { return ac.Type == tollgate.PrincipalUser && ac.Credential == "" }
+func (ac Actor) Session() bool { return ac.Type == tollgate.PrincipalUser && ac.Credential == nil }
 
 // Anonymous returns an actor that has not authenticated.
 func Anonymous(ip, userAgent string) Actor {
@@ -142,7 +182,7 @@ func (a *App) authorize(ctx context.Context, q tollgate.Queries, ac Actor, slug 
 	if ac.Type == tollgate.PrincipalAnonymous {
 		return nil, "", errUnauthenticated
 	}
-	if tollgate.ValidateSlug(slug) != nil || (ac.Type != tollgate.PrincipalUser && ac.Credential == "") {
+	if tollgate.ValidateSlug(slug) != nil || (ac.Type != tollgate.PrincipalUser && ac.Credential == nil) {
 		return nil, "", notFound
 	}
 	org, err := q.GetOrgBySlug(ctx, slug)
@@ -151,11 +191,12 @@ func (a *App) authorize(ctx context.Context, q tollgate.Queries, ac Actor, slug 
 	} else if err != nil {
 		return nil, "", err
 	}
-	role := ac.Role
-	if ac.Credential != "" {
-		if org.ID != ac.OrgID {
+	var role tollgate.Role
+	if ac.Credential != nil {
+		if org.ID != ac.Credential.OrgID {
 			return nil, "", notFound
 		}
+		role = ac.Credential.Role
 	} else {
 		m, err := q.GetMember(ctx, org.ID, ac.ID)
 		if tollgate.ErrorCode(err) == tollgate.ENotFound {

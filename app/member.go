@@ -78,45 +78,51 @@ func (a *App) Invite(ctx context.Context, ac Actor, slug, email string, role tol
 		AcceptURL: strings.TrimRight(a.cfg.Issuer, "/") + "/invitations/accept?token=" + url.QueryEscape(token)}, nil
 }
 
-// AcceptInvitation makes the invitation's email a member with its role and
-// signs them in. A new user sets name and password; an existing user (a
-// member of another org) proves who they are with their password and keeps
-// their name. The token works once (EConflict after) and until it expires
-// (EInvalid); an unknown token is ENotFound.
-func (a *App) AcceptInvitation(ctx context.Context, ac Actor, token, name, password string) (string, *SessionInfo, error) {
+// PendingInvitation returns the invitation of token, while it can still be
+// accepted, and the user who already has its email (nil for none). An
+// unknown token is ENotFound, an accepted one EConflict, an expired one
+// EInvalid naming "token".
+func (a *App) PendingInvitation(ctx context.Context, token string) (*tollgate.Invitation, *tollgate.User, error) {
 	if token == "" {
-		return "", nil, tollgate.Invalidf("token", "token is required")
+		return nil, nil, tollgate.Invalidf("token", "token is required")
 	}
 	inv, err := a.store.GetInvitationByTokenHash(ctx, credential.Hash(token))
 	if tollgate.ErrorCode(err) == tollgate.ENotFound {
-		return "", nil, tollgate.Errorf(tollgate.ENotFound, "invitation not found: the link is wrong or was replaced by a newer invitation")
+		return nil, nil, tollgate.Errorf(tollgate.ENotFound, "invitation not found: the link is wrong or was replaced by a newer invitation")
 	} else if err != nil {
+		return nil, nil, err
+	}
+	if inv.AcceptedAt != nil {
+		return nil, nil, tollgate.Errorf(tollgate.EConflict, "this invitation was already accepted")
+	}
+	if !a.now().Before(inv.ExpiresAt) {
+		return nil, nil, tollgate.Invalidf("token", "this invitation expired on %s; ask for a new one", inv.ExpiresAt.Format("2006-01-02 15:04 MST"))
+	}
+	existing, err := a.store.GetUserByEmail(ctx, inv.Email)
+	if tollgate.ErrorCode(err) == tollgate.ENotFound {
+		return inv, nil, nil
+	} else if err != nil {
+		return nil, nil, err
+	}
+	return inv, existing, nil
+}
+
+// AcceptInvitation makes the invitation's email a member with its role and
+// signs them in. A new user sets name and password. An existing user (a
+// member of another org) must be ac, which the authn package resolves by
+// checking their password; they keep their name. The token works once
+// (EConflict after) and until it expires (EInvalid); an unknown token is
+// ENotFound.
+func (a *App) AcceptInvitation(ctx context.Context, ac Actor, token, name, password string) (string, *SessionInfo, error) {
+	inv, existing, err := a.PendingInvitation(ctx, token)
+	if err != nil {
 		return "", nil, err
 	}
 	now := a.now()
-	if inv.AcceptedAt != nil {
-		return "", nil, tollgate.Errorf(tollgate.EConflict, "this invitation was already accepted")
-	}
-	if !now.Before(inv.ExpiresAt) {
-		return "", nil, tollgate.Invalidf("token", "this invitation expired on %s; ask for a new one", inv.ExpiresAt.Format("2006-01-02 15:04 MST"))
-	}
-
-	existing, err := a.store.GetUserByEmail(ctx, inv.Email)
-	if err != nil && tollgate.ErrorCode(err) != tollgate.ENotFound {
-		return "", nil, err
-	}
 	var newUser *tollgate.User
 	if existing != nil {
-		// Accepting must not let the link's holder take over an account,
-		// nor guess its password faster than at sign-in.
-		keys := map[string]int{"email:" + existing.Email: a.cfg.SignInLimits.PerEmail, "ip:" + ac.IP: a.cfg.SignInLimits.PerIP}
-		if wait := a.limiter.blocked(now, keys); wait > 0 {
-			return "", nil, &tollgate.Error{Code: tollgate.ERateLimited, RetryAfter: wait, Message: "too many failed attempts; try again later"}
-		}
-		if ok, err := credential.VerifyPassword(password, existing.PasswordHash); err != nil {
-			return "", nil, err
-		} else if !ok {
-			a.limiter.fail(now, keys)
+		// Accepting must not let the link's holder take over an account.
+		if ac.Type != tollgate.PrincipalUser || ac.ID != existing.ID || ac.Credential != nil {
 			return "", nil, tollgate.Errorf(tollgate.EUnauthenticated, "%s already has an account: enter its password to join", inv.Email)
 		}
 	} else {
@@ -179,7 +185,9 @@ func (a *App) ChangeRole(ctx context.Context, ac Actor, slug, userID string, rol
 		return nil, err
 	}
 	var view *tollgate.MemberView
+	var changed *tollgate.Change
 	err := a.store.InTx(ctx, func(q tollgate.Queries) error {
+		changed = nil
 		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)
 		if err != nil {
 			return err
@@ -202,10 +210,16 @@ func (a *App) ChangeRole(ctx context.Context, ac Actor, slug, userID string, rol
 		if err != nil || m.Role == role {
 			return err
 		}
+		c := tollgate.MemberChanged(org.ID, userID)
+		changed = &c
 		return a.audit(ctx, q, ac, org.ID, tollgate.ActionMemberRoleChanged,
 			tollgate.Principal{Type: tollgate.PrincipalUser, ID: view.UserID, Name: view.Email},
 			map[string]any{"from": string(m.Role), "to": string(role)})
 	})
+	if err == nil && changed != nil {
+		// Tokens the member owns act with at most the new role.
+		a.changed(ctx, *changed)
+	}
 	return view, err
 }
 
@@ -215,6 +229,7 @@ func (a *App) ChangeRole(ctx context.Context, ac Actor, slug, userID string, rol
 // audited as member.removal_blocked.
 func (a *App) RemoveMember(ctx context.Context, ac Actor, slug, userID string) error {
 	var blocked error
+	var removed tollgate.Change
 	err := a.store.InTx(ctx, func(q tollgate.Queries) error {
 		blocked = nil
 		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)
@@ -245,10 +260,14 @@ func (a *App) RemoveMember(ctx context.Context, ac Actor, slug, userID string) e
 		if err := q.DeleteMember(ctx, org.ID, userID); err != nil {
 			return err
 		}
+		removed = tollgate.MemberChanged(org.ID, userID)
 		return a.audit(ctx, q, ac, org.ID, tollgate.ActionMemberRemoved, target, map[string]any{"role": string(m.Role)})
 	})
 	if err != nil {
 		return err
+	}
+	if blocked == nil {
+		a.changed(ctx, removed)
 	}
 	return blocked
 }

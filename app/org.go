@@ -117,8 +117,10 @@ func (a *App) UpdateOrg(ctx context.Context, ac Actor, slug string, upd tollgate
 		}
 	}
 	var org *tollgate.Org
+	updated := false
 	err := a.store.InTx(ctx, func(q tollgate.Queries) error {
 		var err error
+		updated = false
 		org, _, err = a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)
 		if err != nil {
 			return err
@@ -138,7 +140,11 @@ func (a *App) UpdateOrg(ctx context.Context, ac Actor, slug string, upd tollgate
 		if err := q.UpdateOrg(ctx, org); err != nil {
 			return err
 		}
+		updated = true
 		return a.audit(ctx, q, ac, org.ID, tollgate.ActionOrgUpdated, orgPrincipal(org), changes)
 	})
+	if err == nil && updated {
+		a.changed(ctx, tollgate.OrgChanged(org.ID)) // the reuse floor is read from cached orgs
+	}
 	return org, err
 }

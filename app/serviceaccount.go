@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/tollgate/tollgate"
@@ -28,7 +27,7 @@ type ServiceAccountUpdate struct {
 }
 
 // TokenEndpoint is where service accounts get access tokens.
-func (a *App) TokenEndpoint() string { return strings.TrimRight(a.cfg.Issuer, "/") + "/oauth2/token" }
+func (a *App) TokenEndpoint() string { return a.cfg.Issuer + "/oauth2/token" }
 
 func saPrincipal(sa *tollgate.ServiceAccount) tollgate.Principal {
 	return tollgate.Principal{Type: tollgate.PrincipalServiceAccount, ID: sa.ID, Name: sa.Name}
@@ -100,7 +99,7 @@ func (a *App) CreateServiceAccount(ctx context.Context, ac Actor, slug string, i
 			return err
 		}
 		if err := q.CreateClientSecret(ctx, &tollgate.ClientSecret{ID: tollgate.NewID(tollgate.PrefixClientSecret, now),
-			ServiceAccountID: sa.ID, Hash: a.cfg.Keys.Hash(secret), CreatedAt: now}); err != nil {
+			ServiceAccountID: sa.ID, Hash: a.cfg.Keyring.Hash(secret), CreatedAt: now}); err != nil {
 			return err
 		}
 		return a.audit(ctx, q, ac, org.ID, tollgate.ActionServiceAccountCreated, saPrincipal(sa), map[string]any{
@@ -156,7 +155,7 @@ func (a *App) UpdateServiceAccount(ctx context.Context, ac Actor, slug, id strin
 		return a.audit(ctx, q, ac, org.ID, tollgate.ActionServiceAccountUpdated, saPrincipal(sa), changes)
 	})
 	if err == nil {
-		a.changed(sa.ID)
+		a.changed(ctx, tollgate.ServiceAccountChanged(sa.ID))
 	}
 	return sa, err
 }
@@ -192,6 +191,7 @@ func (a *App) SetServiceAccountStatus(ctx context.Context, ac Actor, slug, id st
 				return err
 			}
 			details = map[string]any{"revoked_access_tokens": n}
+			sa.ReuseAfter = a.now()
 		}
 		if err := q.UpdateServiceAccount(ctx, sa); err != nil {
 			return err
@@ -199,7 +199,7 @@ func (a *App) SetServiceAccountStatus(ctx context.Context, ac Actor, slug, id st
 		return a.audit(ctx, q, ac, org.ID, action, saPrincipal(sa), details)
 	})
 	if err == nil {
-		a.changed(sa.ID)
+		a.changed(ctx, tollgate.ServiceAccountChanged(sa.ID))
 	}
 	return sa, err
 }
@@ -260,7 +260,7 @@ func (a *App) RotateSecret(ctx context.Context, ac Actor, slug, id string, grace
 			return err
 		}
 		if err := q.CreateClientSecret(ctx, &tollgate.ClientSecret{ID: tollgate.NewID(tollgate.PrefixClientSecret, now),
-			ServiceAccountID: sa.ID, Hash: a.cfg.Keys.Hash(secret), CreatedAt: now}); err != nil {
+			ServiceAccountID: sa.ID, Hash: a.cfg.Keyring.Hash(secret), CreatedAt: now}); err != nil {
 			return err
 		}
 		sa.ReuseAfter = now
@@ -277,7 +277,7 @@ func (a *App) RotateSecret(ctx context.Context, ac Actor, slug, id string, grace
 	if err != nil {
 		return nil, err
 	}
-	a.changed(res.ServiceAccount.ID)
+	a.changed(ctx, tollgate.ServiceAccountChanged(res.ServiceAccount.ID))
 	return res, nil
 }
 
@@ -285,7 +285,7 @@ func (a *App) RotateSecret(ctx context.Context, ac Actor, slug, id string, grace
 // tokens, which stop working at once (S8); its audit history stays.
 // super_admin only.
 func (a *App) DeleteServiceAccount(ctx context.Context, ac Actor, slug, id string) error {
-	defer a.changed(id)
+	defer a.changed(ctx, tollgate.ServiceAccountChanged(id))
 	return a.store.InTx(ctx, func(q tollgate.Queries) error {
 		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)
 		if err != nil {

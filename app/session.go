@@ -2,16 +2,10 @@ package app
 
 import (
 	"context"
-	"strings"
-	"time"
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/credential"
 )
-
-// touchEvery is how stale a session's last-seen time may get before a
-// request refreshes it: one write a minute per session, not one a request.
-const touchEvery = time.Minute
 
 // SessionInfo is the signed-in user and the orgs they belong to.
 type SessionInfo struct {
@@ -19,92 +13,64 @@ type SessionInfo struct {
 	Memberships []tollgate.Membership
 }
 
-// errBadCredentials is the one answer to a failed sign-in, whether the email
-// exists or not.
-var errBadCredentials = tollgate.Errorf(tollgate.EUnauthenticated, "the email or password is wrong")
-
-// SignIn checks an email and password and starts a session. It returns the
-// session token for the cookie. Failures are rate limited per email and per
-// client address (ERateLimited with RetryAfter) and answered the same way,
-// after the same work, whether or not the email exists; each is audited as
-// session.failed.
-func (a *App) SignIn(ctx context.Context, ac Actor, email, password string) (string, *SessionInfo, error) {
-	if strings.TrimSpace(email) == "" {
-		return "", nil, tollgate.Invalidf("email", "email is required")
+// StartSession signs in ac, a user whose password the authn package has
+// checked: it creates a session, audits session.created in each of the
+// user's orgs, and returns the session token for the cookie.
+func (a *App) StartSession(ctx context.Context, ac Actor) (string, *SessionInfo, error) {
+	if ac.Type != tollgate.PrincipalUser || ac.Credential != nil {
+		return "", nil, errUnauthenticated
 	}
-	if password == "" {
-		return "", nil, tollgate.Invalidf("password", "password is required")
-	}
-	if len(password) > 4*tollgate.MaxPasswordLength {
-		return "", nil, tollgate.Invalidf("password", "password must be at most %d characters", tollgate.MaxPasswordLength)
-	}
-	now := a.now()
-	norm := strings.ToLower(strings.TrimSpace(email))
-	keys := map[string]int{"email:" + norm: a.cfg.SignInLimits.PerEmail, "ip:" + ac.IP: a.cfg.SignInLimits.PerIP}
-	if wait := a.limiter.blocked(now, keys); wait > 0 {
-		return "", nil, &tollgate.Error{Code: tollgate.ERateLimited, RetryAfter: wait,
-			Message: "too many failed sign-ins; try again later"}
-	}
-
-	user, err := a.store.GetUserByEmail(ctx, norm)
-	if err != nil && tollgate.ErrorCode(err) != tollgate.ENotFound {
-		return "", nil, err
-	}
-	hash := a.dummyHash
-	if user != nil {
-		hash = user.PasswordHash
-	}
-	ok, err := credential.VerifyPassword(password, hash)
-	if err != nil {
-		return "", nil, err
-	}
-	if user == nil || !ok {
-		a.limiter.fail(now, keys)
-		if err := a.auditFailedSignIn(ctx, ac, norm, user); err != nil {
-			return "", nil, err
-		}
-		return "", nil, errBadCredentials
-	}
-	a.limiter.reset("email:" + norm)
-
 	var token string
 	var info *SessionInfo
-	err = a.store.InTx(ctx, func(q tollgate.Queries) error {
-		var err error
+	err := a.store.InTx(ctx, func(q tollgate.Queries) error {
+		user, err := q.GetUser(ctx, ac.ID)
+		if err != nil {
+			return err
+		}
 		token, info, err = a.startSession(ctx, q, ac, user)
 		return err
 	})
 	return token, info, err
 }
 
-// auditFailedSignIn writes session.failed in every org of a known user, or
-// once with no org for an unknown email, so both cases do the same work.
-func (a *App) auditFailedSignIn(ctx context.Context, ac Actor, email string, user *tollgate.User) error {
+// RecordFailedSignIn audits a refused sign-in for email: session.failed in
+// every org of user, or once with no org when user is nil (an unknown
+// email), so that both cases do the same work.
+func (a *App) RecordFailedSignIn(ctx context.Context, ac Actor, email string, user *tollgate.User) error {
 	return a.store.InTx(ctx, func(q tollgate.Queries) error {
 		actor := Actor{Type: tollgate.PrincipalAnonymous, Name: email, IP: ac.IP, UserAgent: ac.UserAgent}
 		target := tollgate.Principal{Type: tollgate.PrincipalUser, Name: email}
-		orgs := []string{""}
+		var userID string
 		if user != nil {
 			actor = Actor{Type: tollgate.PrincipalUser, ID: user.ID, Name: user.Email, IP: ac.IP, UserAgent: ac.UserAgent}
-			target.ID = user.ID
-			ms, err := q.ListMemberships(ctx, user.ID)
-			if err != nil {
-				return err
-			}
-			if len(ms) > 0 {
-				orgs = orgs[:0]
-			}
-			for _, m := range ms {
-				orgs = append(orgs, m.OrgID)
-			}
+			target.ID, userID = user.ID, user.ID
 		}
-		for _, org := range orgs {
-			if err := a.audit(ctx, q, actor, org, tollgate.ActionSessionFailed, target, map[string]any{"reason": "bad_credentials"}); err != nil {
-				return err
-			}
-		}
-		return nil
+		return a.auditInOrgsOf(ctx, q, userID, actor, tollgate.ActionSessionFailed, target, map[string]any{"reason": "bad_credentials"})
 	})
+}
+
+// auditInOrgsOf audits an event about a user in every org they belong to,
+// or once with no org when they belong to none (or userID is "").
+func (a *App) auditInOrgsOf(ctx context.Context, q tollgate.Queries, userID string, ac Actor, action string, target tollgate.Principal, details map[string]any) error {
+	orgs := []string{""}
+	if userID != "" {
+		ms, err := q.ListMemberships(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if len(ms) > 0 {
+			orgs = orgs[:0]
+		}
+		for _, m := range ms {
+			orgs = append(orgs, m.OrgID)
+		}
+	}
+	for _, org := range orgs {
+		if err := a.audit(ctx, q, ac, org, action, target, details); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // startSession creates a session for user inside q and audits
@@ -112,7 +78,7 @@ func (a *App) auditFailedSignIn(ctx context.Context, ac Actor, email string, use
 func (a *App) startSession(ctx context.Context, q tollgate.Queries, ac Actor, user *tollgate.User) (string, *SessionInfo, error) {
 	now := a.now()
 	token, hash := credential.NewToken()
-	s := &tollgate.Session{IDHash: hash, UserID: user.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(a.cfg.SessionMax)}
+	s := &tollgate.Session{IDHash: hash, UserID: user.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(a.cfg.Sessions.Max)}
 	if err := q.CreateSession(ctx, s); err != nil {
 		return "", nil, err
 	}
@@ -128,39 +94,6 @@ func (a *App) startSession(ctx context.Context, q tollgate.Queries, ac Actor, us
 		}
 	}
 	return token, &SessionInfo{User: user, Memberships: ms}, nil
-}
-
-// Authenticate returns the user actor of a session token. An unknown, idle
-// or expired session is EUnauthenticated (and an expired one is deleted).
-func (a *App) Authenticate(ctx context.Context, token, ip, userAgent string) (Actor, error) {
-	expired := tollgate.Errorf(tollgate.EUnauthenticated, "your session has ended; sign in again")
-	if token == "" || len(token) > 128 {
-		return Actor{}, errUnauthenticated
-	}
-	hash := credential.Hash(token)
-	s, err := a.store.GetSession(ctx, hash)
-	if tollgate.ErrorCode(err) == tollgate.ENotFound {
-		return Actor{}, expired
-	} else if err != nil {
-		return Actor{}, err
-	}
-	now := a.now()
-	if !now.Before(s.ExpiresAt) || now.Sub(s.LastSeenAt) >= a.cfg.SessionIdle {
-		if err := a.store.DeleteSession(ctx, hash); err != nil && tollgate.ErrorCode(err) != tollgate.ENotFound {
-			return Actor{}, err
-		}
-		return Actor{}, expired
-	}
-	if now.Sub(s.LastSeenAt) >= touchEvery {
-		if err := a.store.TouchSession(ctx, hash, now); err != nil && tollgate.ErrorCode(err) != tollgate.ENotFound {
-			return Actor{}, err
-		}
-	}
-	u, err := a.store.GetUser(ctx, s.UserID)
-	if err != nil {
-		return Actor{}, err
-	}
-	return Actor{Type: tollgate.PrincipalUser, ID: u.ID, Name: u.Email, PlatformAdmin: u.PlatformAdmin, IP: ip, UserAgent: userAgent}, nil
 }
 
 // SignOut ends the session of token. Ending an unknown session is not an
@@ -196,5 +129,5 @@ func (a *App) Me(ctx context.Context, ac Actor) (*SessionInfo, error) {
 // returns how many.
 func (a *App) PruneSessions(ctx context.Context) (int, error) {
 	now := a.now()
-	return a.store.DeleteSessionsBefore(ctx, now, now.Add(-a.cfg.SessionIdle))
+	return a.store.DeleteSessionsBefore(ctx, now, now.Add(-a.cfg.Sessions.Idle))
 }

@@ -1,31 +1,42 @@
 package oauth
 
-import "net/http"
+import (
+	"errors"
 
-// Error codes of RFC 6749 §5.2 and RFC 7009 §2.2.1.
-const (
-	ErrInvalidRequest       = "invalid_request"
-	ErrInvalidClient        = "invalid_client"
-	ErrUnsupportedGrantType = "unsupported_grant_type"
-	ErrInvalidScope         = "invalid_scope"
-	ErrServerError          = "server_error"
+	"github.com/tollgate/tollgate"
 )
 
-// Error is an OAuth error response. Basic is set when the client tried
-// HTTP Basic authentication, so that a 401 carries WWW-Authenticate.
-type Error struct {
-	Code        string
-	Description string
-	Status      int
-	Basic       bool
+// Code is an error code of RFC 6749 §5.2. It is an error value: a
+// *tollgate.Error carries it in its chain when an OAuth answer needs a
+// code more precise than the tollgate code says (Fail, CodeOf).
+type Code string
+
+// Error returns the code itself.
+func (c Code) Error() string { return string(c) }
+
+// The error codes Tollgate answers with.
+const (
+	CodeInvalidRequest       Code = "invalid_request"
+	CodeInvalidClient        Code = "invalid_client"
+	CodeUnsupportedGrantType Code = "unsupported_grant_type"
+	CodeInvalidScope         Code = "invalid_scope"
+	CodeServerError          Code = "server_error"
+)
+
+// Fail returns the coded error of an OAuth refusal: EUnauthenticated for
+// invalid_client, EInvalid otherwise, with desc as the client-safe
+// error_description and code in its chain.
+func Fail(code Code, desc string) *tollgate.Error {
+	c := tollgate.EInvalid
+	if code == CodeInvalidClient {
+		c = tollgate.EUnauthenticated
+	}
+	return &tollgate.Error{Code: c, Message: desc, Err: code}
 }
 
-func (e *Error) Error() string { return e.Code + ": " + e.Description }
-
-func invalidRequest(desc string) *Error {
-	return &Error{Code: ErrInvalidRequest, Description: desc, Status: http.StatusBadRequest}
-}
-
-func invalidClient(desc string, basic bool) *Error {
-	return &Error{Code: ErrInvalidClient, Description: desc, Status: http.StatusUnauthorized, Basic: basic}
+// CodeOf returns the Code in err's chain, or "" when there is none.
+func CodeOf(err error) Code {
+	var c Code
+	errors.As(err, &c)
+	return c
 }

@@ -6,23 +6,27 @@ import (
 	"strings"
 )
 
-// Client authentication methods (RFC 7591 names).
+// Client authentication methods (RFC 7591 §2 names).
 const (
 	AuthBasic = "client_secret_basic"
 	AuthPost  = "client_secret_post"
 )
 
-// ClientCredentials are the credentials a client presented.
-type ClientCredentials struct {
+// GrantClientCredentials is the grant of RFC 6749 §4.4.
+const GrantClientCredentials = "client_credentials"
+
+// ClientAuth is how a client authenticated at an OAuth endpoint (RFC 6749
+// §2.3): its ID and, for the client_secret methods, its secret.
+type ClientAuth struct {
 	ID     string
 	Secret string
 	Method string // AuthBasic or AuthPost
 }
 
-// TokenRequest is a parsed client credentials token request.
+// TokenRequest is a parsed token request (RFC 6749 §4.4.2).
 type TokenRequest struct {
-	Client ClientCredentials
-	Scope  string
+	GrantType string
+	Scope     string
 }
 
 // maxParamLen bounds every parameter: nothing legitimate is longer.
@@ -55,76 +59,83 @@ func ParseBasic(header string) (id, secret string, ok bool) {
 
 // single returns the one value of a form parameter. A parameter sent twice
 // is an error (RFC 6749 §3.2: parameters must not be repeated).
-func single(form url.Values, name string) (string, *Error) {
+func single(form url.Values, name string) (string, error) {
 	vs := form[name]
 	switch {
 	case len(vs) == 0:
 		return "", nil
 	case len(vs) > 1:
-		return "", invalidRequest("the " + name + " parameter is repeated")
+		return "", Fail(CodeInvalidRequest, "the "+name+" parameter is repeated")
 	case len(vs[0]) > maxParamLen:
-		return "", invalidRequest("the " + name + " parameter is too long")
+		return "", Fail(CodeInvalidRequest, "the "+name+" parameter is too long")
 	}
 	return vs[0], nil
 }
 
-// ParseClientCredentials reads the client's credentials from the
-// Authorization header (client_secret_basic) or the form
-// (client_secret_post). Using both at once is invalid_request; none, or a
-// malformed Basic header, is invalid_client.
-func ParseClientCredentials(authorization string, form url.Values) (ClientCredentials, *Error) {
+// ParseClientAuth reads the client's credentials from the Authorization
+// header (client_secret_basic) or the form (client_secret_post). Using
+// both at once is invalid_request; none, a malformed Basic header, or
+// another scheme is invalid_client.
+func ParseClientAuth(authorization string, form url.Values) (ClientAuth, error) {
 	formID, err := single(form, "client_id")
 	if err != nil {
-		return ClientCredentials{}, err
+		return ClientAuth{}, err
 	}
 	formSecret, err := single(form, "client_secret")
 	if err != nil {
-		return ClientCredentials{}, err
+		return ClientAuth{}, err
+	}
+	if form.Has("client_assertion") || form.Has("client_assertion_type") {
+		return ClientAuth{}, Fail(CodeInvalidClient, "client assertions are not accepted here: authenticate with client_secret_basic or client_secret_post")
 	}
 	if authorization != "" {
 		id, secret, ok := ParseBasic(authorization)
 		if !ok {
-			return ClientCredentials{}, invalidClient("the Authorization header is not valid HTTP Basic client authentication", true)
+			return ClientAuth{}, Fail(CodeInvalidClient, "the Authorization header is not valid HTTP Basic client authentication")
 		}
 		if formSecret != "" {
-			return ClientCredentials{}, invalidRequest("use one client authentication method: HTTP Basic or client_secret in the body, not both")
+			return ClientAuth{}, Fail(CodeInvalidRequest, "use one client authentication method: HTTP Basic or client_secret in the body, not both")
 		}
 		if formID != "" && formID != id {
-			return ClientCredentials{}, invalidRequest("client_id in the body differs from the one in the Authorization header")
+			return ClientAuth{}, Fail(CodeInvalidRequest, "client_id in the body differs from the one in the Authorization header")
 		}
-		return ClientCredentials{ID: id, Secret: secret, Method: AuthBasic}, nil
+		return ClientAuth{ID: id, Secret: secret, Method: AuthBasic}, nil
 	}
 	if formID == "" || formSecret == "" {
-		return ClientCredentials{}, invalidClient("client authentication is required: send client_id and client_secret (HTTP Basic or form body)", false)
+		return ClientAuth{}, Fail(CodeInvalidClient, "client authentication is required: send client_id and client_secret (HTTP Basic or form body)")
 	}
-	return ClientCredentials{ID: formID, Secret: formSecret, Method: AuthPost}, nil
+	return ClientAuth{ID: formID, Secret: formSecret, Method: AuthPost}, nil
 }
 
-// ParseTokenRequest parses a token request (RFC 6749 §4.4.2): grant_type
-// must be client_credentials; scope is optional; the client authenticates
-// as ParseClientCredentials reads it.
-func ParseTokenRequest(authorization string, form url.Values) (TokenRequest, *Error) {
+// ParseTokenRequest parses a token request's grant (RFC 6749 §4.4.2):
+// grant_type must be client_credentials; scope is optional. The client's
+// authentication is ParseClientAuth's.
+func ParseTokenRequest(form url.Values) (TokenRequest, error) {
 	grant, err := single(form, "grant_type")
 	if err != nil {
 		return TokenRequest{}, err
 	}
 	switch grant {
 	case "":
-		return TokenRequest{}, invalidRequest("grant_type is required; this server supports client_credentials")
-	case "client_credentials":
+		return TokenRequest{}, Fail(CodeInvalidRequest, "grant_type is required; this server supports client_credentials")
+	case GrantClientCredentials:
 	default:
-		return TokenRequest{}, &Error{Code: ErrUnsupportedGrantType, Status: 400,
-			Description: "grant_type " + quote(grant) + " is not supported; use client_credentials"}
+		return TokenRequest{}, Fail(CodeUnsupportedGrantType, "grant_type "+quote(grant)+" is not supported; use client_credentials")
 	}
 	scope, err := single(form, "scope")
 	if err != nil {
 		return TokenRequest{}, err
 	}
-	creds, err := ParseClientCredentials(authorization, form)
-	if err != nil {
-		return TokenRequest{}, err
+	return TokenRequest{GrantType: grant, Scope: scope}, nil
+}
+
+// ParseTokenParam reads the token parameter of an introspection (RFC 7662
+// §2.1) or revocation (RFC 7009 §2.1) request: exactly one, not blank.
+func ParseTokenParam(form url.Values) (string, error) {
+	if len(form["token"]) != 1 || strings.TrimSpace(form.Get("token")) == "" {
+		return "", Fail(CodeInvalidRequest, "send exactly one token parameter")
 	}
-	return TokenRequest{Client: creds, Scope: scope}, nil
+	return form.Get("token"), nil
 }
 
 // quote shows an untrusted value in a message, shortened and quoted.

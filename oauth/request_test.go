@@ -2,11 +2,11 @@ package oauth_test
 
 import (
 	"encoding/base64"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/oauth"
 )
@@ -50,69 +50,83 @@ func TestParseTokenRequest(t *testing.T) {
 		name   string
 		auth   string
 		form   url.Values
-		code   string
+		code   oauth.Code
 		method string
 	}{
 		{"post", "", form("grant_type", "client_credentials", "client_id", "sa_1", "client_secret", "s"), "", oauth.AuthPost},
 		{"basic", basic("sa_1", "s"), form("grant_type", "client_credentials"), "", oauth.AuthBasic},
 		{"basic with matching client_id", basic("sa_1", "s"), form("grant_type", "client_credentials", "client_id", "sa_1"), "", oauth.AuthBasic},
-		{"basic with other client_id", basic("sa_1", "s"), form("grant_type", "client_credentials", "client_id", "sa_2"), oauth.ErrInvalidRequest, ""},
-		{"both methods", basic("sa_1", "s"), form("grant_type", "client_credentials", "client_secret", "s"), oauth.ErrInvalidRequest, ""},
-		{"no grant", "", form("client_id", "sa_1", "client_secret", "s"), oauth.ErrInvalidRequest, ""},
-		{"other grant", "", form("grant_type", "authorization_code"), oauth.ErrUnsupportedGrantType, ""},
-		{"repeated scope", "", form("grant_type", "client_credentials", "scope", "a", "scope", "b"), oauth.ErrInvalidRequest, ""},
-		{"no credentials", "", form("grant_type", "client_credentials"), oauth.ErrInvalidClient, ""},
-		{"secret only", "", form("grant_type", "client_credentials", "client_secret", "s"), oauth.ErrInvalidClient, ""},
-		{"broken basic", "Basic ###", form("grant_type", "client_credentials"), oauth.ErrInvalidClient, ""},
-		{"huge parameter", "", form("grant_type", "client_credentials", "scope", strings.Repeat("x", 5000)), oauth.ErrInvalidRequest, ""},
+		{"basic with other client_id", basic("sa_1", "s"), form("grant_type", "client_credentials", "client_id", "sa_2"), oauth.CodeInvalidRequest, ""},
+		{"both methods", basic("sa_1", "s"), form("grant_type", "client_credentials", "client_secret", "s"), oauth.CodeInvalidRequest, ""},
+		{"no grant", "", form("client_id", "sa_1", "client_secret", "s"), oauth.CodeInvalidRequest, ""},
+		{"other grant", "", form("grant_type", "authorization_code", "client_id", "sa_1", "client_secret", "s"), oauth.CodeUnsupportedGrantType, ""},
+		{"repeated scope", "", form("grant_type", "client_credentials", "scope", "a", "scope", "b", "client_id", "sa_1", "client_secret", "s"), oauth.CodeInvalidRequest, ""},
+		{"no credentials", "", form("grant_type", "client_credentials"), oauth.CodeInvalidClient, ""},
+		{"secret only", "", form("grant_type", "client_credentials", "client_secret", "s"), oauth.CodeInvalidClient, ""},
+		{"broken basic", "Basic ###", form("grant_type", "client_credentials"), oauth.CodeInvalidClient, ""},
+		{"assertion", "", form("grant_type", "client_credentials", "client_id", "sa_1", "client_assertion", "x.y.z"), oauth.CodeInvalidClient, ""},
+		{"huge parameter", "", form("grant_type", "client_credentials", "scope", strings.Repeat("x", 5000), "client_id", "sa_1", "client_secret", "s"), oauth.CodeInvalidRequest, ""},
 	} {
-		req, err := oauth.ParseTokenRequest(tc.auth, tc.form)
+		auth, err := oauth.ParseClientAuth(tc.auth, tc.form)
+		if err == nil {
+			_, err = oauth.ParseTokenRequest(tc.form)
+		}
 		switch {
 		case tc.code == "" && err != nil:
 			t.Errorf("%s: %v", tc.name, err)
-		case tc.code != "" && (err == nil || err.Code != tc.code):
+		case tc.code != "" && oauth.CodeOf(err) != tc.code:
 			t.Errorf("%s: error %v, want %s", tc.name, err, tc.code)
-		case tc.code == "" && (req.Client.Method != tc.method || req.Client.ID != "sa_1" || req.Client.Secret != "s"):
-			t.Errorf("%s: %+v", tc.name, req)
+		case tc.code == "" && (auth.Method != tc.method || auth.ID != "sa_1" || auth.Secret != "s"):
+			t.Errorf("%s: %+v", tc.name, auth)
 		}
-		if err != nil && err.Code == oauth.ErrInvalidClient && err.Status != http.StatusUnauthorized {
-			t.Errorf("%s: invalid_client with status %d", tc.name, err.Status)
+		if want := tollgate.EInvalid; tc.code == oauth.CodeInvalidClient {
+			if tollgate.ErrorCode(err) != tollgate.EUnauthenticated {
+				t.Errorf("%s: invalid_client with code %s", tc.name, tollgate.ErrorCode(err))
+			}
+		} else if tc.code != "" && tollgate.ErrorCode(err) != want {
+			t.Errorf("%s: %s with code %s", tc.name, tc.code, tollgate.ErrorCode(err))
 		}
 	}
 }
 
 // FuzzParseTokenRequest feeds arbitrary bodies and Authorization headers to
-// the parser: it must never panic, and every error must be a 400 or 401
-// with a known code.
+// the parsers: they must never panic, and every error must be coded with a
+// known OAuth code and a description.
 func FuzzParseTokenRequest(f *testing.F) {
 	f.Add("grant_type=client_credentials&client_id=sa_1&client_secret=tgs_x", "")
 	f.Add("grant_type=client_credentials", basic("sa_1", "tgs_x"))
 	f.Add("grant_type=client_credentials&grant_type=x&scope=%zz", "Basic Og==")
 	f.Add("client_secret=a&client_secret=b", "Basic "+strings.Repeat("A", 100))
 	f.Add("%", "basic    ")
+	f.Add("token=a&token=b", "")
 	f.Fuzz(func(t *testing.T, body, authorization string) {
 		form, err := url.ParseQuery(body)
 		if err != nil {
 			return // the HTTP layer answers invalid_request before parsing
 		}
-		_, oerr := oauth.ParseTokenRequest(authorization, form)
-		if oerr == nil {
-			return
-		}
-		switch oerr.Code {
-		case oauth.ErrInvalidRequest, oauth.ErrUnsupportedGrantType:
-			if oerr.Status != 400 {
-				t.Fatalf("%s with status %d", oerr.Code, oerr.Status)
+		for _, err := range []error{
+			func() error { _, err := oauth.ParseClientAuth(authorization, form); return err }(),
+			func() error { _, err := oauth.ParseTokenRequest(form); return err }(),
+			func() error { _, err := oauth.ParseTokenParam(form); return err }(),
+		} {
+			if err == nil {
+				continue
 			}
-		case oauth.ErrInvalidClient:
-			if oerr.Status != 401 {
-				t.Fatalf("invalid_client with status %d", oerr.Status)
+			switch code := oauth.CodeOf(err); code {
+			case oauth.CodeInvalidRequest, oauth.CodeUnsupportedGrantType:
+				if tollgate.ErrorCode(err) != tollgate.EInvalid {
+					t.Fatalf("%s coded %s", code, tollgate.ErrorCode(err))
+				}
+			case oauth.CodeInvalidClient:
+				if tollgate.ErrorCode(err) != tollgate.EUnauthenticated {
+					t.Fatalf("invalid_client coded %s", tollgate.ErrorCode(err))
+				}
+			default:
+				t.Fatalf("unexpected error code %q", code)
 			}
-		default:
-			t.Fatalf("unexpected error code %q", oerr.Code)
-		}
-		if oerr.Description == "" {
-			t.Fatal("an error without a description")
+			if tollgate.ErrorMessage(err) == "" {
+				t.Fatal("an error without a description")
+			}
 		}
 	})
 }

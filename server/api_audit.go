@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/app"
 )
 
 // auditFilter reads the audit list filters from the query string.
@@ -30,11 +31,7 @@ func auditFilter(r *http.Request) (tollgate.AuditFilter, error) {
 }
 
 // handleListAuditEvents: GET /api/v1/orgs/{org}/audit-events → list, newest first.
-func (s *Server) handleListAuditEvents(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleListAuditEvents(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	f, err := auditFilter(r)
 	if err != nil {
 		return err
@@ -57,11 +54,7 @@ func (s *Server) handleListAuditEvents(w http.ResponseWriter, r *http.Request) e
 
 // handleExportAuditEvents: GET /api/v1/orgs/{org}/audit-events/export →
 // every matching event as JSON lines, newest first.
-func (s *Server) handleExportAuditEvents(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleExportAuditEvents(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	f, err := auditFilter(r)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/app"
 )
 
 // page reads limit and cursor from the query string.
@@ -21,11 +22,7 @@ func page(r *http.Request) (tollgate.Page, error) {
 }
 
 // handleListMembers: GET /api/v1/orgs/{org}/members → list of members.
-func (s *Server) handleListMembers(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleListMembers(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	p, err := page(r)
 	if err != nil {
 		return err
@@ -43,11 +40,7 @@ func (s *Server) handleListMembers(w http.ResponseWriter, r *http.Request) error
 }
 
 // handleInvite: POST /api/v1/orgs/{org}/invitations {email,role} → 201.
-func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	var req struct {
 		Email string `json:"email"`
 		Role  string `json:"role"`
@@ -66,11 +59,7 @@ func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) error {
 }
 
 // handleChangeRole: PATCH /api/v1/orgs/{org}/members/{user_id} {role} → member.
-func (s *Server) handleChangeRole(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleChangeRole(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	var req struct {
 		Role *string `json:"role"`
 	}
@@ -89,11 +78,7 @@ func (s *Server) handleChangeRole(w http.ResponseWriter, r *http.Request) error 
 }
 
 // handleRemoveMember: DELETE /api/v1/orgs/{org}/members/{user_id} → 204.
-func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	if err := s.app.RemoveMember(r.Context(), ac, r.PathValue("org"), r.PathValue("user_id")); err != nil {
 		return err
 	}

@@ -4,14 +4,11 @@ import (
 	"net/http"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/app"
 )
 
 // handleCreateOrg: POST /api/v1/orgs {slug,name} → 201 org.
-func (s *Server) handleCreateOrg(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleCreateOrg(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	var req struct {
 		Slug string `json:"slug"`
 		Name string `json:"name"`
@@ -28,11 +25,7 @@ func (s *Server) handleCreateOrg(w http.ResponseWriter, r *http.Request) error {
 }
 
 // handleGetOrg: GET /api/v1/orgs/{org} → org.
-func (s *Server) handleGetOrg(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleGetOrg(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	org, err := s.app.GetOrg(r.Context(), ac, r.PathValue("org"))
 	if err != nil {
 		return err
@@ -42,11 +35,7 @@ func (s *Server) handleGetOrg(w http.ResponseWriter, r *http.Request) error {
 }
 
 // handleUpdateOrg: PATCH /api/v1/orgs/{org} {name?,settings?} → org.
-func (s *Server) handleUpdateOrg(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleUpdateOrg(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	var req struct {
 		Name     *string `json:"name"`
 		Settings *struct {

@@ -9,11 +9,7 @@ import (
 )
 
 // handleListServiceAccounts: GET /api/v1/orgs/{org}/service-accounts.
-func (s *Server) handleListServiceAccounts(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleListServiceAccounts(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	p, err := page(r)
 	if err != nil {
 		return err
@@ -32,11 +28,7 @@ func (s *Server) handleListServiceAccounts(w http.ResponseWriter, r *http.Reques
 
 // handleCreateServiceAccount: POST /api/v1/orgs/{org}/service-accounts →
 // 201 with client_secret, shown this once.
-func (s *Server) handleCreateServiceAccount(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleCreateServiceAccount(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	var req struct {
 		Name            string `json:"name"`
 		Description     string `json:"description"`
@@ -61,11 +53,7 @@ func (s *Server) handleCreateServiceAccount(w http.ResponseWriter, r *http.Reque
 }
 
 // handleGetServiceAccount: GET /api/v1/orgs/{org}/service-accounts/{id}.
-func (s *Server) handleGetServiceAccount(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleGetServiceAccount(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	sa, err := s.app.GetServiceAccount(r.Context(), ac, r.PathValue("org"), r.PathValue("id"))
 	if err != nil {
 		return err
@@ -77,11 +65,7 @@ func (s *Server) handleGetServiceAccount(w http.ResponseWriter, r *http.Request)
 // handleUpdateServiceAccount: PATCH /api/v1/orgs/{org}/service-accounts/{id}
 // {description?,role?}; name and token_ttl_seconds are accepted only to be
 // refused as immutable.
-func (s *Server) handleUpdateServiceAccount(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleUpdateServiceAccount(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	var req struct {
 		Description     *string `json:"description"`
 		Role            *string `json:"role"`
@@ -106,11 +90,7 @@ func (s *Server) handleUpdateServiceAccount(w http.ResponseWriter, r *http.Reque
 
 // handleSetServiceAccountStatus: POST …/service-accounts/{id}/disable or /enable.
 func (s *Server) handleSetServiceAccountStatus(enabled bool) apiFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		ac, err := s.signedIn(r)
-		if err != nil {
-			return err
-		}
+	return func(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 		sa, err := s.app.SetServiceAccountStatus(r.Context(), ac, r.PathValue("org"), r.PathValue("id"), enabled)
 		if err != nil {
 			return err
@@ -122,11 +102,7 @@ func (s *Server) handleSetServiceAccountStatus(enabled bool) apiFunc {
 
 // handleRotateSecret: POST …/service-accounts/{id}/secrets
 // {grace_period_seconds?} → 201 {client_id,client_secret,previous_secret_expires_at}.
-func (s *Server) handleRotateSecret(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleRotateSecret(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	var req struct {
 		GracePeriodSeconds int `json:"grace_period_seconds"`
 	}
@@ -148,11 +124,7 @@ func (s *Server) handleRotateSecret(w http.ResponseWriter, r *http.Request) erro
 }
 
 // handleDeleteServiceAccount: DELETE /api/v1/orgs/{org}/service-accounts/{id} → 204.
-func (s *Server) handleDeleteServiceAccount(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleDeleteServiceAccount(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	if err := s.app.DeleteServiceAccount(r.Context(), ac, r.PathValue("org"), r.PathValue("id")); err != nil {
 		return err
 	}

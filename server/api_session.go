@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/app"
 )
 
 func (s *Server) setSessionCookie(w http.ResponseWriter, token string) {
@@ -25,7 +26,7 @@ func (s *Server) clearSessionCookie(w http.ResponseWriter) {
 }
 
 // handleSignIn: POST /api/v1/session {email,password} → session and cookie.
-func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request, _ app.Actor) error {
 	var req struct {
 		Email    string `json:"email"`
 		Password string `json:"password"`
@@ -33,7 +34,7 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
-	token, info, err := s.app.SignIn(r.Context(), s.anonymous(r), req.Email, req.Password)
+	token, info, err := s.signIn(r, "api", req.Email, req.Password)
 	if err != nil {
 		return err
 	}
@@ -42,12 +43,29 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// handleSignOut: DELETE /api/v1/session → 204, the session ended.
-func (s *Server) handleSignOut(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
+// signIn checks an email and password at the boundary and starts a
+// session: the API's and the console's sign-in.
+func (s *Server) signIn(r *http.Request, door, email, password string) (string, *app.SessionInfo, error) {
+	ac, err := s.authn.Password(r.Context(), s.request(r, door), email, password)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
+	return s.app.StartSession(r.Context(), ac)
+}
+
+// acceptInvitation resolves who accepts an invitation at the boundary
+// (an existing user proves their password there) and accepts it: the
+// API's and the console's.
+func (s *Server) acceptInvitation(r *http.Request, door, token, name, password string) (string, *app.SessionInfo, error) {
+	ac, err := s.authn.Invitee(r.Context(), s.request(r, door), token, password)
+	if err != nil {
+		return "", nil, err
+	}
+	return s.app.AcceptInvitation(r.Context(), ac, token, name, password)
+}
+
+// handleSignOut: DELETE /api/v1/session → 204, the session ended.
+func (s *Server) handleSignOut(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || !ac.Session() {
 		return tollgate.Errorf(tollgate.EUnauthenticated, "there is no session to end: bearer credentials are revoked, not signed out")
@@ -61,11 +79,7 @@ func (s *Server) handleSignOut(w http.ResponseWriter, r *http.Request) error {
 }
 
 // handleMe: GET /api/v1/me → the session response.
-func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	info, err := s.app.Me(r.Context(), ac)
 	if err != nil {
 		return err
@@ -76,7 +90,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
 
 // handleAcceptInvitation: POST /api/v1/invitations/accept {token,name,password}
 // → the session response and cookie.
-func (s *Server) handleAcceptInvitation(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) handleAcceptInvitation(w http.ResponseWriter, r *http.Request, _ app.Actor) error {
 	var req struct {
 		Token    string `json:"token"`
 		Name     string `json:"name"`
@@ -85,7 +99,7 @@ func (s *Server) handleAcceptInvitation(w http.ResponseWriter, r *http.Request) 
 	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
-	token, info, err := s.app.AcceptInvitation(r.Context(), s.anonymous(r), req.Token, req.Name, req.Password)
+	token, info, err := s.acceptInvitation(r, "api", req.Token, req.Name, req.Password)
 	if err != nil {
 		return err
 	}

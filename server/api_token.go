@@ -36,11 +36,7 @@ func (f *tokenFields) parse() (*tollgate.Role, *time.Time, error) {
 }
 
 // handleListAPITokens: GET /api/v1/orgs/{org}/tokens?owner_id=&kind=.
-func (s *Server) handleListAPITokens(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleListAPITokens(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	p, err := page(r)
 	if err != nil {
 		return err
@@ -60,11 +56,7 @@ func (s *Server) handleListAPITokens(w http.ResponseWriter, r *http.Request) err
 
 // handleCreateAPIToken: POST /api/v1/orgs/{org}/tokens → 201 with token,
 // shown this once.
-func (s *Server) handleCreateAPIToken(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleCreateAPIToken(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	var req struct {
 		tokenFields
 		ServiceAccountID string `json:"service_account_id"`
@@ -88,11 +80,7 @@ func (s *Server) handleCreateAPIToken(w http.ResponseWriter, r *http.Request) er
 }
 
 // handleImportAPIToken: POST /api/v1/orgs/{org}/tokens/import → 201.
-func (s *Server) handleImportAPIToken(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleImportAPIToken(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	var req struct {
 		tokenFields
 		OwnerUserID string `json:"owner_user_id"`
@@ -115,11 +103,7 @@ func (s *Server) handleImportAPIToken(w http.ResponseWriter, r *http.Request) er
 }
 
 // handleGetAPIToken: GET /api/v1/orgs/{org}/tokens/{id}.
-func (s *Server) handleGetAPIToken(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleGetAPIToken(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	t, err := s.app.GetAPIToken(r.Context(), ac, r.PathValue("org"), r.PathValue("id"))
 	if err != nil {
 		return err
@@ -129,11 +113,7 @@ func (s *Server) handleGetAPIToken(w http.ResponseWriter, r *http.Request) error
 }
 
 // handleUpdateAPIToken: PATCH /api/v1/orgs/{org}/tokens/{id} {name?,description?,domains?}.
-func (s *Server) handleUpdateAPIToken(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleUpdateAPIToken(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	var req struct {
 		Name        *string   `json:"name"`
 		Description *string   `json:"description"`
@@ -153,11 +133,7 @@ func (s *Server) handleUpdateAPIToken(w http.ResponseWriter, r *http.Request) er
 
 // handleDeleteAPIToken: DELETE /api/v1/orgs/{org}/tokens/{id} → 204; the
 // token is revoked.
-func (s *Server) handleDeleteAPIToken(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleDeleteAPIToken(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	if err := s.app.DeleteAPIToken(r.Context(), ac, r.PathValue("org"), r.PathValue("id")); err != nil {
 		return err
 	}
@@ -167,11 +143,7 @@ func (s *Server) handleDeleteAPIToken(w http.ResponseWriter, r *http.Request) er
 
 // handleReassignAPIToken: POST /api/v1/orgs/{org}/tokens/{id}/reassign
 // {service_account_id} → token.
-func (s *Server) handleReassignAPIToken(w http.ResponseWriter, r *http.Request) error {
-	ac, err := s.signedIn(r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleReassignAPIToken(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	var req struct {
 		ServiceAccountID string `json:"service_account_id"`
 	}

@@ -1,12 +1,10 @@
 package server
 
 import (
-	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 
-	"github.com/tollgate/tollgate/oauth"
+	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/origin"
 )
 
@@ -43,24 +41,6 @@ func (s *Server) requestOrigin(r *http.Request) string {
 	return ""
 }
 
-// trusted reports whether the request comes from a configured gateway.
-func (s *Server) trusted(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	for _, p := range s.cfg.TrustedProxies {
-		if p.Contains(ip.Unmap()) {
-			return true
-		}
-	}
-	return false
-}
-
 // handleCheck: any method on /check, for gateways (A10). 200 with the
 // identity headers; 401 with WWW-Authenticate for a missing or unusable
 // credential; 403 for a public token from an origin it does not list. A
@@ -69,7 +49,8 @@ func (s *Server) trusted(r *http.Request) bool {
 func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
-	o := s.requestOrigin(r)
+	req := s.request(r, "check")
+	o := req.Origin
 	method := r.Header.Get("X-Forwarded-Method")
 	if method == "" {
 		method = r.Header.Get("X-Original-Method")
@@ -81,33 +62,19 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 		s.checkPreflight(w, r, o)
 		return
 	}
-	scheme, bearer, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		h.Set("WWW-Authenticate", `Bearer realm="tollgate"`)
-		checkRefusal(w, http.StatusUnauthorized, "invalid_token", "send Authorization: Bearer <token>")
+	ac, err := s.authn.Bearer(r.Context(), req)
+	if err != nil {
+		s.writeCheckError(w, r, err)
 		return
 	}
-	d, err := s.oauth.Check(r.Context(), bearer, o)
-	if ce, ok := oauth.IsCheckError(err); ok {
-		if ce.Status == http.StatusUnauthorized {
-			h.Set("WWW-Authenticate", `Bearer realm="tollgate", error="invalid_token"`)
-			checkRefusal(w, ce.Status, "invalid_token", ce.Reason)
-		} else {
-			checkRefusal(w, ce.Status, "origin_not_allowed", ce.Reason)
-		}
-		return
-	} else if err != nil {
-		s.log.ErrorContext(r.Context(), "check", "err", err)
-		checkRefusal(w, http.StatusServiceUnavailable, "temporarily_unavailable", "cannot check credentials right now")
-		return
-	}
-	h.Set(HeaderOrg, d.OrgID)
-	h.Set(HeaderSubject, d.SubjectID)
-	h.Set(HeaderSubjectType, string(d.SubjectType))
-	h.Set(HeaderRole, d.Role)
-	h.Set(HeaderCredential, d.Credential)
-	h.Set(HeaderCredentialKind, string(d.Kind))
-	if d.Public {
+	c := ac.Credential
+	h.Set(HeaderOrg, c.OrgID)
+	h.Set(HeaderSubject, ac.ID)
+	h.Set(HeaderSubjectType, string(ac.Type))
+	h.Set(HeaderRole, string(c.Role))
+	h.Set(HeaderCredential, c.ID)
+	h.Set(HeaderCredentialKind, string(c.Kind))
+	if c.Public {
 		h.Set("Access-Control-Allow-Origin", o)
 		h.Add("Vary", "Origin")
 	}
@@ -119,7 +86,7 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 // reports true; the caller then writes 200, or its own refusal otherwise.
 func (s *Server) preflight(w http.ResponseWriter, r *http.Request, o string) (bool, error) {
 	w.Header().Add("Vary", "Origin")
-	ok, err := s.oauth.PreflightAllowed(r.Context(), o)
+	ok, err := s.authn.Preflight(r.Context(), o)
 	if err != nil || !ok {
 		return false, err
 	}
@@ -142,18 +109,10 @@ func (s *Server) checkPreflight(w http.ResponseWriter, r *http.Request, o string
 	ok, err := s.preflight(w, r, o)
 	switch {
 	case err != nil:
-		s.log.ErrorContext(r.Context(), "check preflight", "err", err)
-		checkRefusal(w, http.StatusServiceUnavailable, "temporarily_unavailable", "cannot check origins right now")
+		s.writeCheckError(w, r, err)
 	case !ok:
-		checkRefusal(w, http.StatusForbidden, "origin_not_allowed", "no public token lists this origin")
+		s.writeCheckError(w, r, tollgate.Errorf(tollgate.EForbidden, "no public token lists this origin"))
 	default:
 		w.WriteHeader(http.StatusOK)
 	}
-}
-
-func checkRefusal(w http.ResponseWriter, status int, code, reason string) {
-	writeJSON(w, status, struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-	}{code, reason})
 }

@@ -113,13 +113,13 @@ func (s *Server) consoleError(w http.ResponseWriter, r *http.Request, v *view, e
 	if code == tollgate.EInternal {
 		s.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	v.Title, v.Error = titleOf[code], tollgate.ErrorMessage(err)
+	v.Title, v.Error = titleOf[tollgate.Public(code)], tollgate.ErrorMessage(err)
 	s.render(w, r, statusOf[code], "problem", v)
 }
 
 // signedInView returns the signed-in user's page basics.
 func (s *Server) signedInView(r *http.Request) (app.Actor, *view, error) {
-	ac, err := s.actor(r)
+	ac, err := s.callerOf(r)
 	if err == nil && !ac.Session() {
 		err = tollgate.Errorf(tollgate.EUnauthenticated, "sign in")
 	}
@@ -145,7 +145,7 @@ func safeNext(next string) string {
 func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 	if err := r.ParseForm(); err != nil {
-		return tollgate.Errorf(tollgate.EInvalid, "the form could not be read")
+		return tollgate.Errorf(tollgate.EMalformed, "the form could not be read")
 	}
 	return nil
 }
@@ -184,7 +184,7 @@ func (s *Server) handleSignInForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Next, v.Email = safeNext(r.PostForm.Get("next")), r.PostForm.Get("email")
-	token, _, err := s.app.SignIn(r.Context(), s.anonymous(r), v.Email, r.PostForm.Get("password"))
+	token, _, err := s.signIn(r, "console", v.Email, r.PostForm.Get("password"))
 	if err != nil {
 		code := tollgate.ErrorCode(err)
 		if code == tollgate.EInternal {
@@ -225,7 +225,7 @@ func (s *Server) handleAcceptForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Token, v.Name = r.PostForm.Get("token"), r.PostForm.Get("name")
-	token, _, err := s.app.AcceptInvitation(r.Context(), s.anonymous(r), v.Token, v.Name, r.PostForm.Get("password"))
+	token, _, err := s.acceptInvitation(r, "console", v.Token, v.Name, r.PostForm.Get("password"))
 	if err != nil {
 		code := tollgate.ErrorCode(err)
 		if code == tollgate.EInternal || code == tollgate.ENotFound || code == tollgate.EConflict {
@@ -368,7 +368,7 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 		panic(err) // the embedded directory is there at build time
 	}
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
-	page := func(h http.HandlerFunc) http.Handler { return s.consoleHeaders(s.csrf(h)) }
+	page := func(h http.HandlerFunc) http.Handler { return s.consoleHeaders(s.caller("console", s.csrf(h))) }
 	mux.Handle("GET /{$}", page(s.handleConsoleHome))
 	mux.Handle("GET /signin", page(s.handleSignInPage))
 	mux.Handle("POST /signin", page(s.handleSignInForm))

@@ -8,6 +8,8 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/tollgate/tollgate"
 )
 
 // writeJSON writes v as a JSON response with the given status.
@@ -29,11 +31,12 @@ func writeJSONType(w http.ResponseWriter, contentType string, status int, v any)
 // decode reads one JSON object from the body into v, strictly: the body must
 // be JSON (by Content-Type, when one is sent), within the size limit, with
 // no unknown fields, values of the right types, and nothing after the object.
-// Each failure is a requestError naming the field when there is one.
+// Each failure is EMalformed, ETooLarge or EUnsupportedMedia, naming the
+// field when there is one.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return newRequestError(http.StatusUnsupportedMediaType, "", "the body must be application/json")
+			return &tollgate.Error{Code: tollgate.EUnsupportedMedia, Message: "the body must be application/json"}
 		}
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
@@ -41,7 +44,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	err := dec.Decode(v)
 	if err == nil {
 		if _, extra := dec.Token(); extra != io.EOF {
-			return badRequest("", "the body must hold a single JSON object")
+			return malformed("", "the body must hold a single JSON object")
 		}
 		return nil
 	}
@@ -50,24 +53,29 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return newRequestError(http.StatusRequestEntityTooLarge, "", fmt.Sprintf("the body is larger than %d bytes", tooBig.Limit))
+		return tollgate.Errorf(tollgate.ETooLarge, "the body is larger than %d bytes", tooBig.Limit)
 	case errors.Is(err, io.EOF):
-		return badRequest("", "the body is empty: send a JSON object")
+		return malformed("", "the body is empty: send a JSON object")
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return badRequest("", "the body is not valid JSON: it ends too early")
+		return malformed("", "the body is not valid JSON: it ends too early")
 	case errors.As(err, &syntax):
-		return badRequest("", fmt.Sprintf("the body is not valid JSON (at byte %d)", syntax.Offset))
+		return malformed("", fmt.Sprintf("the body is not valid JSON (at byte %d)", syntax.Offset))
 	case errors.As(err, &typ):
 		if typ.Field == "" {
-			return badRequest("", "the body must be a JSON object")
+			return malformed("", "the body must be a JSON object")
 		}
-		return badRequest(typ.Field, fmt.Sprintf("%s must be %s, not %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value))
+		return malformed(typ.Field, fmt.Sprintf("%s must be %s, not %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		// encoding/json reports unknown fields only in its message.
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return badRequest(name, fmt.Sprintf("unknown field %q", name))
+		return malformed(name, fmt.Sprintf("unknown field %q", name))
 	}
-	return badRequest("", "the body is not valid JSON for this endpoint")
+	return malformed("", "the body is not valid JSON for this endpoint")
+}
+
+// malformed is the error of a body that cannot be read, naming field.
+func malformed(field, msg string) error {
+	return &tollgate.Error{Code: tollgate.EMalformed, Field: field, Message: msg}
 }
 
 func jsonKind(goKind string) string {

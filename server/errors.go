@@ -7,19 +7,23 @@ import (
 	"strconv"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/oauth"
 )
 
 // statusOf maps each error code to its HTTP status: the one place this is
 // decided.
 var statusOf = map[string]int{
-	tollgate.EInvalid:         http.StatusUnprocessableEntity,
-	tollgate.EUnauthenticated: http.StatusUnauthorized,
-	tollgate.EForbidden:       http.StatusForbidden,
-	tollgate.ENotFound:        http.StatusNotFound,
-	tollgate.EConflict:        http.StatusConflict,
-	tollgate.EImmutable:       http.StatusUnprocessableEntity,
-	tollgate.ERateLimited:     http.StatusTooManyRequests,
-	tollgate.EInternal:        http.StatusInternalServerError,
+	tollgate.EInvalid:          http.StatusUnprocessableEntity,
+	tollgate.EMalformed:        http.StatusBadRequest,
+	tollgate.ETooLarge:         http.StatusRequestEntityTooLarge,
+	tollgate.EUnsupportedMedia: http.StatusUnsupportedMediaType,
+	tollgate.EUnauthenticated:  http.StatusUnauthorized,
+	tollgate.EForbidden:        http.StatusForbidden,
+	tollgate.ENotFound:         http.StatusNotFound,
+	tollgate.EConflict:         http.StatusConflict,
+	tollgate.EImmutable:        http.StatusUnprocessableEntity,
+	tollgate.ERateLimited:      http.StatusTooManyRequests,
+	tollgate.EInternal:         http.StatusInternalServerError,
 }
 
 var titleOf = map[string]string{
@@ -33,23 +37,45 @@ var titleOf = map[string]string{
 	tollgate.EInternal:        "Internal error",
 }
 
-// requestError is an error in the request itself (not JSON, too large, wrong
-// type), answered with its own status (400, 413, 415) and code invalid.
-type requestError struct {
-	status int
-	err    *tollgate.Error
+// oauthErrorOf is the RFC 6749 §5.2 error the OAuth endpoints answer for a
+// code, unless an oauth.Code in the error's chain names it more precisely
+// (unsupported_grant_type, invalid_scope). RFC 6749 has no code for a
+// throttled client: slow_down is RFC 8628's.
+var oauthErrorOf = map[string]oauth.Code{
+	tollgate.EUnauthenticated: oauth.CodeInvalidClient,
+	tollgate.ERateLimited:     "slow_down",
+	tollgate.EInternal:        oauth.CodeServerError,
 }
 
-func (e *requestError) Error() string { return e.err.Error() }
-
-// Unwrap exposes the coded error, so that its code, message and field render.
-func (e *requestError) Unwrap() error { return e.err }
-
-func newRequestError(status int, field, msg string) error {
-	return &requestError{status: status, err: &tollgate.Error{Code: tollgate.EInvalid, Field: field, Message: msg}}
+// fault is what every renderer needs of an error: its code, status, the
+// client-safe message and field, and the wait of a rate limit. Errors that
+// are not coded are logged in full and become "internal error".
+type fault struct {
+	code       string
+	status     int
+	message    string
+	field      string
+	retryAfter int // seconds; 0 for none
 }
 
-func badRequest(field, msg string) error { return newRequestError(http.StatusBadRequest, field, msg) }
+func (s *Server) fault(r *http.Request, err error) fault {
+	f := fault{code: tollgate.ErrorCode(err), message: tollgate.ErrorMessage(err), field: tollgate.ErrorField(err)}
+	f.status = statusOf[f.code]
+	if f.code == tollgate.EInternal {
+		s.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	var te *tollgate.Error
+	if errors.As(err, &te) && te.RetryAfter > 0 {
+		f.retryAfter = int(math.Ceil(te.RetryAfter.Seconds()))
+	}
+	return f
+}
+
+func (f fault) headers(w http.ResponseWriter) {
+	if f.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(f.retryAfter))
+	}
+}
 
 // problem is an RFC 9457 problem details body with Tollgate's extensions.
 type problem struct {
@@ -61,31 +87,18 @@ type problem struct {
 	Field  string `json:"field,omitempty"`
 }
 
-// writeError renders err as problem+json. Errors that are not coded become
-// "internal error" for the client and are logged in full; coded errors
-// carry only their client-safe message.
+// writeError renders err as problem+json, the admin API's format.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	status, code, msg, field := 0, tollgate.ErrorCode(err), tollgate.ErrorMessage(err), tollgate.ErrorField(err)
-	var re *requestError
-	if errors.As(err, &re) {
-		status = re.status
-	} else {
-		status = statusOf[code]
-	}
-	if code == tollgate.EInternal {
-		s.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	var te *tollgate.Error
-	if errors.As(err, &te) && te.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(te.RetryAfter.Seconds()))))
-	}
-	if code == tollgate.EUnauthenticated {
+	f := s.fault(r, err)
+	f.headers(w)
+	if f.code == tollgate.EUnauthenticated {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tollgate"`)
 	}
-	writeProblem(w, status, code, msg, field)
+	writeProblem(w, f.status, f.code, f.message, f.field)
 }
 
 func writeProblem(w http.ResponseWriter, status int, code, msg, field string) {
+	code = tollgate.Public(code)
 	writeJSONType(w, "application/problem+json", status, problem{
 		Type:   "https://tollgate.dev/problems/" + code,
 		Title:  titleOf[code],
@@ -94,4 +107,68 @@ func writeProblem(w http.ResponseWriter, status int, code, msg, field string) {
 		Code:   code,
 		Field:  field,
 	})
+}
+
+// writeOAuthError renders err as RFC 6749 §5.2 JSON, the format of the
+// token, introspection and revocation endpoints: every refusal is 400
+// except invalid_client (401, with WWW-Authenticate when the client tried
+// HTTP Basic), a rate limit (429), a body too large (413) and an internal
+// error (500).
+func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, endpoint string, err error) {
+	f := s.fault(r, err)
+	code := oauth.CodeOf(err)
+	if code == "" {
+		code = oauthErrorOf[f.code]
+	}
+	if code == "" {
+		code = oauth.CodeInvalidRequest
+	}
+	switch f.code {
+	case tollgate.EUnauthenticated, tollgate.ERateLimited, tollgate.ETooLarge, tollgate.EInternal:
+	default:
+		f.status = http.StatusBadRequest
+	}
+	if f.code == tollgate.EInternal {
+		f.message = "internal error"
+	}
+	s.oauthErrors.WithLabelValues(endpoint, string(code)).Inc()
+	f.headers(w)
+	if code == oauth.CodeInvalidClient && isBasic(r.Header.Get("Authorization")) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="tollgate", charset="UTF-8"`)
+	}
+	oauthHeaders(w)
+	writeJSON(w, f.status, oauthError{string(code), f.message})
+}
+
+type oauthError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+// checkErrorOf is the error string /check answers for a code.
+var checkErrorOf = map[string]string{
+	tollgate.EUnauthenticated: "invalid_token",
+	tollgate.EForbidden:       "origin_not_allowed",
+	tollgate.ERateLimited:     "rate_limited",
+	tollgate.EInternal:        "temporarily_unavailable",
+}
+
+// writeCheckError renders err in /check's format (A10): 401 with
+// WWW-Authenticate for an unusable credential, 403 for an origin a public
+// token does not list, 429 over a failure limit, and 503 when Tollgate
+// cannot decide, so that a gateway can tell "no" from "not now".
+func (s *Server) writeCheckError(w http.ResponseWriter, r *http.Request, err error) {
+	f := s.fault(r, err)
+	name := checkErrorOf[f.code]
+	switch f.code {
+	case tollgate.EUnauthenticated:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tollgate", error="invalid_token"`)
+	case tollgate.EInternal:
+		f.status, f.message = http.StatusServiceUnavailable, "cannot check credentials right now"
+	case tollgate.EForbidden, tollgate.ERateLimited:
+	default:
+		name, f.status = "invalid_request", http.StatusBadRequest
+	}
+	f.headers(w)
+	writeJSON(w, f.status, oauthError{name, f.message})
 }

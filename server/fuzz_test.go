@@ -1,59 +1,21 @@
 package server_test
 
 import (
-	"bytes"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/tollgate/tollgate"
-	"github.com/tollgate/tollgate/app"
-	"github.com/tollgate/tollgate/credential"
-	"github.com/tollgate/tollgate/keys"
-	"github.com/tollgate/tollgate/oauth"
-	"github.com/tollgate/tollgate/server"
-	"github.com/tollgate/tollgate/store/sqlite"
+	"github.com/tollgate/tollgate/internal/stacktest"
 )
 
 // newHandler builds the whole HTTP stack on a fresh SQLite database, with
 // one service account whose credentials it returns.
 func newHandler(t testing.TB) (http.Handler, string, string) {
 	t.Helper()
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "f.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	kr, _ := credential.NewKeyring(bytes.Repeat([]byte{3}, 32))
-	log := slog.New(slog.DiscardHandler)
-	reg := prometheus.NewRegistry()
-	om := oauth.NewMetrics(reg)
-	svc := oauth.NewService(s, keys.New(s, kr, tollgate.SystemClock{}), kr, tollgate.SystemClock{}, oauth.Config{Issuer: "http://tollgate.test"}, om, log)
-	t.Cleanup(svc.Close)
-	a := app.New(s, nil, app.Config{Issuer: "http://tollgate.test", Keys: kr, Argon2: credential.Argon2Params{Memory: 64, Time: 1, Threads: 1},
-		ServiceAccountChanged: svc.Forget}, log)
-	res, err := a.Bootstrap(t.Context(), "acme", "admin@example.com", "admin-password-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := app.Actor{Type: tollgate.PrincipalUser, ID: res.User.ID, Name: res.User.Email, PlatformAdmin: true}
-	sa, secret, err := a.CreateServiceAccount(t.Context(), admin, "acme", app.ServiceAccountInput{Name: "fuzz", Role: tollgate.RoleViewer, TokenTTLSeconds: 300})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := server.New(a, svc, log, server.Config{Issuer: "http://tollgate.test", OAuthMetrics: om})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h, sa.ID, secret
+	env := stacktest.New(t, stacktest.Options{})
+	return env.Handler, env.Account.ID, env.Secret
 }
 
 // FuzzOAuthEndpoints sends arbitrary bodies, content types and

@@ -2,24 +2,43 @@ package server
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/app"
-	"github.com/tollgate/tollgate/oauth"
+	"github.com/tollgate/tollgate/authn"
 )
 
-// apiFunc is a handler that returns its error for api to render.
-type apiFunc func(w http.ResponseWriter, r *http.Request) error
+// apiFunc is an admin API handler: it gets the caller already resolved and
+// returns its error for api to render.
+type apiFunc func(w http.ResponseWriter, r *http.Request, ac app.Actor) error
 
-// api adapts an apiFunc: a returned error becomes a problem+json response.
+// api adapts an apiFunc for a route that needs a caller: the caller the
+// caller middleware resolved, which must not be anonymous. A returned
+// error becomes a problem+json response.
 func (s *Server) api(fn apiFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := fn(w, r); err != nil {
+		ac, err := s.callerOf(r)
+		if err == nil && ac.Type == tollgate.PrincipalAnonymous {
+			err = tollgate.Errorf(tollgate.EUnauthenticated, "sign in first: POST /api/v1/session")
+		}
+		if err == nil {
+			err = fn(w, r, ac)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// public adapts an apiFunc for a route anyone may call (sign-in, accepting
+// an invitation): it gets the anonymous actor of the request's address,
+// whatever credentials came with it.
+func (s *Server) public(fn apiFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r, s.anonymous(r)); err != nil {
 			s.writeError(w, r, err)
 		}
 	})
@@ -28,23 +47,41 @@ func (s *Server) api(fn apiFunc) http.Handler {
 // sessionCookie names the cookie that carries the session token.
 const sessionCookie = "tollgate_session"
 
-// bearerDecision is the outcome of checking a request's bearer credential,
-// made once per request by the bearer middleware.
-type bearerDecision struct {
-	d   *oauth.Decision
+type ctxKey int
+
+const (
+	keyClientIP ctxKey = iota
+	keyCaller
+)
+
+// resolved is the caller of a request, or why it has none.
+type resolved struct {
+	ac  app.Actor
 	err error
 }
 
-type bearerKey struct{}
+// request reads what r presents to the authentication boundary at door.
+// The console takes its session cookie only: an Authorization header
+// authenticates nothing there.
+func (s *Server) request(r *http.Request, door string) authn.Request {
+	req := authn.Request{Door: door, Origin: s.requestOrigin(r), IP: s.clientIP(r), UserAgent: r.UserAgent()}
+	if door != "console" {
+		req.Authorization = r.Header.Get("Authorization")
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		req.Session = c.Value
+	}
+	return req
+}
 
-// bearer checks an "Authorization: Bearer" credential once, as /check
-// would, and keeps the outcome for actor. For a public token admitted from
-// its origin it adds the CORS headers a browser needs to read the answer.
-// It also answers CORS preflights (which carry no token) for origins that
-// some public token lists.
-func (s *Server) bearer(h http.Handler) http.Handler {
+// caller resolves the caller of every request below it once, through the
+// authentication boundary, and keeps it for the handlers (callerOf). On
+// the admin API, a public token admitted from its origin gets the CORS
+// headers a browser needs to read the answer, and CORS preflights (which
+// carry no token) pass for origins that some public token lists.
+func (s *Server) caller(door string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" && r.Header.Get("Authorization") == "" {
+		if door == "api" && r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" && r.Header.Get("Authorization") == "" {
 			ok, err := s.preflight(w, r, s.requestOrigin(r))
 			switch {
 			case err != nil:
@@ -56,74 +93,31 @@ func (s *Server) bearer(h http.Handler) http.Handler {
 			}
 			return
 		}
-		authz := r.Header.Get("Authorization")
-		if authz == "" {
-			h.ServeHTTP(w, r)
-			return
+		req := s.request(r, door)
+		ac, err := s.authn.Caller(r.Context(), req)
+		if err == nil && ac.Credential != nil && ac.Credential.Public {
+			w.Header().Set("Access-Control-Allow-Origin", req.Origin) // the exact origin, never *
+			w.Header().Add("Vary", "Origin")
 		}
-		var bd bearerDecision
-		if scheme, tok, ok := strings.Cut(authz, " "); !ok || !strings.EqualFold(scheme, "Bearer") {
-			bd.err = tollgate.Errorf(tollgate.EUnauthenticated, "use Authorization: Bearer <API token or access token>, or sign in")
-		} else {
-			o := s.requestOrigin(r)
-			bd.d, bd.err = s.oauth.Check(r.Context(), tok, o)
-			if ce, refused := oauth.IsCheckError(bd.err); refused {
-				code := tollgate.EUnauthenticated
-				if ce.Status == http.StatusForbidden {
-					code = tollgate.EForbidden
-				}
-				bd.err = tollgate.Errorf(code, "%s", ce.Reason)
-			} else if bd.err == nil && bd.d.Public {
-				w.Header().Set("Access-Control-Allow-Origin", o) // the exact origin, never *
-				w.Header().Add("Vary", "Origin")
-			}
-		}
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), bearerKey{}, &bd)))
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyCaller, &resolved{ac: ac, err: err})))
 	})
 }
 
-// actor returns who is calling: a machine presenting a bearer credential
-// (admitted by the bearer middleware; it acts in its org with its role),
-// else the user of a valid session cookie, else anonymous. A refused
-// credential, or a cookie for an ended session, is an error, so that the
-// client learns why.
-func (s *Server) actor(r *http.Request) (app.Actor, error) {
-	ip, ua := clientIP(r), r.UserAgent()
-	if bd, ok := r.Context().Value(bearerKey{}).(*bearerDecision); ok {
-		if bd.err != nil {
-			return app.Actor{}, bd.err
-		}
-		d := bd.d
-		return app.Actor{Type: d.SubjectType, ID: d.SubjectID, Name: d.SubjectName, IP: ip, UserAgent: ua,
-			Credential: d.Credential, OrgID: d.OrgID, Role: tollgate.Role(d.Role)}, nil
+// callerOf returns the caller the caller middleware resolved.
+func (s *Server) callerOf(r *http.Request) (app.Actor, error) {
+	if res, ok := r.Context().Value(keyCaller).(*resolved); ok {
+		return res.ac, res.err
 	}
-	c, err := r.Cookie(sessionCookie)
-	if err != nil || c.Value == "" {
-		return app.Anonymous(ip, ua), nil
-	}
-	return s.app.Authenticate(r.Context(), c.Value, ip, ua)
+	return s.anonymous(r), nil
 }
 
-// signedIn returns the caller, or EUnauthenticated for anonymous callers.
-func (s *Server) signedIn(r *http.Request) (app.Actor, error) {
-	ac, err := s.actor(r)
-	if err != nil {
-		return ac, err
+// clientIP returns the request's client address, as clientIPOf decided it
+// once for the whole request.
+func (s *Server) clientIP(r *http.Request) string {
+	if ip, ok := r.Context().Value(keyClientIP).(string); ok {
+		return ip
 	}
-	if ac.Type == tollgate.PrincipalAnonymous {
-		return ac, tollgate.Errorf(tollgate.EUnauthenticated, "sign in first: POST /api/v1/session")
-	}
-	return ac, nil
-}
-
-// clientIP is the address of the peer. (Trusted proxy headers arrive with
-// the gateway integration.)
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+	return s.clientIPOf(r)
 }
 
 // apiHeaders sets headers every API response carries: nothing is cached,
@@ -143,9 +137,11 @@ func apiHeaders(h http.Handler) http.Handler {
 // csrf refuses cross-origin unsafe requests from browsers (Sec-Fetch-Site,
 // then Origin), which is what makes cookie authentication safe. Requests
 // without those headers (non-browser clients) pass, and so do requests
-// that authenticate with an Authorization header: a browser never adds one
-// on its own, so they cannot be forged cross-site (and the session cookie
-// is ignored for them).
+// that the Authorization header itself authenticated (the caller
+// middleware resolved a bearer credential): a browser never adds a Bearer
+// token on its own. Any other Authorization header (Basic or Negotiate,
+// which browsers add by themselves behind some proxies) authenticates
+// nothing and skips nothing.
 func (s *Server) csrf(h http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -153,7 +149,7 @@ func (s *Server) csrf(h http.Handler) http.Handler {
 	}))
 	protected := cop.Handler(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "" {
+		if ac, err := s.callerOf(r); err == nil && ac.Credential != nil {
 			h.ServeHTTP(w, r)
 			return
 		}
@@ -214,15 +210,18 @@ func (w *loggingWriter) Write(b []byte) (int, error) {
 
 func (w *loggingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// logRequests logs one line per request: method, path (never the query,
-// which may carry an invitation token), status and duration.
+// logRequests decides the client address once (R4) and logs one line per
+// request: method, path (never the query, which may carry an invitation
+// token), status, duration and that address.
 func (s *Server) logRequests(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		ip := s.clientIPOf(r)
+		r = r.WithContext(context.WithValue(r.Context(), keyClientIP, ip))
 		lw := &loggingWriter{ResponseWriter: w}
 		h.ServeHTTP(lw, r)
 		s.log.InfoContext(r.Context(), "http", "method", r.Method, "path", r.URL.Path, "status", lw.status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", clientIP(r))
+			"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", ip)
 	})
 }
 
@@ -261,7 +260,7 @@ func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 	w.Write(s.openapi)
 }
 
-// anonymous returns the anonymous actor for endpoints that need no session.
+// anonymous returns the anonymous actor of the request's address.
 func (s *Server) anonymous(r *http.Request) app.Actor {
-	return app.Anonymous(clientIP(r), r.UserAgent())
+	return app.Anonymous(s.clientIP(r), r.UserAgent())
 }

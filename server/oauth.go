@@ -1,13 +1,14 @@
 package server
 
 import (
-	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/app"
 	"github.com/tollgate/tollgate/oauth"
 )
 
@@ -20,20 +21,18 @@ const maxOAuthBody = 16 << 10
 func oauthForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusBadRequest,
-			Description: "the body must be application/x-www-form-urlencoded"}
+		return nil, oauth.Fail(oauth.CodeInvalidRequest, "the body must be application/x-www-form-urlencoded")
 	}
-	if q := r.URL.Query(); q.Has("client_secret") || q.Has("token") || q.Has("client_id") {
-		return nil, &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusBadRequest,
-			Description: "parameters must be sent in the request body, never in the URL"}
+	if q := r.URL.Query(); q.Has("client_secret") || q.Has("token") || q.Has("client_id") || q.Has("client_assertion") {
+		return nil, oauth.Fail(oauth.CodeInvalidRequest, "parameters must be sent in the request body, never in the URL")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxOAuthBody))
 	if err != nil {
-		return nil, &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusRequestEntityTooLarge, Description: "the body is too large"}
+		return nil, &tollgate.Error{Code: tollgate.ETooLarge, Message: "the body is too large", Err: oauth.CodeInvalidRequest}
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
-		return nil, &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusBadRequest, Description: "the body is not valid form encoding"}
+		return nil, oauth.Fail(oauth.CodeInvalidRequest, "the body is not valid form encoding")
 	}
 	return form, nil
 }
@@ -45,101 +44,91 @@ func oauthHeaders(w http.ResponseWriter) {
 	w.Header().Set("Pragma", "no-cache")
 }
 
-// writeOAuthError renders err as RFC 6749 §5.2 JSON. Errors that are not
-// *oauth.Error are logged and answered as server_error.
-func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, endpoint string, err error) {
-	var oe *oauth.Error
-	if !errors.As(err, &oe) {
-		s.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
-		oe = &oauth.Error{Code: oauth.ErrServerError, Status: http.StatusInternalServerError, Description: "internal error"}
-	}
-	s.oauthMetrics.Error(endpoint, oe.Code)
-	if oe.Status == http.StatusUnauthorized && oe.Basic {
-		w.Header().Set("WWW-Authenticate", `Basic realm="tollgate", charset="UTF-8"`)
-	}
-	oauthHeaders(w)
-	writeJSON(w, oe.Status, struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description,omitempty"`
-	}{oe.Code, oe.Description})
+func isBasic(authorization string) bool {
+	scheme, _, _ := strings.Cut(authorization, " ")
+	return strings.EqualFold(scheme, "Basic")
 }
 
-func caller(r *http.Request) oauth.Caller {
-	return oauth.Caller{IP: clientIP(r), UserAgent: r.UserAgent()}
+// oauthFunc is an OAuth endpoint's handler: it gets the form and the
+// client, already authenticated, and returns its error for oauthClient to
+// render as RFC 6749 JSON.
+type oauthFunc func(w http.ResponseWriter, r *http.Request, form url.Values, client app.Actor) error
+
+// oauthClient adapts an oauthFunc: it reads the form and authenticates
+// the client through the boundary before fn runs.
+func (s *Server) oauthClient(endpoint string, fn oauthFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		form, err := oauthForm(w, r)
+		if err == nil {
+			req := s.request(r, endpoint)
+			req.Form = form
+			var client app.Actor
+			if client, err = s.authn.Client(r.Context(), req); err == nil {
+				err = fn(w, r, form, client)
+			}
+		}
+		if err != nil {
+			s.writeOAuthError(w, r, endpoint, err)
+		}
+	}
 }
 
 // handleToken: POST /oauth2/token (RFC 6749 §4.4).
-func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	form, err := oauthForm(w, r)
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, form url.Values, client app.Actor) error {
+	req, err := oauth.ParseTokenRequest(form)
 	if err != nil {
-		s.writeOAuthError(w, r, "token", err)
-		return
+		return err
 	}
-	req, oerr := oauth.ParseTokenRequest(r.Header.Get("Authorization"), form)
-	if oerr != nil {
-		s.writeOAuthError(w, r, "token", oerr)
-		return
-	}
-	resp, err := s.oauth.Token(r.Context(), req, caller(r))
+	resp, err := s.app.IssueToken(r.Context(), client, req.Scope)
 	if err != nil {
-		s.writeOAuthError(w, r, "token", err)
-		return
+		return err
 	}
 	oauthHeaders(w)
 	writeJSON(w, http.StatusOK, resp)
+	return nil
 }
 
-// clientAndToken reads the caller's credentials and the token parameter
-// of introspection and revocation requests.
-func clientAndToken(w http.ResponseWriter, r *http.Request) (oauth.ClientCredentials, string, error) {
-	form, err := oauthForm(w, r)
+// subject resolves the token parameter of introspection and revocation.
+func (s *Server) subject(r *http.Request, door string, form url.Values) (*app.Credential, error) {
+	token, err := oauth.ParseTokenParam(form)
 	if err != nil {
-		return oauth.ClientCredentials{}, "", err
+		return nil, err
 	}
-	creds, oerr := oauth.ParseClientCredentials(r.Header.Get("Authorization"), form)
-	if oerr != nil {
-		return creds, "", oerr
-	}
-	if len(form["token"]) != 1 || strings.TrimSpace(form.Get("token")) == "" {
-		return creds, "", &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusBadRequest, Description: "send exactly one token parameter"}
-	}
-	return creds, form.Get("token"), nil
+	return s.authn.Inspect(r.Context(), s.request(r, door), token)
 }
 
 // handleIntrospect: POST /oauth2/introspect (RFC 7662).
-func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
-	creds, token, err := clientAndToken(w, r)
+func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request, form url.Values, client app.Actor) error {
+	subject, err := s.subject(r, "introspect", form)
 	if err != nil {
-		s.writeOAuthError(w, r, "introspect", err)
-		return
+		return err
 	}
-	res, err := s.oauth.Introspect(r.Context(), creds, token)
+	res, err := s.app.Introspect(r.Context(), client, subject)
 	if err != nil {
-		s.writeOAuthError(w, r, "introspect", err)
-		return
+		return err
 	}
 	oauthHeaders(w)
 	writeJSON(w, http.StatusOK, res)
+	return nil
 }
 
 // handleRevoke: POST /oauth2/revoke (RFC 7009): 200 with an empty body.
-func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	creds, token, err := clientAndToken(w, r)
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request, form url.Values, client app.Actor) error {
+	subject, err := s.subject(r, "revoke", form)
 	if err != nil {
-		s.writeOAuthError(w, r, "revoke", err)
-		return
+		return err
 	}
-	if err := s.oauth.Revoke(r.Context(), creds, token, caller(r)); err != nil {
-		s.writeOAuthError(w, r, "revoke", err)
-		return
+	if err := s.app.RevokeAccessToken(r.Context(), client, subject); err != nil {
+		return err
 	}
 	oauthHeaders(w)
 	w.WriteHeader(http.StatusOK)
+	return nil
 }
 
 // handleJWKS: GET /oauth2/jwks (RFC 7517), cacheable for a minute.
 func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
-	doc, err := s.oauth.JWKS(r.Context())
+	doc, err := s.keys.JWKS(r.Context())
 	if err != nil {
 		s.writeOAuthError(w, r, "jwks", err)
 		return
@@ -152,5 +141,5 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 // handleMetadata: GET /.well-known/oauth-authorization-server (RFC 8414).
 func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	writeJSON(w, http.StatusOK, s.oauth.Metadata())
+	writeJSON(w, http.StatusOK, oauth.NewMetadata(s.cfg.Issuer))
 }

@@ -5,7 +5,7 @@ import "net/http"
 // routes lists every route of Tollgate in one place.
 func (s *Server) routes() http.Handler {
 	api := http.NewServeMux()
-	api.Handle("POST /api/v1/session", s.api(s.handleSignIn))
+	api.Handle("POST /api/v1/session", s.public(s.handleSignIn))
 	api.Handle("DELETE /api/v1/session", s.api(s.handleSignOut))
 	api.Handle("GET /api/v1/me", s.api(s.handleMe))
 
@@ -17,7 +17,7 @@ func (s *Server) routes() http.Handler {
 	api.Handle("PATCH /api/v1/orgs/{org}/members/{user_id}", s.api(s.handleChangeRole))
 	api.Handle("DELETE /api/v1/orgs/{org}/members/{user_id}", s.api(s.handleRemoveMember))
 	api.Handle("POST /api/v1/orgs/{org}/invitations", s.api(s.handleInvite))
-	api.Handle("POST /api/v1/invitations/accept", s.api(s.handleAcceptInvitation))
+	api.Handle("POST /api/v1/invitations/accept", s.public(s.handleAcceptInvitation))
 
 	api.Handle("GET /api/v1/orgs/{org}/service-accounts", s.api(s.handleListServiceAccounts))
 	api.Handle("POST /api/v1/orgs/{org}/service-accounts", s.api(s.handleCreateServiceAccount))
@@ -40,14 +40,14 @@ func (s *Server) routes() http.Handler {
 	api.Handle("GET /api/v1/orgs/{org}/audit-events/export", s.api(s.handleExportAuditEvents))
 
 	mux := http.NewServeMux()
-	mux.Handle("/api/", apiHeaders(s.bearer(s.csrf(s.problemOnNoRoute(api)))))
+	mux.Handle("/api/", apiHeaders(s.caller("api", s.csrf(s.problemOnNoRoute(api)))))
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)
 
-	mux.HandleFunc("POST /oauth2/token", s.handleToken)
-	mux.HandleFunc("POST /oauth2/introspect", s.handleIntrospect)
-	mux.HandleFunc("POST /oauth2/revoke", s.handleRevoke)
+	mux.HandleFunc("POST /oauth2/token", s.oauthClient("token", s.handleToken))
+	mux.HandleFunc("POST /oauth2/introspect", s.oauthClient("introspect", s.handleIntrospect))
+	mux.HandleFunc("POST /oauth2/revoke", s.oauthClient("revoke", s.handleRevoke))
 	mux.HandleFunc("GET /oauth2/jwks", s.handleJWKS)
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.handleMetadata)
 	mux.HandleFunc("/check", s.handleCheck)

@@ -8,8 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tollgate/tollgate/app"
-	"github.com/tollgate/tollgate/oauth"
+	"github.com/tollgate/tollgate/authn"
+	"github.com/tollgate/tollgate/keys"
 )
 
 // Config configures the HTTP layer.
@@ -20,29 +22,34 @@ type Config struct {
 	// SessionMax is how long the session cookie is kept by the browser; it
 	// should match the app's absolute session lifetime.
 	SessionMax time.Duration
-	// MaxBodyBytes caps a request body (default 64 KiB).
+	// MaxBodyBytes caps an admin API or console body (default 64 KiB).
 	MaxBodyBytes int64
 	// Metrics serves /metrics (Prometheus); nil leaves it out.
 	Metrics http.Handler
-	// OAuthMetrics counts OAuth error answers.
-	OAuthMetrics *oauth.Metrics
-	// TrustedProxies are the gateways whose X-Forwarded-Origin and
-	// X-Original-Origin headers /check believes (default: loopback).
+	// Registerer registers the HTTP layer's own metrics (nil: kept
+	// unregistered).
+	Registerer prometheus.Registerer
+	// TrustedProxies are the gateways whose forwarding headers are
+	// believed: the client address in Forwarded or X-Forwarded-For, and
+	// /check's X-Forwarded-Origin and X-Original-Origin (default:
+	// loopback).
 	TrustedProxies []netip.Prefix
 }
 
 // Server holds what handlers need.
 type Server struct {
-	app          *app.App
-	oauth        *oauth.Service
-	oauthMetrics *oauth.Metrics
-	log          *slog.Logger
-	cfg          Config
-	openapi      []byte
+	app         *app.App
+	authn       *authn.Authenticator
+	keys        *keys.Manager
+	log         *slog.Logger
+	cfg         Config
+	openapi     []byte
+	oauthErrors *prometheus.CounterVec
 }
 
-// New returns the complete Tollgate HTTP handler.
-func New(a *app.App, o *oauth.Service, log *slog.Logger, cfg Config) (http.Handler, error) {
+// New returns the complete Tollgate HTTP handler: a and au serve the use
+// cases and the authentication boundary, km the JWKS.
+func New(a *app.App, au *authn.Authenticator, km *keys.Manager, log *slog.Logger, cfg Config) (http.Handler, error) {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 64 << 10
 	}
@@ -52,11 +59,19 @@ func New(a *app.App, o *oauth.Service, log *slog.Logger, cfg Config) (http.Handl
 	if cfg.SessionMax == 0 {
 		cfg.SessionMax = 7 * 24 * time.Hour
 	}
+	cfg.Issuer = strings.TrimRight(cfg.Issuer, "/")
 	doc, err := OpenAPIJSON()
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s := &Server{app: a, oauth: o, oauthMetrics: cfg.OAuthMetrics, log: log, cfg: cfg, openapi: doc}
+	reg := cfg.Registerer
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	s := &Server{app: a, authn: au, keys: km, log: log, cfg: cfg, openapi: doc,
+		oauthErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tollgate_oauth_errors_total",
+			Help: "OAuth error responses, by endpoint and error code."}, []string{"endpoint", "error"})}
+	reg.MustRegister(s.oauthErrors)
 	return s.routes(), nil
 }
 

@@ -16,12 +16,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/app"
-	signing "github.com/tollgate/tollgate/keys"
-	"github.com/tollgate/tollgate/oauth"
-	"github.com/tollgate/tollgate/server"
+	"github.com/tollgate/tollgate/internal/stack"
+	"github.com/tollgate/tollgate/keys"
 	"github.com/tollgate/tollgate/store/sqlite"
 )
 
@@ -78,7 +76,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		// instead of 2x halves GC work for a few tens of MB. GOGC overrides.
 		debug.SetGCPercent(400)
 	}
-	keys, err := loadKeyring(keyPath, !isPostgres(*db), stderr)
+	keyring, err := loadKeyring(keyPath, !isPostgres(*db), stderr)
 	if err != nil {
 		return err
 	}
@@ -103,26 +101,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	km := signing.New(s, keys, tollgate.SystemClock{})
-	if err := km.Load(ctx); err != nil {
-		return err
-	}
-	om := oauth.NewMetrics(reg)
-	ocfg := oauth.Config{Issuer: base, Audience: *audience, CacheTTL: *cacheTTL, Broadcaster: s}
-	tokens := oauth.NewService(s, km, keys, tollgate.SystemClock{}, ocfg, om, log)
-	defer tokens.Close() // after the HTTP server has finished its requests
-	a := app.New(s, nil, app.Config{Issuer: base, Keys: keys, ServiceAccountEmailDomain: *saDomain,
-		ServiceAccountChanged: tokens.ServiceAccountChanged, APITokenChanged: tokens.CredentialChanged}, log)
-	if err := bootstrapIfEmpty(ctx, a, s, getenv, base, stderr); err != nil {
-		return err
-	}
-	h, err := server.New(a, tokens, log, server.Config{Issuer: base, OAuthMetrics: om, TrustedProxies: trusted,
-		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
+	st, err := stack.New(ctx, s, stack.Config{Issuer: base, Audience: *audience, Keyring: keyring, CacheTTL: *cacheTTL,
+		ServiceAccountEmailDomain: *saDomain, TrustedProxies: trusted, Registry: reg, Log: log})
 	if err != nil {
 		return err
 	}
+	defer st.Close() // after the HTTP server has finished its requests
+	if err := bootstrapIfEmpty(ctx, st.App, s, getenv, base, stderr); err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           st.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -133,7 +122,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	go maintain(ctx, a, km, s, *rotation, log)
+	go maintain(ctx, st.App, st.Keys, s, *rotation, log)
 	fmt.Fprintf(stderr, "Tollgate is listening on %s\n  console: %s/\n  API:     %s/api/v1 (OpenAPI: %s/openapi.json)\n",
 		ln.Addr(), base, base, base)
 
@@ -184,7 +173,7 @@ func bootstrapIfEmpty(ctx context.Context, a *app.App, s tollgate.Store, getenv 
 // key when it is older than rotation (checked hourly; replicas agree on one
 // rotation), and deletes ended sessions and the records of access tokens
 // that expired a day ago.
-func maintain(ctx context.Context, a *app.App, km *signing.Manager, s tollgate.Store, rotation time.Duration, log *slog.Logger) {
+func maintain(ctx context.Context, a *app.App, km *keys.Manager, s tollgate.Store, rotation time.Duration, log *slog.Logger) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for tick := 0; ; tick++ {

@@ -1,4 +1,4 @@
-package oauth
+package authn
 
 import (
 	"context"
@@ -21,31 +21,35 @@ type tokenUse struct {
 	origin string
 }
 
+func newUsage() usage {
+	return usage{tokens: map[string]tokenUse{}, accounts: map[string]time.Time{}}
+}
+
 // used records a use of an API token (tokenID may be "") and of the
 // service account behind it (accountID may be "").
-func (s *Service) used(tokenID, accountID, origin string) {
-	now := tollgate.Timestamp(s.clock.Now())
-	s.mu.Lock()
+func (a *Authenticator) used(tokenID, accountID, origin string) {
+	now := tollgate.Timestamp(a.now())
+	a.mu.Lock()
 	if tokenID != "" {
-		s.usage.tokens[tokenID] = tokenUse{at: now, origin: origin}
+		a.usage.tokens[tokenID] = tokenUse{at: now, origin: origin}
 	}
 	if accountID != "" {
-		s.usage.accounts[accountID] = now
+		a.usage.accounts[accountID] = now
 	}
-	s.mu.Unlock()
+	a.mu.Unlock()
 }
 
 // flushUsage writes what was recorded since the last flush. Credentials
 // deleted meanwhile are skipped.
-func (s *Service) flushUsage(ctx context.Context) error {
-	s.mu.Lock()
-	u := s.usage
-	s.usage = usage{tokens: map[string]tokenUse{}, accounts: map[string]time.Time{}}
-	s.mu.Unlock()
+func (a *Authenticator) flushUsage(ctx context.Context) error {
+	a.mu.Lock()
+	u := a.usage
+	a.usage = newUsage()
+	a.mu.Unlock()
 	if len(u.tokens) == 0 && len(u.accounts) == 0 {
 		return nil
 	}
-	return s.store.InTx(ctx, func(q tollgate.Queries) error {
+	return a.store.InTx(ctx, func(q tollgate.Queries) error {
 		for id, use := range u.tokens {
 			if err := q.TouchAPIToken(ctx, id, use.at, use.origin); err != nil && tollgate.ErrorCode(err) != tollgate.ENotFound {
 				return err
@@ -60,25 +64,24 @@ func (s *Service) flushUsage(ctx context.Context) error {
 	})
 }
 
-// flushLoop flushes usage every interval until quit, then once more.
-func (s *Service) flushLoop() {
-	defer close(s.flushed)
-	t := time.NewTicker(s.cfg.UsageFlushEvery)
+// flushLoop flushes usage every interval until Close, then once more.
+func (a *Authenticator) flushLoop() {
+	t := time.NewTicker(a.cfg.UsageFlushEvery)
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
-		case <-s.quit:
+		case <-a.quit:
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			if err := s.flushUsage(ctx); err != nil {
-				s.log.Error("flushing last-used times at shutdown", "err", err)
+			if err := a.flushUsage(ctx); err != nil {
+				a.log.Error("flushing last-used times at shutdown", "err", err)
 			}
 			cancel()
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := s.flushUsage(ctx); err != nil {
-			s.log.Warn("flushing last-used times", "err", err)
+		if err := a.flushUsage(ctx); err != nil {
+			a.log.Warn("flushing last-used times", "err", err)
 		}
 		cancel()
 	}

@@ -1,0 +1,456 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/keys"
+	"github.com/tollgate/tollgate/oauth"
+	"golang.org/x/sync/singleflight"
+)
+
+// metrics count what the token endpoint does. Reusing a token is counted
+// here only, never audited (DESIGN.md L2).
+type metrics struct {
+	issued prometheus.Counter
+	reused prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		issued: prometheus.NewCounter(prometheus.CounterOpts{Name: "tollgate_access_tokens_issued_total",
+			Help: "Access tokens minted by the token endpoint."}),
+		reused: prometheus.NewCounter(prometheus.CounterOpts{Name: "tollgate_access_tokens_reused_total",
+			Help: "Token requests answered with the still-valid current token."}),
+	}
+	reg.MustRegister(m.issued, m.reused)
+	return m
+}
+
+// issued is an access token with its plain string, held only in memory.
+type issued struct {
+	rec      tollgate.AccessToken
+	token    string
+	loadedAt time.Time
+}
+
+// maxMemo bounds the memo of current tokens.
+const maxMemo = 100_000
+
+// maxBatch bounds how many mints share one transaction.
+const maxBatch = 64
+
+// issuer is the machinery of the token endpoint: a memo of each account's
+// current token, a single flight per account, and the committer that
+// writes new tokens in groups.
+type issuer struct {
+	a     *App
+	mu    sync.Mutex
+	memo  map[string]*issued // by service account ID
+	group singleflight.Group
+
+	jobs    chan *mintJob
+	quit    chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+}
+
+func newIssuer(a *App) *issuer {
+	is := &issuer{a: a, memo: map[string]*issued{}, jobs: make(chan *mintJob, maxBatch), quit: make(chan struct{}), stopped: make(chan struct{})}
+	go is.commitLoop()
+	return is
+}
+
+func (is *issuer) close() {
+	is.once.Do(func() { close(is.quit) })
+	<-is.stopped
+}
+
+// forget drops the memo of an account (after a change to it).
+func (is *issuer) forget(id string) {
+	is.mu.Lock()
+	delete(is.memo, id)
+	is.mu.Unlock()
+}
+
+func (is *issuer) remember(id string, cur *issued) {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	if len(is.memo) >= maxMemo {
+		for k := range is.memo { // map order is random: evict a random tenth
+			delete(is.memo, k)
+			if len(is.memo) < maxMemo*9/10 {
+				break
+			}
+		}
+	}
+	is.memo[id] = cur
+}
+
+// current returns the account's latest token: from the memo while it is
+// younger than ReuseMemoTTL, else read (and unsealed) from the store.
+// nil when the account has none.
+func (is *issuer) current(ctx context.Context, id string, now time.Time) (*issued, error) {
+	is.mu.Lock()
+	cur := is.memo[id]
+	is.mu.Unlock()
+	if cur != nil && now.Sub(cur.loadedAt) < is.a.cfg.ReuseMemoTTL {
+		return cur, nil
+	}
+	rec, err := is.a.store.LatestAccessToken(ctx, id)
+	if tollgate.ErrorCode(err) == tollgate.ENotFound {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if cur, err = is.unseal(rec, now); err != nil {
+		return nil, err
+	}
+	is.remember(id, cur)
+	return cur, nil
+}
+
+func (is *issuer) unseal(rec *tollgate.AccessToken, now time.Time) (*issued, error) {
+	tok, err := is.a.cfg.Keyring.Open(rec.Sealed, rec.ID)
+	if err != nil {
+		return nil, fmt.Errorf("app: access token %s: %w", rec.ID, err)
+	}
+	return &issued{rec: *rec, token: string(tok), loadedAt: now}, nil
+}
+
+// reusable reports whether cur may be handed out again at now: not
+// revoked, issued after the account's last disable, rotation, role change
+// or revocation of its current token (ReuseAfter), and with more time left
+// than the org's reuse floor (and some).
+func reusable(cur *issued, sa *tollgate.ServiceAccount, org *tollgate.Org, now time.Time) bool {
+	if cur == nil || cur.rec.RevokedAt != nil || cur.rec.IssuedAt.Before(sa.ReuseAfter) {
+		return false
+	}
+	left := cur.rec.ExpiresAt.Sub(now)
+	return left > 0 && left >= time.Duration(org.Settings.TokenReuseFloorSeconds)*time.Second
+}
+
+// client returns the service account and org of an authenticated OAuth
+// client, or an invalid_client error.
+func client(ac Actor) (*tollgate.ServiceAccount, *tollgate.Org, error) {
+	c := ac.Credential
+	if c == nil || c.Kind != tollgate.CredentialClientSecret || c.Account == nil || c.Org == nil {
+		return nil, nil, oauth.Fail(oauth.CodeInvalidClient, "client authentication is required")
+	}
+	return c.Account, c.Org, nil
+}
+
+// IssueToken answers a client credentials token request (RFC 6749 §4.4)
+// of ac, an authenticated client: the account's current token while it may
+// be reused (T2, T2a), else a newly minted one. Concurrent requests for one
+// account share one mint, and the mint finishes for the others when the
+// request that started it goes away. The only scope an account may ask for
+// is its role (T1a): another is invalid_scope.
+func (a *App) IssueToken(ctx context.Context, ac Actor, scope string) (*oauth.TokenResponse, error) {
+	sa, org, err := client(ac)
+	if err != nil {
+		return nil, err
+	}
+	if scope != "" && scope != string(sa.Role) {
+		return nil, oauth.Fail(oauth.CodeInvalidScope, "the only scope this account can request is its role, "+string(sa.Role)+"; or leave scope out")
+	}
+	now := a.clock.Now()
+	cur, err := a.issuer.current(ctx, sa.ID, now)
+	if err != nil {
+		return nil, err
+	}
+	if reusable(cur, sa, org, now) {
+		a.metrics.reused.Inc()
+		return oauth.NewTokenResponse(cur.token, cur.rec.ExpiresAt, now, sa, org), nil
+	}
+	// Only the first caller's function runs; it alone may have minted.
+	leader := false
+	ch := a.issuer.group.DoChan(sa.ID, func() (any, error) {
+		leader = true
+		return a.issuer.mint(ac)
+	})
+	var r singleflight.Result
+	select {
+	case r = <-ch:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if r.Err != nil {
+		return nil, r.Err
+	}
+	res := r.Val.(*mintResult)
+	if !leader || !res.minted {
+		a.metrics.reused.Inc()
+	}
+	return oauth.NewTokenResponse(res.cur.token, res.cur.rec.ExpiresAt, a.clock.Now(), &res.sa, &res.org), nil
+}
+
+// mintResult is what a mint job ended with: the token to answer with, the
+// account and org as the transaction read them, and whether it is new.
+type mintResult struct {
+	cur    *issued
+	sa     tollgate.ServiceAccount
+	org    tollgate.Org
+	minted bool
+}
+
+// mintJob is one account's mint waiting for the committer. Its token is
+// signed and sealed before it queues, so that this CPU work runs in
+// parallel on every core while only the database writes are serialized.
+type mintJob struct {
+	ac     Actor
+	signer *keys.Signer
+	claims oauth.Claims
+	token  string
+	sealed []byte
+
+	res  *mintResult
+	err  error
+	done chan struct{}
+}
+
+// mint prepares a token for ac's account and hands it to the committer,
+// which decides in a transaction whether it is needed (another process may
+// have minted meanwhile) and stores it. It runs on its own context, not
+// the request's: the callers that wait for it each stop waiting on their
+// own.
+func (is *issuer) mint(ac Actor) (*mintResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The signer is fetched first: refreshing the keys needs the database,
+	// which must not be asked for from inside the transaction.
+	signer, err := is.a.cfg.Signing.Signer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	j := &mintJob{ac: ac, signer: signer, done: make(chan struct{})}
+	if err := is.prepare(j, ac.Credential.Account); err != nil {
+		return nil, err
+	}
+	closed := errors.New("app: the token endpoint is closed")
+	select {
+	case is.jobs <- j:
+	case <-is.quit:
+		return nil, closed
+	}
+	select {
+	case <-j.done:
+	case <-is.stopped:
+		select {
+		case <-j.done: // committed as the committer stopped
+		default:
+			return nil, closed // queued after the committer's last batch
+		}
+	}
+	return j.res, j.err
+}
+
+// prepare signs and seals a new token for sa as it is known now.
+func (is *issuer) prepare(j *mintJob, sa *tollgate.ServiceAccount) error {
+	now := tollgate.Timestamp(is.a.clock.Now())
+	j.claims = oauth.NewClaims(is.a.cfg.Issuer, is.a.cfg.Audience, sa, now, tollgate.NewID(tollgate.PrefixAccessToken, now))
+	payload, err := j.claims.Marshal()
+	if err != nil {
+		return err
+	}
+	if j.token, err = j.signer.Sign(payload); err != nil {
+		return err
+	}
+	j.sealed = is.a.cfg.Keyring.Seal([]byte(j.token), j.claims.ID)
+	return nil
+}
+
+// commitLoop is the committer: it takes the queued mint jobs, up to
+// maxBatch at a time, and runs them in one transaction (group commit). It
+// never waits to fill a batch: a batch is whatever queued while the
+// previous one was committing, so an idle server commits each mint alone.
+func (is *issuer) commitLoop() {
+	defer close(is.stopped)
+	for {
+		var batch []*mintJob
+		select {
+		case <-is.quit:
+			return
+		case j := <-is.jobs:
+			batch = append(batch, j)
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case j := <-is.jobs:
+				batch = append(batch, j)
+			default:
+				break fill
+			}
+		}
+		is.commit(batch)
+	}
+}
+
+// commit runs a batch in one transaction. A refusal that concerns one job
+// (its account was disabled or deleted meanwhile) fails that job only. A
+// database error fails the transaction; the jobs of a failed batch are then
+// committed one by one, so that one member's failure does not take the
+// others with it.
+func (is *issuer) commit(batch []*mintJob) {
+	err := is.commitTx(batch)
+	if err != nil && len(batch) > 1 {
+		for _, j := range batch {
+			is.finish(j, is.commitTx([]*mintJob{j}))
+		}
+		return
+	}
+	for _, j := range batch {
+		is.finish(j, err)
+	}
+}
+
+func (is *issuer) commitTx(batch []*mintJob) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return is.a.store.InTx(ctx, func(q tollgate.Queries) error {
+		for _, j := range batch {
+			j.res, j.err = nil, nil
+			refusal, err := is.mintInTx(ctx, q, j)
+			if err != nil {
+				return err
+			}
+			j.err = refusal
+		}
+		return nil
+	})
+}
+
+// finish ends a job: with the transaction's error if it failed, else with
+// its own result, which the memo keeps.
+func (is *issuer) finish(j *mintJob, txErr error) {
+	if txErr != nil {
+		j.res, j.err = nil, txErr
+	}
+	if j.err == nil {
+		if j.res.minted {
+			is.a.metrics.issued.Inc()
+		}
+		j.res.cur.loadedAt = is.a.clock.Now()
+		is.remember(j.res.sa.ID, j.res.cur)
+	}
+	close(j.done)
+}
+
+// mintInTx reads the account, its org and its latest token again inside
+// the transaction, reuses that token if it may, and otherwise stores
+// (sealed) and audits the job's new token. A refusal of this job alone is
+// returned first, before the job writes anything; err fails the
+// transaction.
+func (is *issuer) mintInTx(ctx context.Context, q tollgate.Queries, j *mintJob) (refusal, err error) {
+	sa, err := q.GetServiceAccountByID(ctx, j.claims.Subject)
+	if tollgate.ErrorCode(err) == tollgate.ENotFound {
+		return oauth.Fail(oauth.CodeInvalidClient, "client authentication failed"), nil
+	} else if err != nil {
+		return nil, err
+	}
+	if sa.Status != tollgate.StatusActive {
+		return oauth.Fail(oauth.CodeInvalidClient, "this service account is disabled"), nil
+	}
+	org, err := q.GetOrg(ctx, sa.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	now := is.a.clock.Now()
+	j.res = &mintResult{sa: *sa, org: *org}
+	if rec, err := q.LatestAccessToken(ctx, sa.ID); err == nil {
+		cur, err := is.unseal(rec, now)
+		if err != nil {
+			return nil, err
+		}
+		if reusable(cur, sa, org, now) {
+			j.res.cur = cur
+			return nil, nil
+		}
+	} else if tollgate.ErrorCode(err) != tollgate.ENotFound {
+		return nil, err
+	}
+	if !j.claims.Matches(sa) {
+		// This process's view of the account was stale: sign again.
+		if err := is.prepare(j, sa); err != nil {
+			return nil, err
+		}
+	}
+	c := j.ac.Credential
+	rec := tollgate.AccessToken{ID: j.claims.ID, OrgID: org.ID, ServiceAccountID: sa.ID, SecretID: c.ID, KeyID: j.signer.KeyID(),
+		IssuedAt:  tollgate.Timestamp(now), // committed now; iat is when it was signed, a moment ago
+		ExpiresAt: j.claims.ExpiresAt(), Sealed: j.sealed}
+	if err := q.CreateAccessToken(ctx, &rec); err != nil {
+		return nil, err
+	}
+	j.res.cur, j.res.minted = &issued{rec: rec, token: j.token}, true
+	actor := Actor{Type: tollgate.PrincipalServiceAccount, ID: sa.ID, Name: sa.Name, IP: j.ac.IP, UserAgent: j.ac.UserAgent}
+	return nil, is.a.audit(ctx, q, actor, org.ID, tollgate.ActionAccessTokenIssued,
+		tollgate.Principal{Type: tollgate.PrincipalAccessToken, ID: rec.ID, Name: sa.Name},
+		map[string]any{"expires_at": rec.ExpiresAt, "key_id": rec.KeyID, "secret_id": c.ID, "method": "client_secret"})
+}
+
+// Introspect answers RFC 7662 for caller, an authenticated client, about
+// subject, the credential the token parameter named (nil when it named
+// none that is live). A token is active only if it is an access token of
+// this server, unexpired and unrevoked, whose account exists and is
+// enabled (S7, S8), and which belongs to the caller's organization (T7).
+// Its role is the account's current one.
+func (a *App) Introspect(ctx context.Context, caller Actor, subject *Credential) (oauth.Introspection, error) {
+	_, org, err := client(caller)
+	if err != nil {
+		return oauth.Inactive, err
+	}
+	if subject == nil || subject.Kind != tollgate.CredentialAccessToken || subject.Claims == nil || subject.Account == nil || subject.OrgID != org.ID {
+		return oauth.Inactive, nil
+	}
+	return oauth.Active(subject.Claims, subject.Account, subject.Role), nil
+}
+
+// RevokeAccessToken answers RFC 7009 for caller, an authenticated client:
+// it revokes subject if it is an access token issued to the caller. Any
+// other token, live or not (nil), is answered the same way, with success,
+// so that nothing is learnt. Revoking an account's current token stops its
+// reuse: the next token request mints a new one.
+func (a *App) RevokeAccessToken(ctx context.Context, caller Actor, subject *Credential) error {
+	sa, _, err := client(caller)
+	if err != nil {
+		return err
+	}
+	if subject == nil || subject.Kind != tollgate.CredentialAccessToken || subject.Account == nil || subject.Account.ID != sa.ID {
+		return nil
+	}
+	err = a.store.InTx(ctx, func(q tollgate.Queries) error {
+		now := a.now()
+		if err := q.RevokeAccessToken(ctx, subject.ID, now); err != nil {
+			return err
+		}
+		latest, err := q.LatestAccessToken(ctx, sa.ID)
+		if err != nil {
+			return err
+		}
+		owner, err := q.GetServiceAccountByID(ctx, sa.ID)
+		if err != nil {
+			return err
+		}
+		if latest.ID == subject.ID {
+			owner.ReuseAfter = now
+			if err := q.UpdateServiceAccount(ctx, owner); err != nil {
+				return err
+			}
+		}
+		actor := Actor{Type: tollgate.PrincipalServiceAccount, ID: owner.ID, Name: owner.Name, IP: caller.IP, UserAgent: caller.UserAgent}
+		return a.audit(ctx, q, actor, owner.OrgID, tollgate.ActionAccessTokenRevoked,
+			tollgate.Principal{Type: tollgate.PrincipalAccessToken, ID: subject.ID, Name: owner.Name}, nil)
+	})
+	if err != nil {
+		return err
+	}
+	a.changed(ctx, tollgate.CredentialChanged(subject.Hash), tollgate.ServiceAccountChanged(sa.ID))
+	return nil
+}

@@ -1,0 +1,185 @@
+package authn
+
+import (
+	"context"
+	"log/slog"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/app"
+	"github.com/tollgate/tollgate/credential"
+	"github.com/tollgate/tollgate/keys"
+)
+
+// Config tunes the Authenticator. Zero values take the defaults noted.
+type Config struct {
+	// Issuer is the iss of the access tokens this server accepts: its
+	// public base URL.
+	Issuer string
+	// CacheTTL bounds how long a process trusts what it cached about a
+	// credential or its owner before reading it again (default 1 s): the
+	// longest a change made by another replica can go unseen here if its
+	// broadcast is lost. Changes made through this process are seen at
+	// once, and other replicas' through the store's Broadcaster.
+	CacheTTL time.Duration
+	// NegativeTTL is how long a well-formed credential that is unknown is
+	// answered from memory (default 5 minutes, R3). Importing a token
+	// forgets it at once.
+	NegativeTTL time.Duration
+	// Sessions bound sessions (default tollgate.DefaultSessionPolicy).
+	Sessions tollgate.SessionPolicy
+	// Limits bound failed authentication (default DefaultLimits).
+	Limits Limits
+	// UsageFlushEvery is how often last-used times are written (default
+	// 5 s; the API shows a use within that, A8).
+	UsageFlushEvery time.Duration
+	// Metrics registers the boundary's metrics (nil: kept unregistered).
+	Metrics prometheus.Registerer
+}
+
+// Authenticator is the one authentication boundary.
+type Authenticator struct {
+	store   tollgate.Store
+	app     *app.App
+	keys    *keys.Manager
+	keyring *credential.Keyring
+	clock   tollgate.Clock
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+
+	password, client, bearer *limiter
+
+	mu sync.Mutex
+	// gen counts invalidations: a load that began before one does not
+	// store what it read, which may be what the invalidation replaced.
+	gen       uint64
+	clients   *cache[*clientEntry]  // by service account ID
+	members   *cache[tollgate.Role] // by org ID/user ID
+	creds     *cache[*credEntry]    // by keyed hash of the presented string
+	negative  *cache[struct{}]      // unknown well-formed credentials, by keyed hash or client ID
+	preflight *cache[bool]          // by origin
+	usage     usage
+	sampler   sampler
+
+	// dummy is compared with when a client ID is unknown, and dummyPassword
+	// verified when an email is, so that both take the same work as a
+	// wrong secret or password.
+	dummy         []byte
+	dummyPassword string
+
+	quit    chan struct{}
+	stopped sync.WaitGroup
+	once    sync.Once
+}
+
+// New returns an Authenticator. It listens to the store's broadcasts for
+// invalidations and flushes last-used times until Close.
+func New(store tollgate.Store, a *app.App, km *keys.Manager, kr *credential.Keyring, clock tollgate.Clock, cfg Config, log *slog.Logger) *Authenticator {
+	if clock == nil {
+		clock = tollgate.SystemClock{}
+	}
+	if cfg.CacheTTL == 0 {
+		cfg.CacheTTL = time.Second
+	}
+	if cfg.NegativeTTL == 0 {
+		cfg.NegativeTTL = 5 * time.Minute
+	}
+	if cfg.Sessions == (tollgate.SessionPolicy{}) {
+		cfg.Sessions = tollgate.DefaultSessionPolicy
+	}
+	if cfg.Limits == (Limits{}) {
+		cfg.Limits = DefaultLimits
+	}
+	if cfg.UsageFlushEvery == 0 {
+		cfg.UsageFlushEvery = 5 * time.Second
+	}
+	reg := cfg.Metrics
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	au := &Authenticator{store: store, app: a, keys: km, keyring: kr, clock: clock, cfg: cfg, log: log,
+		password: newLimiter(cfg.Limits.Password), client: newLimiter(cfg.Limits.Client), bearer: newLimiter(cfg.Limits.Bearer),
+		clients: newCache[*clientEntry](), members: newCache[tollgate.Role](), creds: newCache[*credEntry](),
+		negative: newCache[struct{}](), preflight: newCache[bool](), usage: newUsage(),
+		dummy: kr.Hash("tollgate: no such client"), dummyPassword: credential.HashPassword(credential.NewPassword(), a.Argon2()),
+		quit: make(chan struct{})}
+	au.metrics = newMetrics(reg, au)
+	au.sampler = sampler{last: map[string]*sampled{}, events: make(chan rateEvent, 256)}
+	ctx, cancel := context.WithCancel(context.Background())
+	au.stopped.Go(func() { au.listen(ctx) })
+	au.stopped.Go(func() { au.flushLoop(); cancel() })
+	au.stopped.Go(au.writeSampled)
+	return au
+}
+
+// Close stops listening and writes the last-used times still in memory.
+// Call it after the HTTP server has finished its requests.
+func (a *Authenticator) Close() {
+	a.once.Do(func() { close(a.quit) })
+	a.stopped.Wait()
+}
+
+// Request is what an HTTP request presented, read off it by the server:
+// the credentials, and where the request came from.
+type Request struct {
+	// Door names the endpoint, for metrics and audit: "api", "console",
+	// "check", "token", "introspect", "revoke".
+	Door string
+	// Authorization is the Authorization header.
+	Authorization string
+	// Session is the session cookie's value.
+	Session string
+	// Form is the body of an OAuth endpoint.
+	Form url.Values
+	// Origin is the web origin (canonical; "" when none), for public API
+	// tokens (A4).
+	Origin string
+	// IP is the client's address (from a trusted proxy's header, R4),
+	// UserAgent its User-Agent.
+	IP, UserAgent string
+}
+
+func (r *Request) anonymous() app.Actor { return app.Anonymous(r.IP, r.UserAgent) }
+
+// now is the clock's time.
+func (a *Authenticator) now() time.Time { return a.clock.Now() }
+
+// loadGen returns the invalidation generation a load begins at.
+func (a *Authenticator) loadGen() uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.gen
+}
+
+// install stores a loaded value with put, unless an invalidation happened
+// since the load began at gen: what was read may be what it replaced.
+func (a *Authenticator) install(gen uint64, put func()) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.gen == gen {
+		put()
+	}
+}
+
+// lookup returns c's value of key while it is younger than CacheTTL, else
+// what load reads, which it caches (see install).
+func lookup[V any](a *Authenticator, c *cache[V], key string, load func() (V, error)) (V, error) {
+	now := a.now()
+	a.mu.Lock()
+	v, ok := c.get(key, now, a.cfg.CacheTTL)
+	gen := a.gen
+	a.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	v, err := load()
+	if err != nil {
+		return v, err
+	}
+	a.install(gen, func() { c.put(key, v, now) })
+	return v, nil
+}

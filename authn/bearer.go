@@ -1,0 +1,300 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/app"
+	"github.com/tollgate/tollgate/credential"
+	"github.com/tollgate/tollgate/oauth"
+)
+
+// credEntry is a bearer credential verified against the store: an API
+// token (tgp_, tgq_ or an imported legacy string) or an access token. What
+// derives from its owner (status, role) is read from the owner's own
+// cache entry at every use, so that a change to the owner applies at once.
+type credEntry struct {
+	kind      tollgate.CredentialKind
+	id        string // API token ID or jti
+	orgID     string
+	role      tollgate.Role // the API token's own role; "" for access tokens
+	public    bool
+	domains   []string
+	expires   time.Time // zero: never
+	ownerType tollgate.PrincipalType
+	ownerID   string
+	ownerName string
+	claims    *oauth.Claims
+}
+
+// errNoBearer and friends are the refusals of bearer credentials.
+var (
+	errNoBearer  = tollgate.Errorf(tollgate.EUnauthenticated, "no bearer token")
+	errMalformed = tollgate.Errorf(tollgate.EUnauthenticated, "malformed token")
+	errUnknown   = tollgate.Errorf(tollgate.EUnauthenticated, "unknown, expired or revoked token")
+)
+
+// Bearer resolves the bearer credential of a /check request (A10) from
+// its Authorization header and origin. The caller is the credential's
+// owner, acting with the credential's effective role. Errors:
+// EUnauthenticated for a missing, malformed, unknown, expired or revoked
+// credential or one whose owner is disabled or gone; EForbidden for a
+// public token from an origin it does not list (A4); ERateLimited for an
+// address over its limit of unknown credentials.
+func (a *Authenticator) Bearer(ctx context.Context, req Request) (app.Actor, error) {
+	scheme, tok, ok := strings.Cut(req.Authorization, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return app.Actor{}, tollgate.Errorf(tollgate.EUnauthenticated, "send Authorization: Bearer <token>")
+	}
+	return a.resolve(ctx, req, tok, true)
+}
+
+// Inspect resolves a token named in an introspection or revocation request
+// by an authenticated client. It returns nil, without counting a failure,
+// for a token that is not a live credential; the origin rule does not
+// apply (the token is not being used, only asked about).
+func (a *Authenticator) Inspect(ctx context.Context, req Request, token string) (*app.Credential, error) {
+	ac, err := a.resolve(ctx, req, token, false)
+	if code := tollgate.ErrorCode(err); code == tollgate.EUnauthenticated || code == tollgate.EForbidden {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	return ac.Credential, nil
+}
+
+// resolve turns a bearer string into its owner's actor. use says the
+// request uses the credential (/check, the admin API): then failures count
+// against the address, the origin rule applies and the use is recorded.
+func (a *Authenticator) resolve(ctx context.Context, req Request, bearer string, use bool) (app.Actor, error) {
+	bearer = strings.TrimSpace(bearer)
+	if bearer == "" {
+		return app.Actor{}, errNoBearer
+	}
+	now := a.now()
+	var key string
+	e, cached := (*credEntry)(nil), false
+	if len(bearer) <= oauth.MaxTokenLength {
+		key = string(a.keyring.Hash(bearer))
+		a.mu.Lock()
+		e, cached = a.creds.get(key, now, a.cfg.CacheTTL)
+		a.mu.Unlock()
+	}
+	if !cached {
+		// Only what needs the store is limited: a credential verified
+		// and cached passes even from an address over its limit.
+		if use {
+			if wait, which := a.bearer.blocked("", req.IP, now); wait > 0 {
+				return app.Actor{}, a.limited(ctx, req, "bearer", "", which, wait)
+			}
+		}
+		var err error
+		if e, err = a.loadCred(ctx, bearer, key); err != nil {
+			if use && tollgate.ErrorCode(err) == tollgate.EUnauthenticated {
+				a.failed(req, a.bearer, "", now)
+			}
+			return app.Actor{}, err
+		}
+	}
+	if !e.expires.IsZero() && !now.Before(e.expires) {
+		return app.Actor{}, tollgate.Errorf(tollgate.EUnauthenticated, "the token has expired")
+	}
+	ac, err := a.owner(ctx, e, req)
+	if err != nil {
+		return app.Actor{}, err
+	}
+	ac.Credential.Hash = []byte(key)
+	if use {
+		if err := admit(e, req.Origin); err != nil {
+			return app.Actor{}, err
+		}
+		token := ""
+		if e.kind == tollgate.CredentialAPIToken {
+			token = e.id
+		}
+		account := ""
+		if ac.Credential.Account != nil {
+			account = ac.Credential.Account.ID
+		}
+		a.used(token, account, req.Origin)
+	}
+	return ac, nil
+}
+
+// owner returns the actor of e's owner as it is now: a service account
+// that exists and is enabled, or a user who is still a member. The
+// credential's role is at most the owner's current role, and never
+// super_admin.
+func (a *Authenticator) owner(ctx context.Context, e *credEntry, req Request) (app.Actor, error) {
+	c := &app.Credential{Kind: e.kind, ID: e.id, OrgID: e.orgID, Public: e.public, Claims: e.claims}
+	ac := app.Actor{Type: e.ownerType, ID: e.ownerID, Name: e.ownerName, IP: req.IP, UserAgent: req.UserAgent, Credential: c}
+	var ownerRole tollgate.Role
+	if e.ownerType == tollgate.PrincipalServiceAccount {
+		owner, err := a.account(ctx, e.ownerID)
+		if tollgate.ErrorCode(err) == tollgate.ENotFound {
+			return app.Actor{}, tollgate.Errorf(tollgate.EUnauthenticated, "the token's service account was deleted")
+		} else if err != nil {
+			return app.Actor{}, err
+		}
+		if owner.sa.Status != tollgate.StatusActive {
+			return app.Actor{}, tollgate.Errorf(tollgate.EUnauthenticated, "the token's service account is disabled")
+		}
+		sa, org := owner.sa, owner.org
+		c.Account, c.Org, ownerRole = &sa, &org, sa.Role
+	} else {
+		role, err := a.memberRole(ctx, e.orgID, e.ownerID)
+		if tollgate.ErrorCode(err) == tollgate.ENotFound {
+			return app.Actor{}, tollgate.Errorf(tollgate.EUnauthenticated, "the token's owner is no longer a member")
+		} else if err != nil {
+			return app.Actor{}, err
+		}
+		ownerRole = role
+	}
+	if ownerRole == tollgate.RoleSuperAdmin {
+		ownerRole = tollgate.RoleAdmin // credentials never carry super_admin
+	}
+	c.Role = ownerRole // an access token acts with its account's current role
+	if e.kind == tollgate.CredentialAPIToken {
+		c.Role = e.role.Min(ownerRole) // an owner demoted below the token's role demotes it
+	}
+	return ac, nil
+}
+
+// memberRole returns a user's role in an org, cached for CacheTTL.
+// ENotFound when the user is not a member.
+func (a *Authenticator) memberRole(ctx context.Context, orgID, userID string) (tollgate.Role, error) {
+	return lookup(a, a.members, orgID+"/"+userID, func() (tollgate.Role, error) {
+		m, err := a.store.GetMember(ctx, orgID, userID)
+		if err != nil {
+			return "", err
+		}
+		return m.Role, nil
+	})
+}
+
+// admit applies the origin rule of public tokens (A4).
+func admit(e *credEntry, origin string) error {
+	if !e.public {
+		return nil
+	}
+	if origin == "" {
+		return tollgate.Errorf(tollgate.EForbidden, "a public token is accepted only from its listed origins, and this request has no Origin or Referer")
+	}
+	if !slices.Contains(e.domains, origin) {
+		return tollgate.Errorf(tollgate.EForbidden, "this public token does not list the origin %s", origin)
+	}
+	return nil
+}
+
+// loadCred verifies a bearer string against the store and caches it. A
+// string that is well formed but unknown is remembered as such (R3); one
+// that is malformed is refused before any look-up.
+func (a *Authenticator) loadCred(ctx context.Context, bearer, key string) (*credEntry, error) {
+	switch {
+	case len(bearer) > oauth.MaxTokenLength:
+		return nil, errMalformed
+	case strings.HasPrefix(bearer, credential.PrefixPrivateToken), strings.HasPrefix(bearer, credential.PrefixPublicToken):
+		if !credential.ValidCredential(bearer[:4], bearer) {
+			return nil, errMalformed
+		}
+	case oauth.LooksLikeJWT(bearer):
+	case len(bearer) < tollgate.MinLegacyTokenLength || len(bearer) > tollgate.MaxLegacyTokenLength:
+		return nil, errMalformed
+	}
+	if a.isNegative(key) {
+		return nil, errUnknown
+	}
+	gen := a.loadGen()
+	var e *credEntry
+	var err error
+	if oauth.LooksLikeJWT(bearer) {
+		e, err = a.loadAccessToken(ctx, bearer)
+	} else {
+		e, err = a.loadAPIToken(ctx, []byte(key))
+	}
+	if errors.Is(err, errUnknown) {
+		a.addNegative(gen, key)
+	}
+	if err != nil {
+		return nil, err
+	}
+	a.install(gen, func() { a.creds.put(key, e, a.now()) })
+	return e, nil
+}
+
+func (a *Authenticator) loadAPIToken(ctx context.Context, hash []byte) (*credEntry, error) {
+	t, err := a.store.GetAPITokenByHash(ctx, hash)
+	if tollgate.ErrorCode(err) == tollgate.ENotFound {
+		return nil, errUnknown
+	} else if err != nil {
+		return nil, err
+	}
+	e := &credEntry{kind: tollgate.CredentialAPIToken, id: t.ID, orgID: t.OrgID, role: t.Role, public: t.Kind == tollgate.KindPublic,
+		domains: t.Domains, ownerType: t.OwnerType, ownerID: t.OwnerID, ownerName: t.OwnerName}
+	if t.ExpiresAt != nil {
+		e.expires = *t.ExpiresAt
+	}
+	return e, nil
+}
+
+// loadAccessToken verifies a JWT and finds its record. A token signed by a
+// key this process has not read yet is refused but not remembered as
+// unknown: the key may be a moment old.
+func (a *Authenticator) loadAccessToken(ctx context.Context, token string) (*credEntry, error) {
+	cl, err := oauth.VerifyAccessToken(ctx, token, a.cfg.Issuer, a.now(), a.keys.PublicKey)
+	switch {
+	case errors.Is(err, oauth.ErrUnknownKey):
+		return nil, tollgate.Errorf(tollgate.EUnauthenticated, "the token's signing key is unknown")
+	case errors.Is(err, oauth.ErrNotAccessToken):
+		return nil, errUnknown
+	case err != nil:
+		return nil, err
+	}
+	rec, err := a.store.GetAccessToken(ctx, cl.ID)
+	if tollgate.ErrorCode(err) == tollgate.ENotFound {
+		return nil, errUnknown
+	} else if err != nil {
+		return nil, err
+	}
+	if rec.RevokedAt != nil {
+		return nil, errUnknown
+	}
+	owner, err := a.account(ctx, rec.ServiceAccountID)
+	if tollgate.ErrorCode(err) == tollgate.ENotFound {
+		return nil, errUnknown
+	} else if err != nil {
+		return nil, err
+	}
+	return &credEntry{kind: tollgate.CredentialAccessToken, id: rec.ID, orgID: owner.org.ID, ownerType: tollgate.PrincipalServiceAccount,
+		ownerID: owner.sa.ID, ownerName: owner.sa.Name, expires: rec.ExpiresAt, claims: cl}, nil
+}
+
+// isNegative reports whether key is remembered as an unknown credential.
+func (a *Authenticator) isNegative(key string) bool {
+	a.mu.Lock()
+	_, ok := a.negative.get(key, a.now(), a.cfg.NegativeTTL)
+	a.mu.Unlock()
+	if ok {
+		a.metrics.negativeHits.Inc()
+	}
+	return ok
+}
+
+// addNegative remembers key as unknown, unless an invalidation happened
+// since the look-up began at gen (the credential may exist now).
+func (a *Authenticator) addNegative(gen uint64, key string) {
+	a.install(gen, func() { a.negative.put(key, struct{}{}, a.now()) })
+}
+
+// Preflight reports whether a CORS preflight from origin may pass: some
+// public token lists it. Answers are cached for CacheTTL.
+func (a *Authenticator) Preflight(ctx context.Context, origin string) (bool, error) {
+	if origin == "" {
+		return false, nil
+	}
+	return lookup(a, a.preflight, origin, func() (bool, error) { return a.store.PublicOriginListed(ctx, origin) })
+}

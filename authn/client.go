@@ -1,0 +1,148 @@
+package authn
+
+import (
+	"context"
+	"crypto/hmac"
+	"time"
+
+	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/app"
+	"github.com/tollgate/tollgate/credential"
+	"github.com/tollgate/tollgate/oauth"
+)
+
+// clientEntry is what the boundary knows of one service account: the
+// account, its org and its client secrets.
+type clientEntry struct {
+	sa      tollgate.ServiceAccount
+	org     tollgate.Org
+	secrets []tollgate.ClientSecret
+}
+
+// account returns the state of a service account, cached for CacheTTL.
+// ENotFound for an ID that names no account.
+func (a *Authenticator) account(ctx context.Context, id string) (*clientEntry, error) {
+	return lookup(a, a.clients, id, func() (*clientEntry, error) {
+		if !tollgate.HasPrefix(id, tollgate.PrefixServiceAccount) {
+			return nil, tollgate.Errorf(tollgate.ENotFound, "no such service account")
+		}
+		sa, err := a.store.GetServiceAccountByID(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		org, err := a.store.GetOrg(ctx, sa.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		secrets, err := a.store.ListClientSecrets(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return &clientEntry{sa: *sa, org: *org, secrets: secrets}, nil
+	})
+}
+
+// clientMethod is one way for an OAuth client to authenticate (RFC 6749
+// §2.3). wellFormed says whether what the client presented can be right at
+// all, before anything is looked up; verify checks it against the
+// client's entry (nil for an unknown client, which must cost the same
+// work and fail) and returns the ID of the credential that matched.
+type clientMethod struct {
+	wellFormed func(auth oauth.ClientAuth) bool
+	verify     func(a *Authenticator, auth oauth.ClientAuth, c *clientEntry, now time.Time) (credentialID string, ok bool)
+}
+
+// clientMethods are the client authentication methods, by RFC 7591 name.
+// A new method (private_key_jwt: a client assertion checked against the
+// account's registered keys) is one more entry, parsed by
+// oauth.ParseClientAuth.
+var clientMethods = map[string]clientMethod{
+	oauth.AuthBasic: secretMethod,
+	oauth.AuthPost:  secretMethod,
+}
+
+// secretMethod checks a client secret (C1–C5): a checksum that is wrong is
+// refused before any look-up; the keyed hash is compared with every live
+// secret in constant time, and with a dummy for an unknown client.
+var secretMethod = clientMethod{
+	wellFormed: func(auth oauth.ClientAuth) bool {
+		return credential.ValidCredential(credential.PrefixClientSecret, auth.Secret)
+	},
+	verify: func(a *Authenticator, auth oauth.ClientAuth, c *clientEntry, now time.Time) (string, bool) {
+		h := a.keyring.Hash(auth.Secret)
+		if c == nil {
+			hmac.Equal(h, a.dummy)
+			return "", false
+		}
+		match := ""
+		for i := range c.secrets {
+			if hmac.Equal(h, c.secrets[i].Hash) && c.secrets[i].LiveAt(now) {
+				match = c.secrets[i].ID
+			}
+		}
+		return match, match != ""
+	},
+}
+
+// errClientAuth is the one answer to failed client authentication, whether
+// the client ID exists or not.
+var errClientAuth = oauth.Fail(oauth.CodeInvalidClient, "client authentication failed")
+
+// Client authenticates the OAuth client of a token, introspection or
+// revocation request from its Authorization header and form. It returns
+// the service account as an actor whose Credential carries the account,
+// its org and how it authenticated. Errors carry OAuth codes:
+// invalid_client (EUnauthenticated) for failed authentication or a
+// disabled account, invalid_request (EInvalid) for a malformed request,
+// and ERateLimited once the client ID or address is over its limit.
+func (a *Authenticator) Client(ctx context.Context, req Request) (app.Actor, error) {
+	now := a.now()
+	auth, err := oauth.ParseClientAuth(req.Authorization, req.Form)
+	if err != nil {
+		if wait, which := a.client.blocked("", req.IP, now); wait > 0 {
+			return app.Actor{}, a.limited(ctx, req, "client", "", which, wait)
+		}
+		a.failed(req, a.client, "", now)
+		return app.Actor{}, err
+	}
+	if wait, which := a.client.blocked(auth.ID, req.IP, now); wait > 0 {
+		return app.Actor{}, a.limited(ctx, req, "client", auth.ID, which, wait)
+	}
+	method := clientMethods[auth.Method]
+	var c *clientEntry
+	if method.wellFormed(auth) {
+		if c, err = a.knownClient(ctx, auth.ID); err != nil {
+			return app.Actor{}, err
+		}
+	}
+	id, ok := method.verify(a, auth, c, now)
+	if !ok {
+		a.failed(req, a.client, auth.ID, now)
+		return app.Actor{}, errClientAuth
+	}
+	if c.sa.Status != tollgate.StatusActive {
+		return app.Actor{}, oauth.Fail(oauth.CodeInvalidClient, "this service account is disabled")
+	}
+	a.client.succeed(auth.ID, req.IP)
+	a.used("", c.sa.ID, "")
+	sa, org := c.sa, c.org
+	return app.Actor{Type: tollgate.PrincipalServiceAccount, ID: sa.ID, Name: sa.Name, IP: req.IP, UserAgent: req.UserAgent,
+		Credential: &app.Credential{Kind: tollgate.CredentialClientSecret, ID: id, OrgID: sa.OrgID, Role: sa.Role,
+			Account: &sa, Org: &org, Method: auth.Method}}, nil
+}
+
+// knownClient returns the entry of a client ID, or nil when no account has
+// it: an ID that is not shaped like one, or one the negative cache or the
+// store says is unknown (R3).
+func (a *Authenticator) knownClient(ctx context.Context, id string) (*clientEntry, error) {
+	if !tollgate.HasPrefix(id, tollgate.PrefixServiceAccount) || a.isNegative("client:"+id) {
+		return nil, nil
+	}
+	gen := a.loadGen()
+	c, err := a.account(ctx, id)
+	if tollgate.ErrorCode(err) == tollgate.ENotFound {
+		a.addNegative(gen, "client:"+id)
+		return nil, nil
+	}
+	return c, err
+}

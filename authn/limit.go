@@ -1,0 +1,166 @@
+package authn
+
+import (
+	"math"
+	"sync"
+	"time"
+)
+
+// Rate is N events per Per.
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// Limits bound failed authentication (DESIGN.md R1, R2), per kind of
+// credential. Each Rate is the budget of one identifier from one address:
+// N failures, then one more each Per/N. An address gets ten times that
+// over all identifiers, and an identifier ten times that over all the
+// addresses that have failed, so a correct credential from an address that
+// has not itself failed is never refused. Limits are per process (R6).
+type Limits struct {
+	// Password bounds failed passwords: at sign-in, and when an existing
+	// user accepts an invitation. Identifier: the email.
+	Password Rate
+	// Client bounds failed client authentication at the token,
+	// introspection and revocation endpoints. Identifier: the client ID.
+	Client Rate
+	// Bearer bounds unknown bearer credentials at /check and on the admin
+	// API, per address only: a bearer string identifies nothing else.
+	// Credentials already verified and cached pass even from an address
+	// over its limit, so that a shared gateway address cannot be locked.
+	Bearer Rate
+}
+
+// DefaultLimits: 5 failed passwords per email and address in 15 minutes
+// (50 per address), 20 failed client authentications per client and
+// address a minute (200 per address), and 100 unknown bearer credentials
+// per address a minute.
+var DefaultLimits = Limits{
+	Password: Rate{N: 5, Per: 15 * time.Minute},
+	Client:   Rate{N: 20, Per: time.Minute},
+	Bearer:   Rate{N: 100, Per: time.Minute},
+}
+
+// spread is how many times an identifier's budget an address, and an
+// identifier over all addresses that failed, get.
+const spread = 10
+
+// gcra is a generic cell rate limiter over many keys: each key's state is
+// one time, its theoretical arrival time (tat). A failure moves tat by the
+// emission interval (Per/N); a key is over its limit while tat is more than
+// N-1 intervals ahead of now. It allows a burst of N, then one each
+// interval.
+type gcra struct {
+	interval time.Duration // Per / N
+	window   time.Duration // Per
+	tat      map[string]time.Time
+}
+
+func newGCRA(r Rate) *gcra {
+	n := max(r.N, 1)
+	return &gcra{interval: r.Per / time.Duration(n), window: r.Per, tat: map[string]time.Time{}}
+}
+
+// wait returns how long until key may fail again, 0 if it may now.
+func (g *gcra) wait(key string, now time.Time) time.Duration {
+	tat, ok := g.tat[key]
+	if !ok || !tat.After(now) {
+		return 0
+	}
+	if d := tat.Sub(now) - (g.window - g.interval); d > 0 {
+		return d
+	}
+	return 0
+}
+
+// dirty reports whether key has failed recently (its backlog is not drained).
+func (g *gcra) dirty(key string, now time.Time) bool { return g.tat[key].After(now) }
+
+func (g *gcra) fail(key string, now time.Time) {
+	t, ok := g.tat[key]
+	if !ok && len(g.tat) >= maxEntries {
+		g.sweep(now)
+	}
+	if t.Before(now) {
+		t = now
+	}
+	g.tat[key] = t.Add(g.interval)
+}
+
+// sweep forgets drained keys; if that is not enough, a random tenth.
+func (g *gcra) sweep(now time.Time) {
+	for k, t := range g.tat {
+		if !t.After(now) {
+			delete(g.tat, k)
+		}
+	}
+	for k := range g.tat {
+		if len(g.tat) < maxEntries*9/10 {
+			break
+		}
+		delete(g.tat, k)
+	}
+}
+
+// limiter counts the failures of one kind of credential, per identifier
+// and address, per address, and per identifier.
+type limiter struct {
+	mu      sync.Mutex
+	pair    *gcra
+	address *gcra
+	ident   *gcra
+}
+
+func newLimiter(r Rate) *limiter {
+	wide := Rate{N: r.N * spread, Per: r.Per}
+	return &limiter{pair: newGCRA(r), address: newGCRA(wide), ident: newGCRA(wide)}
+}
+
+// blocked returns how long the address ip must wait before it may try id
+// ("" for none) again, 0 if it may now, and which count is full:
+// "address", "identifier" or "pair". An identifier over its limit blocks
+// only addresses that have failed themselves (R2).
+func (l *limiter) blocked(id, ip string, now time.Time) (time.Duration, string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if d := l.address.wait(ip, now); d > 0 {
+		return d, "address"
+	}
+	if id == "" {
+		return 0, ""
+	}
+	if d := l.pair.wait(id+"\x00"+ip, now); d > 0 {
+		return d, "pair"
+	}
+	if l.address.dirty(ip, now) {
+		if d := l.ident.wait(id, now); d > 0 {
+			return d, "identifier"
+		}
+	}
+	return 0, ""
+}
+
+// fail counts a failure of id ("" for none) from ip.
+func (l *limiter) fail(id, ip string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.address.fail(ip, now)
+	if id != "" {
+		l.pair.fail(id+"\x00"+ip, now)
+		l.ident.fail(id, now)
+	}
+}
+
+// succeed forgets the failures of id from ip: the one who knows the
+// credential is not slowed down by their own typos.
+func (l *limiter) succeed(id, ip string) {
+	l.mu.Lock()
+	delete(l.pair.tat, id+"\x00"+ip)
+	l.mu.Unlock()
+}
+
+// retryAfter rounds a wait up to whole seconds, at least one.
+func retryAfter(d time.Duration) time.Duration {
+	return time.Duration(math.Max(1, math.Ceil(d.Seconds()))) * time.Second
+}

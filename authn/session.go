@@ -1,0 +1,150 @@
+package authn
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/app"
+	"github.com/tollgate/tollgate/credential"
+)
+
+// touchEvery is how stale a session's last-seen time may get before a
+// request refreshes it: one write a minute per session, not one a request.
+const touchEvery = time.Minute
+
+// Caller resolves an admin API or console request: a Bearer credential in
+// the Authorization header (which acts in its org with its role, as at
+// /check), else the session cookie, else anonymous. An Authorization
+// header of another scheme (a browser adds Basic or Negotiate by itself
+// behind some proxies) authenticates nothing and is ignored. A refused
+// credential, or a cookie of an ended session, is an error, so that the
+// client learns why.
+func (a *Authenticator) Caller(ctx context.Context, req Request) (app.Actor, error) {
+	if scheme, tok, ok := strings.Cut(req.Authorization, " "); ok && strings.EqualFold(scheme, "Bearer") {
+		return a.resolve(ctx, req, tok, true)
+	}
+	if req.Session == "" {
+		return req.anonymous(), nil
+	}
+	return a.session(ctx, req)
+}
+
+var errSessionEnded = tollgate.Errorf(tollgate.EUnauthenticated, "your session has ended; sign in again")
+
+// session returns the user of a session cookie. An unknown, idle or
+// expired session is EUnauthenticated (and an ended one is deleted).
+func (a *Authenticator) session(ctx context.Context, req Request) (app.Actor, error) {
+	if len(req.Session) > 128 {
+		return app.Actor{}, errSessionEnded
+	}
+	hash := credential.Hash(req.Session)
+	s, err := a.store.GetSession(ctx, hash)
+	if tollgate.ErrorCode(err) == tollgate.ENotFound {
+		return app.Actor{}, errSessionEnded
+	} else if err != nil {
+		return app.Actor{}, err
+	}
+	now := tollgate.Timestamp(a.now())
+	if a.cfg.Sessions.Ended(s, now) {
+		if err := a.store.DeleteSession(ctx, hash); err != nil && tollgate.ErrorCode(err) != tollgate.ENotFound {
+			return app.Actor{}, err
+		}
+		return app.Actor{}, errSessionEnded
+	}
+	if now.Sub(s.LastSeenAt) >= touchEvery {
+		if err := a.store.TouchSession(ctx, hash, now); err != nil && tollgate.ErrorCode(err) != tollgate.ENotFound {
+			return app.Actor{}, err
+		}
+	}
+	u, err := a.store.GetUser(ctx, s.UserID)
+	if err != nil {
+		return app.Actor{}, err
+	}
+	return app.Actor{Type: tollgate.PrincipalUser, ID: u.ID, Name: u.Email, PlatformAdmin: u.PlatformAdmin, IP: req.IP, UserAgent: req.UserAgent}, nil
+}
+
+// errBadPassword is the one answer to a failed sign-in, whether the email
+// exists or not.
+var errBadPassword = tollgate.Errorf(tollgate.EUnauthenticated, "the email or password is wrong")
+
+// Password checks an email and password for sign-in and returns the user.
+// Failures are limited per email and address (ERateLimited with
+// RetryAfter) and answered the same way, after the same work, whether or
+// not the email exists; each is audited as session.failed.
+func (a *Authenticator) Password(ctx context.Context, req Request, email, password string) (app.Actor, error) {
+	if strings.TrimSpace(email) == "" {
+		return app.Actor{}, tollgate.Invalidf("email", "email is required")
+	}
+	if password == "" {
+		return app.Actor{}, tollgate.Invalidf("password", "password is required")
+	}
+	if len(password) > 4*tollgate.MaxPasswordLength {
+		return app.Actor{}, tollgate.Invalidf("password", "password must be at most %d characters", tollgate.MaxPasswordLength)
+	}
+	norm := strings.ToLower(strings.TrimSpace(email))
+	user, err := a.checkPassword(ctx, req, norm, password)
+	if err == errBadPassword {
+		if aerr := a.app.RecordFailedSignIn(ctx, req.anonymous(), norm, user); aerr != nil {
+			return app.Actor{}, aerr
+		}
+	}
+	if err != nil {
+		return app.Actor{}, err
+	}
+	return userActor(user, req), nil
+}
+
+// checkPassword verifies password for the user with that (normalized)
+// email, under the password limits. It returns errBadPassword, with the
+// user when the email is known, for a wrong password or unknown email.
+func (a *Authenticator) checkPassword(ctx context.Context, req Request, email, password string) (*tollgate.User, error) {
+	now := a.now()
+	if wait, which := a.password.blocked(email, req.IP, now); wait > 0 {
+		return nil, a.limited(ctx, req, "password", email, which, wait)
+	}
+	user, err := a.store.GetUserByEmail(ctx, email)
+	if err != nil && tollgate.ErrorCode(err) != tollgate.ENotFound {
+		return nil, err
+	}
+	hash := a.dummyPassword
+	if user != nil {
+		hash = user.PasswordHash
+	}
+	ok, err := credential.VerifyPassword(password, hash)
+	if err != nil {
+		return nil, err
+	}
+	if user == nil || !ok {
+		a.failed(req, a.password, email, now)
+		return user, errBadPassword
+	}
+	a.password.succeed(email, req.IP)
+	return user, nil
+}
+
+// Invitee resolves who accepts an invitation. For an email that has no
+// account yet it is anonymous: the app creates the user. An existing user
+// must prove who they are with their password, under the same limits as
+// sign-in. The invitation's own errors (unknown, accepted, expired) are
+// the app's.
+func (a *Authenticator) Invitee(ctx context.Context, req Request, token, password string) (app.Actor, error) {
+	inv, existing, err := a.app.PendingInvitation(ctx, token)
+	if err != nil {
+		return app.Actor{}, err
+	}
+	if existing == nil {
+		return req.anonymous(), nil
+	}
+	if _, err := a.checkPassword(ctx, req, existing.Email, password); err == errBadPassword {
+		return app.Actor{}, tollgate.Errorf(tollgate.EUnauthenticated, "%s already has an account: enter its password to join", inv.Email)
+	} else if err != nil {
+		return app.Actor{}, err
+	}
+	return userActor(existing, req), nil
+}
+
+func userActor(u *tollgate.User, req Request) app.Actor {
+	return app.Actor{Type: tollgate.PrincipalUser, ID: u.ID, Name: u.Email, PlatformAdmin: u.PlatformAdmin, IP: req.IP, UserAgent: req.UserAgent}
+}

@@ -1,0 +1,99 @@
+// Package stack assembles Tollgate over a store: the signing keys, the use
+// cases (app), the authentication boundary (authn) and the HTTP handler
+// (server). The serve command and the tests that need the whole stack
+// build it here, in one way.
+package stack
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/app"
+	"github.com/tollgate/tollgate/authn"
+	"github.com/tollgate/tollgate/credential"
+	"github.com/tollgate/tollgate/keys"
+	"github.com/tollgate/tollgate/server"
+)
+
+// Config is what the assembly needs besides the store. Zero values take
+// each package's defaults.
+type Config struct {
+	// Issuer is the public base URL (required).
+	Issuer string
+	// Audience is the aud of access tokens (default: Issuer).
+	Audience string
+	// Keyring keys secret hashes and seals data at rest (required).
+	Keyring *credential.Keyring
+	// Clock tells the time (default: the system clock).
+	Clock tollgate.Clock
+	// CacheTTL bounds what a process trusts from its caches.
+	CacheTTL time.Duration
+	// Argon2 are the password hashing parameters.
+	Argon2 credential.Argon2Params
+	// ServiceAccountEmailDomain ends service accounts' emails.
+	ServiceAccountEmailDomain string
+	// Limits bound failed authentication.
+	Limits authn.Limits
+	// TrustedProxies are the gateways whose forwarding headers count.
+	TrustedProxies []netip.Prefix
+	// Registry collects the metrics; /metrics serves it (default: a new
+	// registry).
+	Registry *prometheus.Registry
+	// Log is the logger (default: discard).
+	Log *slog.Logger
+}
+
+// Stack is an assembled Tollgate.
+type Stack struct {
+	Store    tollgate.Store
+	Keys     *keys.Manager
+	App      *app.App
+	Authn    *authn.Authenticator
+	Handler  http.Handler
+	Registry *prometheus.Registry
+}
+
+// New assembles Tollgate over s, loading (or creating) its signing keys.
+// Close it after the HTTP server has finished its requests; the store
+// stays the caller's.
+func New(ctx context.Context, s tollgate.Store, cfg Config) (*Stack, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = tollgate.SystemClock{}
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	km := keys.New(s, cfg.Keyring, cfg.Clock)
+	if err := km.Load(ctx); err != nil {
+		return nil, err
+	}
+	a := app.New(s, cfg.Clock, app.Config{Issuer: cfg.Issuer, Audience: cfg.Audience, Keyring: cfg.Keyring, Signing: km,
+		Argon2: cfg.Argon2, ServiceAccountEmailDomain: cfg.ServiceAccountEmailDomain, ReuseMemoTTL: cfg.CacheTTL,
+		Metrics: cfg.Registry}, cfg.Log)
+	au := authn.New(s, a, km, cfg.Keyring, cfg.Clock, authn.Config{Issuer: cfg.Issuer, CacheTTL: cfg.CacheTTL,
+		Limits: cfg.Limits, Metrics: cfg.Registry}, cfg.Log)
+	h, err := server.New(a, au, km, cfg.Log, server.Config{Issuer: cfg.Issuer, TrustedProxies: cfg.TrustedProxies,
+		Registerer: cfg.Registry, Metrics: promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})})
+	if err != nil {
+		au.Close()
+		a.Close()
+		return nil, err
+	}
+	return &Stack{Store: s, Keys: km, App: a, Authn: au, Handler: h, Registry: cfg.Registry}, nil
+}
+
+// Close stops the boundary (writing the last-used times it holds) and the
+// token committer.
+func (s *Stack) Close() {
+	s.Authn.Close()
+	s.App.Close()
+}

@@ -1,0 +1,109 @@
+package server
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// peer is the address of the connection's other end.
+func peer(r *http.Request) (netip.Addr, bool) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.Unmap().WithZone(""), true
+}
+
+// isTrusted reports whether a is one of the trusted proxies.
+func (s *Server) isTrusted(a netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// trusted reports whether the request comes from a trusted proxy.
+func (s *Server) trusted(r *http.Request) bool {
+	a, ok := peer(r)
+	return ok && s.isTrusted(a)
+}
+
+// clientIPOf is the address a request came from (R4): the peer's, unless
+// the peer is a trusted proxy; then the hops the proxies recorded
+// (Forwarded's for=, else X-Forwarded-For) are read from the nearest back,
+// and the first one that is not itself a trusted proxy is the client. A
+// hop that is not an address ("unknown", an obfuscated name, garbage)
+// ends the walk at the last proxy. Headers from an untrusted peer are
+// ignored: anyone can send them.
+func (s *Server) clientIPOf(r *http.Request) string {
+	a, ok := peer(r)
+	if !ok {
+		return r.RemoteAddr
+	}
+	if !s.isTrusted(a) {
+		return a.String()
+	}
+	hops := forwardedFor(r.Header)
+	for i := len(hops) - 1; i >= 0; i-- {
+		h, ok := parseHop(hops[i])
+		if !ok {
+			break
+		}
+		a = h
+		if !s.isTrusted(h) {
+			break
+		}
+	}
+	return a.String()
+}
+
+// forwardedFor returns the client-to-proxy chain of addresses: the for=
+// parameters of Forwarded (RFC 7239) when there is one, else the entries of
+// X-Forwarded-For, every header line in order.
+func forwardedFor(h http.Header) []string {
+	var hops []string
+	if lines := h.Values("Forwarded"); len(lines) > 0 {
+		for _, line := range lines {
+			for _, elem := range strings.Split(line, ",") {
+				for _, pair := range strings.Split(elem, ";") {
+					k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
+					if ok && strings.EqualFold(k, "for") {
+						hops = append(hops, strings.Trim(v, `"`))
+					}
+				}
+			}
+		}
+		return hops
+	}
+	for _, line := range h.Values("X-Forwarded-For") {
+		for _, hop := range strings.Split(line, ",") {
+			hops = append(hops, strings.TrimSpace(hop))
+		}
+	}
+	return hops
+}
+
+// parseHop reads one recorded address: "192.0.2.1", "192.0.2.1:4711",
+// "2001:db8::1", "[2001:db8::1]:4711".
+func parseHop(v string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(v); err == nil {
+		return a.Unmap().WithZone(""), true
+	}
+	if ap, err := netip.ParseAddrPort(v); err == nil {
+		return ap.Addr().Unmap().WithZone(""), true
+	}
+	if strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]") {
+		if a, err := netip.ParseAddr(v[1 : len(v)-1]); err == nil {
+			return a.Unmap().WithZone(""), true
+		}
+	}
+	return netip.Addr{}, false
+}
