@@ -73,8 +73,8 @@ type OrgUpdate struct {
 
 // validateText checks that s is valid UTF-8 of min..max characters (runes).
 func validateText(field, s string, min, max int) error {
-	if !utf8.ValidString(s) {
-		return Invalidf(field, "%s must be valid UTF-8", field)
+	if !PlainText(s) {
+		return Invalidf(field, "%s must be valid UTF-8 without NUL characters", field)
 	}
 	n := utf8.RuneCountInString(s)
 	if n < min {

@@ -73,8 +73,8 @@ func ValidateServiceAccountName(name string) error {
 
 // ValidateDescription checks S4: at most 140 characters (not bytes).
 func ValidateDescription(d string) error {
-	if !utf8.ValidString(d) {
-		return Invalidf("description", "description must be valid UTF-8")
+	if !PlainText(d) {
+		return Invalidf("description", "description must be valid UTF-8 without NUL characters")
 	}
 	if n := utf8.RuneCountInString(d); n > MaxDescriptionLength {
 		return Invalidf("description", "description must be at most %d characters (it has %d)", MaxDescriptionLength, n)

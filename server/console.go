@@ -147,7 +147,7 @@ func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return tollgate.Errorf(tollgate.EMalformed, "the form could not be read")
 	}
-	return nil
+	return plainValues(r.PostForm)
 }
 
 // handleConsoleHome: GET / → the first organization's members page, or

@@ -23,7 +23,7 @@ func form(h http.Handler, path string, values url.Values, cookie *http.Cookie, h
 	return rec
 }
 
-func consoleSession(t *testing.T, h http.Handler) *http.Cookie {
+func consoleSession(t testing.TB, h http.Handler) *http.Cookie {
 	t.Helper()
 	rec := form(h, "/signin", url.Values{"email": {"admin@example.com"}, "password": {"admin-password-1"}, "next": {"/orgs/acme/members"}}, nil)
 	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/orgs/acme/members" {

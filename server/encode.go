@@ -46,7 +46,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 		if _, extra := dec.Token(); extra != io.EOF {
 			return malformed("", "the body must hold a single JSON object")
 		}
-		return nil
+		return plainJSON(v)
 	}
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError

@@ -1,9 +1,9 @@
 package server_test
 
 import (
-	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -18,68 +18,122 @@ func newHandler(t testing.TB) (http.Handler, string, string) {
 	return env.Handler, env.Account.ID, env.Secret
 }
 
+// serve runs req through h and fails the fuzz input on a 5xx, which bad
+// input must never cause.
+func serve(t *testing.T, store string, h http.Handler, req *http.Request) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code >= 500 {
+		t.Fatalf("%s: %s %s answered %d: %s", store, req.Method, req.URL, rec.Code, rec.Body)
+	}
+	return rec
+}
+
 // FuzzOAuthEndpoints sends arbitrary bodies, content types and
 // Authorization headers to the token, introspection and revocation
-// endpoints: the answer is never a 5xx and never a panic, and errors are
-// RFC 6749 JSON.
+// endpoints, on both stores: the answer is never a 5xx and never a panic,
+// and errors are RFC 6749 JSON.
 func FuzzOAuthEndpoints(f *testing.F) {
-	h, id, secret := newHandler(f)
+	envs := stacktest.Stores(f, stacktest.Options{})
+	id, secret := envs["sqlite"].Account.ID, envs["sqlite"].Secret
 	f.Add(uint8(0), "grant_type=client_credentials&client_id="+id+"&client_secret="+secret, "application/x-www-form-urlencoded", "")
 	f.Add(uint8(0), "grant_type=client_credentials", "application/x-www-form-urlencoded", "Basic "+secret)
 	f.Add(uint8(1), "token=eyJhbGciOiJFZERTQSJ9.e30.sig&client_id="+id+"&client_secret="+secret, "application/x-www-form-urlencoded", "")
 	f.Add(uint8(2), "token=x", "application/x-www-form-urlencoded; charset=utf-8", "Basic Og==")
 	f.Add(uint8(0), `{"grant_type":"client_credentials"}`, "application/json", "")
 	f.Add(uint8(1), "%zz", "application/x-www-form-urlencoded", "Bearer x")
+	f.Add(uint8(0), "grant_type=client_credentials&client_id=sa_%00&client_secret=%ff", "application/x-www-form-urlencoded", "")
+	f.Add(uint8(1), "token=legacy%00token%00000000&client_id="+id+"&client_secret="+secret, "application/x-www-form-urlencoded", "")
+	f.Add(uint8(2), "token=a&client_assertion=x", "application/x-www-form-urlencoded", "")
 	paths := []string{"/oauth2/token", "/oauth2/introspect", "/oauth2/revoke"}
 	f.Fuzz(func(t *testing.T, which uint8, body, contentType, authorization string) {
-		req := httptest.NewRequest("POST", paths[int(which)%len(paths)], strings.NewReader(body))
-		req.Header.Set("Content-Type", contentType)
-		if authorization != "" {
-			req.Header.Set("Authorization", authorization)
+		for store, env := range envs {
+			req := httptest.NewRequest("POST", paths[int(which)%len(paths)], strings.NewReader(body))
+			req.Header.Set("Content-Type", contentType)
+			if authorization != "" {
+				req.Header.Set("Authorization", authorization)
+			}
+			rec := serve(t, store, env.Handler, req)
+			if rec.Code >= 400 && !strings.Contains(rec.Body.String(), `"error":"`) {
+				t.Fatalf("%s: error without an RFC 6749 body: %d %s", store, rec.Code, rec.Body)
+			}
 		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code >= 500 {
-			t.Fatalf("%s answered %d: %s", req.URL.Path, rec.Code, rec.Body)
-		}
-		if rec.Code >= 400 && !strings.Contains(rec.Body.String(), `"error":"`) {
-			t.Fatalf("error without an RFC 6749 body: %d %s", rec.Code, rec.Body)
-		}
-		io.Copy(io.Discard, rec.Body)
 	})
 }
 
 // FuzzCheck sends arbitrary Authorization, Origin and Referer headers to
-// /check: the answer is always 200, 401 (with WWW-Authenticate) or 403,
-// never a panic; and no answer but a 200 carries identity headers.
+// /check, on both stores: the answer is always 200, 401 (with
+// WWW-Authenticate), 403 or 429, never a panic; and no answer but a 200
+// carries identity headers.
 func FuzzCheck(f *testing.F) {
-	h, _, _ := newHandler(f)
+	envs := stacktest.Stores(f, stacktest.Options{})
 	f.Add("Bearer tgp_0000000000000000000000000000000000000000000000000", "https://a.example.com", "")
 	f.Add("Bearer tgq_", "null", "https://a.example.com/x?y")
 	f.Add("Bearer eyJhbGciOiJFZERTQSIsImtpZCI6IngiLCJ0eXAiOiJhdCtqd3QifQ.e30.AA", "", "")
 	f.Add("Basic Og==", "https://*.a.com", "//x")
 	f.Add("Bearer legacy-token-of-someone-0001", "http://[::1]:99999", "ftp://x/")
+	f.Add("Bearer legacy-token-\xff\xfe-invalid-utf8", "https://\xff.example", "")
 	f.Fuzz(func(t *testing.T, authorization, origin, referer string) {
-		req := httptest.NewRequest("GET", "/check", nil)
-		for k, v := range map[string]string{"Authorization": authorization, "Origin": origin, "Referer": referer} {
-			if v != "" && !strings.ContainsAny(v, "\r\n\x00") {
-				req.Header.Set(k, v)
+		for store, env := range envs {
+			req := httptest.NewRequest("GET", "/check", nil)
+			for k, v := range map[string]string{"Authorization": authorization, "Origin": origin, "Referer": referer} {
+				if v != "" && !strings.ContainsAny(v, "\r\n\x00") {
+					req.Header.Set(k, v)
+				}
+			}
+			rec := serve(t, store, env.Handler, req)
+			switch rec.Code {
+			case 200, 403, 429:
+			case 401:
+				if rec.Header().Get("WWW-Authenticate") == "" {
+					t.Fatalf("%s: 401 without WWW-Authenticate", store)
+				}
+			default:
+				t.Fatalf("%s: /check answered %d: %s", store, rec.Code, rec.Body)
+			}
+			if rec.Code != 200 && rec.Header().Get("X-Tollgate-Subject") != "" {
+				t.Fatalf("%s: identity headers on a refusal", store)
 			}
 		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		switch rec.Code {
-		case 200:
-		case 401:
-			if rec.Header().Get("WWW-Authenticate") == "" {
-				t.Fatal("401 without WWW-Authenticate")
+	})
+}
+
+// FuzzAdminAPI sends arbitrary methods, paths, queries and JSON bodies to
+// the admin API as the signed-in super admin, on both stores: never a 5xx,
+// and every refusal is problem+json. Its seeds are the inputs that once
+// made PostgreSQL answer 500 (NUL characters, invalid UTF-8).
+func FuzzAdminAPI(f *testing.F) {
+	envs := stacktest.Stores(f, stacktest.Options{})
+	cookies := map[string]*http.Cookie{}
+	for store, env := range envs {
+		cookies[store] = consoleSession(f, env.Handler)
+	}
+	sa := envs["sqlite"].Account.ID
+	f.Add(uint8(0), "session", "", `{"email":"a\u0000@example.com","password":"x"}`)
+	f.Add(uint8(1), "orgs/acme/service-accounts/\x00", "", "")
+	f.Add(uint8(1), "orgs/acme/tokens/\xff", "", "")
+	f.Add(uint8(0), "orgs/acme/service-accounts", "", `{"name":"a\u0000","description":"\u0000","role":"viewer","token_ttl_seconds":300}`)
+	f.Add(uint8(2), "orgs/acme/service-accounts/"+sa, "", `{"description":"x\u0000y"}`)
+	f.Add(uint8(1), "orgs/acme/tokens", "owner_id=%00&kind=%ff", "")
+	f.Add(uint8(1), "orgs/acme/audit-events", "actor_id=%00&action=%00&target_id=%ff&since=x", "")
+	f.Add(uint8(0), "orgs/acme/tokens", "", `{"name":"t","service_account_id":"sa_\u0000","kind":"private"}`)
+	f.Add(uint8(0), "orgs/acme/tokens/import", "", `{"name":"t","owner_user_id":"\u0000","token":"\u0000legacy-token-000000","kind":"private"}`)
+	f.Add(uint8(0), "orgs/acme/tokens/tok_\x00/reassign", "", `{"service_account_id":"\ud800"}`)
+	f.Add(uint8(3), "orgs/acme/members/usr_\x00", "", "")
+	f.Add(uint8(0), "orgs", "", `{"slug":"a\u0000b","name":"x"}`)
+	methods := []string{"POST", "GET", "PATCH", "DELETE"}
+	f.Fuzz(func(t *testing.T, method uint8, path, query, body string) {
+		for store, env := range envs {
+			req := httptest.NewRequest("GET", "/", strings.NewReader(body))
+			req.Method = methods[int(method)%len(methods)]
+			req.URL = &url.URL{Path: "/api/v1/" + path, RawQuery: query}
+			req.Header.Set("Content-Type", "application/json")
+			req.AddCookie(cookies[store])
+			rec := serve(t, store, env.Handler, req)
+			if rec.Code >= 400 && rec.Header().Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("%s: %s %q answered %d as %q: %s", store, req.Method, req.URL, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
 			}
-		case 403:
-		default:
-			t.Fatalf("/check answered %d: %s", rec.Code, rec.Body)
-		}
-		if rec.Code != 200 && rec.Header().Get("X-Tollgate-Subject") != "" {
-			t.Fatal("identity headers on a refusal")
 		}
 	})
 }

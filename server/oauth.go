@@ -34,7 +34,7 @@ func oauthForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	if err != nil {
 		return nil, oauth.Fail(oauth.CodeInvalidRequest, "the body is not valid form encoding")
 	}
-	return form, nil
+	return form, plainValues(form)
 }
 
 // oauthHeaders are sent with every token, introspection and revocation

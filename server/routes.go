@@ -55,5 +55,5 @@ func (s *Server) routes() http.Handler {
 	if s.cfg.Metrics != nil {
 		mux.Handle("GET /metrics", s.cfg.Metrics)
 	}
-	return s.recoverer(s.logRequests(mux))
+	return s.recoverer(s.logRequests(s.plainInput(mux)))
 }

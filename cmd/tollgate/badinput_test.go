@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -103,5 +104,83 @@ func TestBadInput(t *testing.T) {
 	members := c.do("GET", "/api/v1/orgs/acme/members", nil).want(t, 200).JSON()["items"].([]any)
 	if len(members) != 2 || members[1].(map[string]any)["role"] != "member" {
 		t.Fatalf("members changed by rejected requests: %v", members)
+	}
+}
+
+// TestTextNeitherStoreTakes sends NUL characters and invalid UTF-8, which
+// PostgreSQL refuses (SQLSTATE 22021) and SQLite would keep, everywhere
+// input enters: JSON bodies, path IDs, list filters, forms, OAuth
+// parameters. On both stores each is a 400 naming where it was, never a
+// 500, and nothing is written.
+func TestTextNeitherStoreTakes(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			ts := startServer(t, db(t), nil)
+			c := newClient(t, ts.URL)
+			c.signIn("admin@example.com", adminPassword)
+			sa := newSA(t, c, "acme", "robot", 3600, "member")
+			before := c.do("GET", "/api/v1/orgs/acme/audit-events?limit=200", nil).want(t, 200).JSON()["items"].([]any)
+			for _, tc := range []struct {
+				method, path, body, field string
+			}{
+				{"POST", "/api/v1/session", `{"email":"a\u0000@example.com","password":"x"}`, "email"},
+				{"GET", "/api/v1/orgs/acme/service-accounts/%00", ``, "path"},
+				{"GET", "/api/v1/orgs/acme/tokens/%ff", ``, "path"},
+				{"DELETE", "/api/v1/orgs/acme/members/usr_%00", ``, "path"},
+				{"GET", "/api/v1/orgs/ac%00me", ``, "path"},
+				{"POST", "/api/v1/orgs/acme/service-accounts", `{"name":"a\u0000b","role":"viewer","token_ttl_seconds":300}`, "name"},
+				{"POST", "/api/v1/orgs/acme/service-accounts", `{"name":"ab","description":"x\u0000","role":"viewer","token_ttl_seconds":300}`, "description"},
+				{"PATCH", "/api/v1/orgs/acme/service-accounts/" + sa["id"].(string), `{"description":"\u0000"}`, "description"},
+				{"PATCH", "/api/v1/orgs/acme", `{"name":"Acme\u0000"}`, "name"},
+				{"POST", "/api/v1/orgs/acme/invitations", `{"email":"x\u0000@example.com","role":"viewer"}`, "email"},
+				{"POST", "/api/v1/orgs/acme/tokens", `{"name":"t","service_account_id":"sa_\u0000","kind":"private"}`, "service_account_id"},
+				{"POST", "/api/v1/orgs/acme/tokens", `{"name":"t","service_account_id":"` + sa["id"].(string) + `","kind":"public","domains":["https://a.example\u0000"]}`, "domains"},
+				{"POST", "/api/v1/orgs/acme/tokens/import", `{"name":"t","owner_user_id":"usr_\u0000","token":"legacy-token-0000000001","kind":"private"}`, "owner_user_id"},
+				{"GET", "/api/v1/orgs/acme/tokens?owner_id=%00", ``, "owner_id"},
+				{"GET", "/api/v1/orgs/acme/tokens?kind=%ff", ``, "kind"},
+				{"GET", "/api/v1/orgs/acme/audit-events?actor_id=%00", ``, "actor_id"},
+				{"GET", "/api/v1/orgs/acme/audit-events?action=a%00", ``, "action"},
+				{"GET", "/api/v1/orgs/acme/audit-events?target_id=%00", ``, "target_id"},
+			} {
+				var body any
+				if tc.body != "" {
+					body = tc.body
+				}
+				r := c.do(tc.method, tc.path, body)
+				if r.Status != http.StatusBadRequest || r.JSON()["code"] != "invalid" || r.JSON()["field"] != tc.field {
+					t.Errorf("%s %s %s: %s, want 400 invalid on %s", tc.method, tc.path, tc.body, r, tc.field)
+				}
+			}
+			// The console's forms, the OAuth endpoints and /check refuse it too,
+			// each in its own format.
+			for _, tc := range []struct{ path, body, want string }{
+				{"/oauth2/token", "grant_type=client_credentials&client_id=sa_%00&client_secret=x", `"error":"invalid_request"`},
+				{"/oauth2/token", "grant_type=client_credentials&client_id=" + sa["id"].(string) + "&client_secret=%ff", `"error":"invalid_request"`},
+				{"/oauth2/introspect", "token=%00&client_id=x&client_secret=y", `"error":"invalid_request"`},
+				{"/signin", "email=a%00@example.com&password=x", "valid UTF-8"},
+			} {
+				resp, err := http.Post(ts.URL+tc.path, "application/x-www-form-urlencoded", strings.NewReader(tc.body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), tc.want) {
+					t.Errorf("POST %s %s: %d %.200s", tc.path, tc.body, resp.StatusCode, b)
+				}
+			}
+			resp, err := http.Get(ts.URL + "/check?x=%00")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("/check with a NUL: %d", resp.StatusCode)
+			}
+			after := c.do("GET", "/api/v1/orgs/acme/audit-events?limit=200", nil).want(t, 200).JSON()["items"].([]any)
+			if len(after) != len(before) {
+				t.Fatalf("refused requests wrote %d audit events", len(after)-len(before))
+			}
+		})
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/tollgate/tollgate/authn"
 	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/internal/stack"
+	"github.com/tollgate/tollgate/internal/testenv"
 	"github.com/tollgate/tollgate/store/postgres"
 	"github.com/tollgate/tollgate/store/postgres/pgtest"
 	"github.com/tollgate/tollgate/store/sqlite"
@@ -104,4 +105,17 @@ func New(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	return &Env{Stack: st, Raw: s, Admin: admin, Account: sa, Secret: secret}
+}
+
+// Stores returns one stack per store available: SQLite always, and
+// PostgreSQL when TOLLGATE_TEST_POSTGRES is set (required in CI), by name.
+// Fuzz targets use it so that every input meets both stores.
+func Stores(t testing.TB, o Options) map[string]*Env {
+	t.Helper()
+	envs := map[string]*Env{"sqlite": New(t, o)}
+	if testenv.Has(t, "TOLLGATE_TEST_POSTGRES") {
+		o.Postgres = true
+		envs["postgres"] = New(t, o)
+	}
+	return envs
 }

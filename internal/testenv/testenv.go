@@ -23,3 +23,17 @@ func Require(t testing.TB, name, hint string) string {
 	}
 	return v
 }
+
+// Has reports whether the environment variable name is set, for a test
+// that runs a part with the service and the rest without. It fails the
+// test when name is empty but name+"_REQUIRED" is "1".
+func Has(t testing.TB, name string) bool {
+	t.Helper()
+	if os.Getenv(name) != "" {
+		return true
+	}
+	if os.Getenv(name+"_REQUIRED") == "1" {
+		t.Fatalf("%s is not set but %s_REQUIRED=1", name, name)
+	}
+	return false
+}
