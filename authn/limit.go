@@ -1,7 +1,10 @@
 package authn
 
 import (
+	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -163,4 +166,25 @@ func (l *limiter) succeed(id, ip string) {
 // retryAfter rounds a wait up to whole seconds, at least one.
 func retryAfter(d time.Duration) time.Duration {
 	return time.Duration(math.Max(1, math.Ceil(d.Seconds()))) * time.Second
+}
+
+// String writes r as ParseRate reads it: "5/15m0s".
+func (r Rate) String() string { return strconv.Itoa(r.N) + "/" + r.Per.String() }
+
+// ParseRate reads "N/DURATION", such as "5/15m" or "100/1m": N failures per
+// DURATION, N at least 1 and DURATION positive.
+func ParseRate(s string) (Rate, error) {
+	n, per, ok := strings.Cut(s, "/")
+	if !ok {
+		return Rate{}, fmt.Errorf("%q is not a rate such as 20/1m", s)
+	}
+	r := Rate{}
+	var err error
+	if r.N, err = strconv.Atoi(strings.TrimSpace(n)); err != nil || r.N < 1 {
+		return Rate{}, fmt.Errorf("%q: the count must be a whole number of at least 1", s)
+	}
+	if r.Per, err = time.ParseDuration(strings.TrimSpace(per)); err != nil || r.Per <= 0 {
+		return Rate{}, fmt.Errorf("%q: the period must be a duration such as 1m", s)
+	}
+	return r, nil
 }

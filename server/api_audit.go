@@ -52,6 +52,13 @@ func (s *Server) handleListAuditEvents(w http.ResponseWriter, r *http.Request, a
 	return nil
 }
 
+// An export extends its write deadline by exportChunkTime every
+// exportChunk events.
+const (
+	exportChunk     = 200
+	exportChunkTime = 30 * time.Second
+)
+
 // handleExportAuditEvents: GET /api/v1/orgs/{org}/audit-events/export →
 // every matching event as JSON lines, newest first.
 func (s *Server) handleExportAuditEvents(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
@@ -60,8 +67,15 @@ func (s *Server) handleExportAuditEvents(w http.ResponseWriter, r *http.Request,
 		return err
 	}
 	enc := json.NewEncoder(w)
-	started := false
+	rc := http.NewResponseController(w)
+	started, n := false, 0
 	err = s.app.ExportAuditEvents(r.Context(), ac, r.PathValue("org"), f, func(e tollgate.AuditEvent) error {
+		if n%exportChunk == 0 {
+			// A long export is not cut by the write timeout while it
+			// flows; a client that stops reading still is.
+			rc.SetWriteDeadline(time.Now().Add(exportChunkTime))
+		}
+		n++
 		if !started {
 			w.Header().Set("Content-Type", "application/x-ndjson")
 			w.Header().Set("Content-Disposition", `attachment; filename="audit-events.ndjson"`)

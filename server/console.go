@@ -2,6 +2,7 @@ package server
 
 import (
 	"embed"
+	"errors"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -145,6 +146,9 @@ func safeNext(next string) string {
 func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 	if err := r.ParseForm(); err != nil {
+		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+			return tollgate.Errorf(tollgate.ETooLarge, "the form is larger than %d bytes", tooBig.Limit)
+		}
 		return tollgate.Errorf(tollgate.EMalformed, "the form could not be read")
 	}
 	return plainValues(r.PostForm)
@@ -180,7 +184,7 @@ func (s *Server) handleSignInForm(w http.ResponseWriter, r *http.Request) {
 	v := &view{Title: "Sign in"}
 	if err := s.parseForm(w, r); err != nil {
 		v.Error = tollgate.ErrorMessage(err)
-		s.render(w, r, http.StatusBadRequest, "signin", v)
+		s.render(w, r, statusOf[tollgate.ErrorCode(err)], "signin", v)
 		return
 	}
 	v.Next, v.Email = safeNext(r.PostForm.Get("next")), r.PostForm.Get("email")

@@ -6,6 +6,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/internal/stacktest"
 )
 
 // form posts a form to h, with the session cookie when given.
@@ -180,5 +183,45 @@ func TestAddTokenWithoutServiceAccounts(t *testing.T) {
 	body := rec.Body.String()
 	if rec.Code != 200 || !strings.Contains(body, "has none yet") || !strings.Contains(body, `href="/orgs/empty/service-accounts/new"`) || strings.Contains(body, `name="kind"`) {
 		t.Fatalf("add token without accounts: %d\n%.600s", rec.Code, body)
+	}
+}
+
+// TestCSRFIsNotSkippedForOtherAuthorizationSchemes: a browser behind a
+// proxy that uses Basic or Negotiate adds that Authorization header to a
+// cross-site request by itself. It authenticates nothing, so the request
+// is still the session cookie's and CSRF protection applies: the forged
+// disable is refused, on the console and on the admin API, and the
+// account stays active.
+func TestCSRFIsNotSkippedForOtherAuthorizationSchemes(t *testing.T) {
+	env := stacktest.New(t, stacktest.Options{})
+	h := env.Handler
+	cookie := consoleSession(t, h)
+	id := env.Account.ID
+	crossSite := []string{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"}
+	for _, auth := range []string{"Basic YWxpY2U6c2VjcmV0", "Negotiate YIIB", "Bearer"} {
+		rec := form(h, "/orgs/acme/service-accounts/"+id+"/disable", url.Values{}, cookie, append(crossSite, "Authorization", auth)...)
+		if rec.Code != http.StatusForbidden {
+			t.Errorf("console, cross-site with Authorization %q: %d", auth, rec.Code)
+		}
+		req := httptest.NewRequest("POST", "/api/v1/orgs/acme/service-accounts/"+id+"/disable", nil)
+		req.AddCookie(cookie)
+		for i := 0; i < len(crossSite); i += 2 {
+			req.Header.Set(crossSite[i], crossSite[i+1])
+		}
+		req.Header.Set("Authorization", auth)
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusForbidden && rec.Code != http.StatusUnauthorized {
+			t.Errorf("API, cross-site with Authorization %q: %d %s", auth, rec.Code, rec.Body)
+		}
+	}
+	sa, err := env.App.GetServiceAccount(t.Context(), env.Admin, "acme", id)
+	if err != nil || sa.Status != tollgate.StatusActive {
+		t.Fatalf("after forged requests the account is %v (%v)", sa.Status, err)
+	}
+	// The same request from the console's own pages goes through.
+	rec := form(h, "/orgs/acme/service-accounts/"+id+"/disable", url.Values{}, cookie, "Sec-Fetch-Site", "same-origin", "Authorization", "Basic YWxpY2U6c2VjcmV0")
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("same-origin disable: %d %s", rec.Code, rec.Body)
 	}
 }

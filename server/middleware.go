@@ -247,6 +247,10 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Draining != nil && s.cfg.Draining() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining", "detail": "shutting down"})
+		return
+	}
 	if err := s.app.Ready(r.Context()); err != nil {
 		s.log.WarnContext(r.Context(), "not ready", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "detail": "database unreachable"})

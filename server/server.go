@@ -34,6 +34,9 @@ type Config struct {
 	// /check's X-Forwarded-Origin and X-Original-Origin (default:
 	// loopback).
 	TrustedProxies []netip.Prefix
+	// Draining, when set and true, makes /readyz answer 503: the process is
+	// shutting down and load balancers should stop sending.
+	Draining func() bool
 }
 
 // Server holds what handlers need.

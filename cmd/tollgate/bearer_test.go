@@ -110,3 +110,53 @@ func TestAdminAPICORSForPublicTokens(t *testing.T) {
 	admin.do("POST", "/api/v1/orgs/acme/invitations", map[string]string{"email": "x@example.com", "role": "viewer"},
 		"Origin", "https://evil.example.com", "Sec-Fetch-Site", "cross-site").want(t, 403, "forbidden")
 }
+
+// TestDemotedOwnerDemotesTokens: a credential's role is at most its
+// owner's current role. A private token of an admin service account, and a
+// legacy token of an admin user, act as admin until their owner becomes
+// viewer; from then on /check says viewer and the admin API refuses what
+// needs admin, at once; promoted again, they get their own role back.
+func TestDemotedOwnerDemotesTokens(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			ts := startServer(t, db(t), nil)
+			admin := newClient(t, ts.URL)
+			admin.signIn("admin@example.com", adminPassword)
+			sa := newSA(t, admin, "acme", "ops", 3600, "admin")
+			saToken := newToken(t, admin, "acme", sa["id"].(string), "private")["token"].(string)
+			_, bobID := invite(t, ts, admin, "acme", "bob@example.com", "admin")
+			legacy := "legacy-token-of-bob-0000000001"
+			admin.do("POST", "/api/v1/orgs/acme/tokens/import", map[string]any{"name": "old", "owner_user_id": bobID, "token": legacy, "kind": "private"}).want(t, 201)
+
+			role := func(tok string) string {
+				t.Helper()
+				resp := check(t, ts.URL, "GET", tok)
+				wantCheck(t, resp, 200)
+				return resp.Header.Get("X-Tollgate-Role")
+			}
+			members := func(tok string) int {
+				t.Helper()
+				return bearerClient(t, ts, tok)("GET", "/api/v1/orgs/acme/members", nil).Status
+			}
+			for _, tok := range []string{saToken, legacy} {
+				if r, st := role(tok), members(tok); r != "admin" || st != 200 {
+					t.Fatalf("before: role %s, members %d", r, st)
+				}
+			}
+			admin.do("PATCH", "/api/v1/orgs/acme/service-accounts/"+sa["id"].(string), map[string]string{"role": "viewer"}).want(t, 200)
+			admin.do("PATCH", "/api/v1/orgs/acme/members/"+bobID, map[string]string{"role": "viewer"}).want(t, 200)
+			for _, tok := range []string{saToken, legacy} {
+				if r, st := role(tok), members(tok); r != "viewer" || st != 403 {
+					t.Fatalf("after the owner became viewer: role %s, members %d", r, st)
+				}
+			}
+			admin.do("PATCH", "/api/v1/orgs/acme/service-accounts/"+sa["id"].(string), map[string]string{"role": "admin"}).want(t, 200)
+			admin.do("PATCH", "/api/v1/orgs/acme/members/"+bobID, map[string]string{"role": "super_admin"}).want(t, 200)
+			for _, tok := range []string{saToken, legacy} {
+				if r := role(tok); r != "admin" { // never super_admin
+					t.Fatalf("promoted again: role %s", r)
+				}
+			}
+		})
+	}
+}

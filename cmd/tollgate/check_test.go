@@ -243,4 +243,20 @@ func TestRevocationReachesEveryProcess(t *testing.T) {
 	within("enabled account's token", tok2, 200)
 	admin.do("DELETE", "/api/v1/orgs/acme/service-accounts/"+sa, nil).want(t, 204)
 	within("deleted account's token", tok2, 401)
+
+	// A legacy token's owner demoted through process a.
+	_, bobID := invite(t, a, admin, "acme", "bob@example.com", "admin")
+	legacy := "legacy-token-of-bob-0000000001"
+	admin.do("POST", "/api/v1/orgs/acme/tokens/import", map[string]any{"name": "old", "owner_user_id": bobID, "token": legacy, "kind": "private"}).want(t, 201)
+	r := check(t, b.URL, "GET", legacy)
+	wantCheck(t, r, 200)
+	if r.Header.Get("X-Tollgate-Role") != "admin" {
+		t.Fatalf("legacy token's role %q", r.Header.Get("X-Tollgate-Role"))
+	}
+	admin.do("PATCH", "/api/v1/orgs/acme/members/"+bobID, map[string]string{"role": "viewer"}).want(t, 200)
+	for deadline := time.Now().Add(time.Second); check(t, b.URL, "GET", legacy).Header.Get("X-Tollgate-Role") != "viewer"; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("demoted owner: process b still gives the legacy token its old role after 1 s")
+		}
+	}
 }

@@ -63,7 +63,8 @@ var listeningRE = regexp.MustCompile(`Tollgate is listening on (127\.0\.0\.1:\d+
 // (gracefully, and checked to return nil) when the test ends.
 func startServer(t *testing.T, db string, env map[string]string) *testServer {
 	t.Helper()
-	defaults := map[string]string{"TOLLGATE_BOOTSTRAP_PASSWORD": adminPassword}
+	// No drain unless a test asks: every test server stops at its end.
+	defaults := map[string]string{"TOLLGATE_BOOTSTRAP_PASSWORD": adminPassword, "TOLLGATE_SHUTDOWN_DRAIN": "0"}
 	if isPostgres(db) {
 		defaults["TOLLGATE_KEY_FILE"] = newKeyFile(t)
 	}
@@ -138,7 +139,7 @@ const execServeEnv = "TOLLGATE_TEST_EXEC_SERVE"
 func startProcess(t *testing.T, db string, env map[string]string) *testServer {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0", "--db", db)
-	cmd.Env = append(os.Environ(), execServeEnv+"=1", "TOLLGATE_BOOTSTRAP_PASSWORD="+adminPassword)
+	cmd.Env = append(os.Environ(), execServeEnv+"=1", "TOLLGATE_BOOTSTRAP_PASSWORD="+adminPassword, "TOLLGATE_SHUTDOWN_DRAIN=0")
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

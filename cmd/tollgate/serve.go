@@ -12,12 +12,14 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/app"
+	"github.com/tollgate/tollgate/authn"
 	"github.com/tollgate/tollgate/internal/stack"
 	"github.com/tollgate/tollgate/keys"
 	"github.com/tollgate/tollgate/store/sqlite"
@@ -34,13 +36,26 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	issuer := fs.String("issuer", getenv("TOLLGATE_ISSUER"), "public base URL (env TOLLGATE_ISSUER; default http://<addr>)")
 	keyFile := fs.String("key-file", getenv("TOLLGATE_KEY_FILE"), "file of 32+ random bytes that key secret hashes and encrypt signing keys (env TOLLGATE_KEY_FILE; default tollgate.key beside the SQLite file; required with PostgreSQL)")
 	audience := fs.String("audience", getenv("TOLLGATE_AUDIENCE"), "aud of access tokens (env TOLLGATE_AUDIENCE; default: the issuer)")
-	rotation := fs.Duration("key-rotation", envDuration(getenv, "TOLLGATE_KEY_ROTATION", 30*24*time.Hour), "rotate the signing key when it is this old (env TOLLGATE_KEY_ROTATION)")
+	ef := &envFlags{fs: fs, getenv: getenv}
+	rotation := ef.duration("key-rotation", "TOLLGATE_KEY_ROTATION", 30*24*time.Hour, "rotate the signing key when it is this old")
 	logLevel := fs.String("log-level", envOr(getenv, "TOLLGATE_LOG_LEVEL", "info"), "debug, info (one line per request), warn or error (env TOLLGATE_LOG_LEVEL)")
-	proxies := fs.String("trusted-proxies", envOr(getenv, "TOLLGATE_TRUSTED_PROXIES", "127.0.0.0/8,::1/128"), "comma-separated CIDRs of gateways whose X-Forwarded-Origin / X-Original-Origin /check believes (env TOLLGATE_TRUSTED_PROXIES)")
-	cacheTTL := fs.Duration("cache-ttl", envDuration(getenv, "TOLLGATE_CACHE_TTL", time.Second), "how long a replica trusts cached credential state (env TOLLGATE_CACHE_TTL); with PostgreSQL, changes are also pushed to every replica at once")
+	proxies := fs.String("trusted-proxies", envOr(getenv, "TOLLGATE_TRUSTED_PROXIES", "127.0.0.0/8,::1/128"), "comma-separated CIDRs of the proxies and gateways whose forwarding headers count: the client address in Forwarded or X-Forwarded-For, and /check's X-Forwarded-Origin / X-Original-Origin (env TOLLGATE_TRUSTED_PROXIES)")
+	cacheTTL := ef.duration("cache-ttl", "TOLLGATE_CACHE_TTL", time.Second, "how long a replica trusts cached credential state; with PostgreSQL, changes are also pushed to every replica at once")
+	drain := ef.duration("shutdown-drain", "TOLLGATE_SHUTDOWN_DRAIN", 5*time.Second, "on SIGTERM or SIGINT, how long /readyz answers 503 while requests are still served, so that load balancers stop sending before the listener closes")
+	readHeader := ef.duration("read-header-timeout", "TOLLGATE_READ_HEADER_TIMEOUT", 5*time.Second, "how long a client may take to send a request's headers")
+	readBody := ef.duration("read-timeout", "TOLLGATE_READ_TIMEOUT", 30*time.Second, "how long a client may take to send a whole request")
+	write := ef.duration("write-timeout", "TOLLGATE_WRITE_TIMEOUT", 30*time.Second, "how long a response may take (an audit export extends it as it streams)")
+	idle := ef.duration("idle-timeout", "TOLLGATE_IDLE_TIMEOUT", 120*time.Second, "how long an idle keep-alive connection stays open")
+	headerBytes := ef.integer("max-header-bytes", "TOLLGATE_MAX_HEADER_BYTES", 16<<10, "the most bytes of request headers; more is answered 431")
+	limitPassword := ef.rate("limit-password", "TOLLGATE_LIMIT_PASSWORD", authn.DefaultLimits.Password, "failed passwords per email and client address (an address gets 10x over all emails); per process")
+	limitClient := ef.rate("limit-client", "TOLLGATE_LIMIT_CLIENT", authn.DefaultLimits.Client, "failed client authentications per client ID and address (10x per address); per process")
+	limitBearer := ef.rate("limit-bearer", "TOLLGATE_LIMIT_BEARER", authn.DefaultLimits.Bearer, "unknown bearer credentials per client address at /check and the admin API; per process")
 	saDomain := fs.String("sa-email-domain", envOr(getenv, "TOLLGATE_SA_EMAIL_DOMAIN", "serviceaccounts.tollgate.local"), "domain of service accounts' email addresses (env TOLLGATE_SA_EMAIL_DOMAIN)")
 	synchronous := fs.String("sqlite-synchronous", envOr(getenv, "TOLLGATE_SQLITE_SYNCHRONOUS", "FULL"), "SQLite durability: FULL (a committed write survives a power loss), NORMAL (faster; the last commits before a power loss can be lost), EXTRA or OFF (env TOLLGATE_SQLITE_SYNCHRONOUS)")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := ef.err(); err != nil {
 		return err
 	}
 	if !slices.Contains(sqlite.SynchronousModes, strings.ToUpper(*synchronous)) {
@@ -101,8 +116,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var draining atomic.Bool
 	st, err := stack.New(ctx, s, stack.Config{Issuer: base, Audience: *audience, Keyring: keyring, CacheTTL: *cacheTTL,
-		ServiceAccountEmailDomain: *saDomain, TrustedProxies: trusted, Registry: reg, Log: log})
+		ServiceAccountEmailDomain: *saDomain, TrustedProxies: trusted, Registry: reg, Log: log, Draining: draining.Load,
+		Limits: authn.Limits{Password: *limitPassword, Client: *limitClient, Bearer: *limitBearer}})
 	if err != nil {
 		return err
 	}
@@ -110,13 +127,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := bootstrapIfEmpty(ctx, st.App, s, getenv, base, stderr); err != nil {
 		return err
 	}
+	// Slow or oversized requests cannot hold the server (R5): headers
+	// must arrive within readHeader (slowloris), a whole request within
+	// readBody, and idle connections close after idle. Bodies are capped
+	// per route (64 KiB admin API and console, 16 KiB OAuth forms).
 	srv := &http.Server{
 		Handler:           st.Handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: *readHeader,
+		ReadTimeout:       *readBody,
+		WriteTimeout:      *write,
+		IdleTimeout:       *idle,
+		MaxHeaderBytes:    *headerBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
@@ -130,6 +151,20 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+	}
+	// Drain: /readyz says 503 so that load balancers stop sending, while
+	// everything else is still served (connections already queued are
+	// answered, not reset) and keep-alive connections are closed after
+	// their next answer. Then the listener closes.
+	if *drain > 0 {
+		log.Info("draining: /readyz answers 503", "for", drain.String())
+		draining.Store(true)
+		srv.SetKeepAlivesEnabled(false)
+		select {
+		case <-time.After(*drain):
+		case err := <-served:
+			return fmt.Errorf("serve: %w", err)
+		}
 	}
 	log.Info("shutting down: finishing in-flight requests")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
@@ -200,12 +235,4 @@ func maintain(ctx context.Context, a *app.App, km *keys.Manager, s tollgate.Stor
 		case <-t.C:
 		}
 	}
-}
-
-// envDuration parses a duration from the environment, or returns def.
-func envDuration(getenv func(string) string, name string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(getenv(name)); err == nil && d > 0 {
-		return d
-	}
-	return def
 }

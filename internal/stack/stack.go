@@ -47,6 +47,8 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Log is the logger (default: discard).
 	Log *slog.Logger
+	// Draining, when set and true, makes /readyz answer 503.
+	Draining func() bool
 }
 
 // Stack is an assembled Tollgate.
@@ -82,7 +84,7 @@ func New(ctx context.Context, s tollgate.Store, cfg Config) (*Stack, error) {
 	au := authn.New(s, a, km, cfg.Keyring, cfg.Clock, authn.Config{Issuer: cfg.Issuer, CacheTTL: cfg.CacheTTL,
 		Limits: cfg.Limits, Metrics: cfg.Registry}, cfg.Log)
 	h, err := server.New(a, au, km, cfg.Log, server.Config{Issuer: cfg.Issuer, TrustedProxies: cfg.TrustedProxies,
-		Registerer: cfg.Registry, Metrics: promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})})
+		Registerer: cfg.Registry, Metrics: promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}), Draining: cfg.Draining})
 	if err != nil {
 		au.Close()
 		a.Close()

@@ -8,6 +8,7 @@ package stacktest
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"net/netip"
 	"path/filepath"
 	"testing"
@@ -44,6 +45,8 @@ type Options struct {
 	CacheTTL       time.Duration
 	Limits         authn.Limits
 	TrustedProxies []netip.Prefix
+	// Log receives the stack's log (default: discarded).
+	Log *slog.Logger
 	// Wrap, when set, wraps the store the stack uses, to count or slow
 	// its calls (the bootstrap's included).
 	Wrap func(tollgate.Store) tollgate.Store
@@ -90,7 +93,7 @@ func New(t testing.TB, o Options) *Env {
 		used = o.Wrap(s)
 	}
 	st, err := stack.New(t.Context(), used, stack.Config{Issuer: Issuer, Keyring: kr, Clock: o.Clock, CacheTTL: o.CacheTTL,
-		Argon2: Cheap, Limits: o.Limits, TrustedProxies: o.TrustedProxies})
+		Argon2: Cheap, Limits: o.Limits, TrustedProxies: o.TrustedProxies, Log: o.Log})
 	if err != nil {
 		t.Fatal(err)
 	}
