@@ -40,6 +40,8 @@ type Config struct {
 	ServiceAccountEmailDomain string
 	// Limits bound failed authentication.
 	Limits authn.Limits
+	// UsageFlushEvery is how often last-used times are written.
+	UsageFlushEvery time.Duration
 	// TrustedProxies are the gateways whose forwarding headers count.
 	TrustedProxies []netip.Prefix
 	// Registry collects the metrics; /metrics serves it (default: a new
@@ -82,7 +84,7 @@ func New(ctx context.Context, s tollgate.Store, cfg Config) (*Stack, error) {
 		Argon2: cfg.Argon2, ServiceAccountEmailDomain: cfg.ServiceAccountEmailDomain, ReuseMemoTTL: cfg.CacheTTL,
 		Metrics: cfg.Registry}, cfg.Log)
 	au := authn.New(s, a, km, cfg.Keyring, cfg.Clock, authn.Config{Issuer: cfg.Issuer, CacheTTL: cfg.CacheTTL,
-		Limits: cfg.Limits, Metrics: cfg.Registry}, cfg.Log)
+		Limits: cfg.Limits, UsageFlushEvery: cfg.UsageFlushEvery, Metrics: cfg.Registry}, cfg.Log)
 	h, err := server.New(a, au, km, cfg.Log, server.Config{Issuer: cfg.Issuer, TrustedProxies: cfg.TrustedProxies,
 		Registerer: cfg.Registry, Metrics: promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}), Draining: cfg.Draining})
 	if err != nil {

@@ -41,10 +41,12 @@ type Options struct {
 	Postgres bool
 	// Clock is the stack's clock (default: the system clock).
 	Clock tollgate.Clock
-	// CacheTTL, Limits and TrustedProxies are passed to the stack.
-	CacheTTL       time.Duration
-	Limits         authn.Limits
-	TrustedProxies []netip.Prefix
+	// CacheTTL, Limits, TrustedProxies and UsageFlushEvery are passed to
+	// the stack.
+	CacheTTL        time.Duration
+	Limits          authn.Limits
+	TrustedProxies  []netip.Prefix
+	UsageFlushEvery time.Duration
 	// Log receives the stack's log (default: discarded).
 	Log *slog.Logger
 	// Wrap, when set, wraps the store the stack uses, to count or slow
@@ -93,7 +95,7 @@ func New(t testing.TB, o Options) *Env {
 		used = o.Wrap(s)
 	}
 	st, err := stack.New(t.Context(), used, stack.Config{Issuer: Issuer, Keyring: kr, Clock: o.Clock, CacheTTL: o.CacheTTL,
-		Argon2: Cheap, Limits: o.Limits, TrustedProxies: o.TrustedProxies, Log: o.Log})
+		Argon2: Cheap, Limits: o.Limits, TrustedProxies: o.TrustedProxies, Log: o.Log, UsageFlushEvery: o.UsageFlushEvery})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,3 +124,7 @@ func Stores(t testing.TB, o Options) map[string]*Env {
 	}
 	return envs
 }
+
+// UnknownAPIToken returns a well-formed private API token that names
+// nothing.
+func UnknownAPIToken() string { return credential.NewCredential(credential.PrefixPrivateToken) }
