@@ -102,7 +102,23 @@ func TestRoleMatrix(t *testing.T) {
 	}
 	sa.do("POST", "/api/v1/orgs", map[string]string{"slug": "other", "name": "Other"}).want(t, 201)
 	clients["other_org"], _ = invite(t, ts, sa, "other", "outsider@example.com", "super_admin")
-	roles := []string{"super_admin", "admin", "member", "viewer", "other_org", "anonymous"}
+	// Machines, as the boundary resolves them: API tokens of an admin and a
+	// viewer account, of an admin account demoted to viewer since, and of
+	// another org's admin account.
+	machine := func(org, name, role string) *client {
+		acct := newSA(t, sa, org, name, 300, role)["id"].(string)
+		c := newClient(t, ts.URL)
+		c.bearer = newToken(t, sa, org, acct, "private")["token"].(string)
+		if name == "demoted" {
+			sa.do("PATCH", "/api/v1/orgs/"+org+"/service-accounts/"+acct, map[string]string{"role": "viewer"}).want(t, 200)
+		}
+		return c
+	}
+	clients["admin_token"] = machine("acme", "admin-machine", "admin")
+	clients["viewer_token"] = machine("acme", "viewer-machine", "viewer")
+	clients["demoted_token"] = machine("acme", "demoted", "admin")
+	clients["other_token"] = machine("other", "other-machine", "admin")
+	roles := []string{"super_admin", "admin", "member", "viewer", "other_org", "anonymous", "admin_token", "viewer_token", "demoted_token", "other_token"}
 	type row struct {
 		method, path string
 		body         func(role string) any
@@ -118,11 +134,21 @@ func TestRoleMatrix(t *testing.T) {
 		saTargets[role] = newSA(t, sa, "acme", "target-"+role, 300, "viewer")["id"].(string)
 		tokTargets[role] = newToken(t, sa, "acme", owner, "private")["id"].(string)
 	}
+	// all lists the people's answers; a machine answers as a person of its
+	// role, except where a row says otherwise (machines), and another org's
+	// machine gets the outsider's 404.
 	all := func(sa, admin, member, viewer, other, anon int) map[string]int {
-		return map[string]int{"super_admin": sa, "admin": admin, "member": member, "viewer": viewer, "other_org": other, "anonymous": anon}
+		return map[string]int{"super_admin": sa, "admin": admin, "member": member, "viewer": viewer, "other_org": other, "anonymous": anon,
+			"admin_token": admin, "viewer_token": viewer, "demoted_token": viewer, "other_token": other}
+	}
+	machines := func(m map[string]int, status int) map[string]int {
+		for _, r := range []string{"admin_token", "viewer_token", "demoted_token", "other_token"} {
+			m[r] = status
+		}
+		return m
 	}
 	rows := []row{
-		{"GET", "/api/v1/me", nil, all(200, 200, 200, 200, 200, 401)},
+		{"GET", "/api/v1/me", nil, machines(all(200, 200, 200, 200, 200, 401), 403)},
 		{"POST", "/api/v1/orgs", func(role string) any {
 			return map[string]string{"slug": "new-" + strings.ReplaceAll(role, "_", "-"), "name": "New"}
 		}, all(201, 403, 403, 403, 403, 401)},
@@ -161,7 +187,7 @@ func TestRoleMatrix(t *testing.T) {
 		{"DELETE", "/api/v1/orgs/acme/tokens/{tok}", nil, all(204, 403, 403, 403, 404, 401)},
 		{"GET", "/api/v1/orgs/acme/audit-events", nil, all(200, 200, 403, 403, 404, 401)},
 		{"GET", "/api/v1/orgs/acme/audit-events/export", nil, all(200, 403, 403, 403, 404, 401)},
-		{"DELETE", "/api/v1/session", nil, all(204, 204, 204, 204, 204, 401)},
+		{"DELETE", "/api/v1/session", nil, machines(all(204, 204, 204, 204, 204, 401), 401)},
 	}
 	for _, r := range rows {
 		for _, role := range roles {

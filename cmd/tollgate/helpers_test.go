@@ -225,6 +225,8 @@ type client struct {
 	t    *testing.T
 	base string
 	http *http.Client
+	// bearer, when set, is sent as Authorization: Bearer on every call.
+	bearer string
 }
 
 func newClient(t *testing.T, base string) *client {
@@ -272,6 +274,9 @@ func (c *client) do(method, path string, body any, headers ...string) *response 
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
