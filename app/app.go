@@ -146,7 +146,8 @@ type Credential struct {
 	// tokens), the key of caches and of its Change.
 	Hash []byte
 	// Account and Org are the owning service account and its org as they
-	// are now, for credentials of service accounts.
+	// are now, for credentials of service accounts. They are shared with
+	// the boundary's cache: read them, never change them.
 	Account *tollgate.ServiceAccount
 	Org     *tollgate.Org
 	// Claims are an access token's.

@@ -143,8 +143,9 @@ func (a *Authenticator) owner(ctx context.Context, e *credEntry, req Request) (a
 		if owner.sa.Status != tollgate.StatusActive {
 			return app.Actor{}, tollgate.Errorf(tollgate.EUnauthenticated, "the token's service account is disabled")
 		}
-		sa, org := owner.sa, owner.org
-		c.Account, c.Org, ownerRole = &sa, &org, sa.Role
+		// Cache entries are never changed once stored, only replaced:
+		// callers read them in place.
+		c.Account, c.Org, ownerRole = &owner.sa, &owner.org, owner.sa.Role
 	} else {
 		role, err := a.memberRole(ctx, e.orgID, e.ownerID)
 		if tollgate.ErrorCode(err) == tollgate.ENotFound {

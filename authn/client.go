@@ -105,8 +105,14 @@ func (a *Authenticator) Client(ctx context.Context, req Request) (app.Actor, err
 		a.failed(req, a.client, "", now)
 		return app.Actor{}, err
 	}
-	if wait, which := a.client.blocked(auth.ID, req.IP, now); wait > 0 {
-		return app.Actor{}, a.limited(ctx, req, "client", auth.ID, which, wait)
+	// A client ID no account can have is counted against the address
+	// only: the limiter keeps (bounded) keys of real identifiers.
+	limitID := auth.ID
+	if !tollgate.HasPrefix(limitID, tollgate.PrefixServiceAccount) {
+		limitID = ""
+	}
+	if wait, which := a.client.blocked(limitID, req.IP, now); wait > 0 {
+		return app.Actor{}, a.limited(ctx, req, "client", limitID, which, wait)
 	}
 	method := clientMethods[auth.Method]
 	var c *clientEntry
@@ -117,18 +123,18 @@ func (a *Authenticator) Client(ctx context.Context, req Request) (app.Actor, err
 	}
 	id, ok := method.verify(a, auth, c, now)
 	if !ok {
-		a.failed(req, a.client, auth.ID, now)
+		a.failed(req, a.client, limitID, now)
 		return app.Actor{}, errClientAuth
 	}
 	if c.sa.Status != tollgate.StatusActive {
 		return app.Actor{}, oauth.Fail(oauth.CodeInvalidClient, "this service account is disabled")
 	}
-	a.client.succeed(auth.ID, req.IP)
+	a.client.succeed(limitID, req.IP)
 	a.used("", c.sa.ID, "")
-	sa, org := c.sa, c.org
+	sa := &c.sa // read in place: cache entries are replaced, never changed
 	return app.Actor{Type: tollgate.PrincipalServiceAccount, ID: sa.ID, Name: sa.Name, IP: req.IP, UserAgent: req.UserAgent,
 		Credential: &app.Credential{Kind: tollgate.CredentialClientSecret, ID: id, OrgID: sa.OrgID, Role: sa.Role,
-			Account: &sa, Org: &org, Method: auth.Method}}, nil
+			Account: sa, Org: &c.org, Method: auth.Method}}, nil
 }
 
 // knownClient returns the entry of a client ID, or nil when no account has

@@ -16,11 +16,12 @@ type Rate struct {
 }
 
 // Limits bound failed authentication (DESIGN.md R1, R2), per kind of
-// credential. Each Rate is the budget of one identifier from one address:
-// N failures, then one more each Per/N. An address gets ten times that
-// over all identifiers, and an identifier ten times that over all the
-// addresses that have failed, so a correct credential from an address that
-// has not itself failed is never refused. Limits are per process (R6).
+// credential. A Rate allows N failures, then one more each Per/N. For
+// passwords and clients it is the budget of one identifier from one
+// address; an address gets ten times that over all identifiers, and an
+// identifier ten times that over all the addresses that have failed, so a
+// correct credential from an address that has not itself failed is never
+// refused. Limits are per process (R6).
 type Limits struct {
 	// Password bounds failed passwords: at sign-in, and when an existing
 	// user accepts an invitation. Identifier: the email.
@@ -29,7 +30,7 @@ type Limits struct {
 	// introspection and revocation endpoints. Identifier: the client ID.
 	Client Rate
 	// Bearer bounds unknown bearer credentials at /check and on the admin
-	// API, per address only: a bearer string identifies nothing else.
+	// API, per address: a bearer string identifies nothing but itself.
 	// Credentials already verified and cached pass even from an address
 	// over its limit, so that a shared gateway address cannot be locked.
 	Bearer Rate
@@ -115,9 +116,17 @@ type limiter struct {
 	ident   *gcra
 }
 
+// newLimiter counts failures of a credential with an identifier: r per
+// identifier and address, spread times r per address and per identifier.
 func newLimiter(r Rate) *limiter {
 	wide := Rate{N: r.N * spread, Per: r.Per}
 	return &limiter{pair: newGCRA(r), address: newGCRA(wide), ident: newGCRA(wide)}
+}
+
+// newAddressLimiter counts failures of a credential that identifies
+// nothing but itself (a bearer string): r per address.
+func newAddressLimiter(r Rate) *limiter {
+	return &limiter{pair: newGCRA(r), address: newGCRA(r), ident: newGCRA(r)}
 }
 
 // blocked returns how long the address ip must wait before it may try id

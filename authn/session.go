@@ -84,6 +84,9 @@ func (a *Authenticator) Password(ctx context.Context, req Request, email, passwo
 		return app.Actor{}, tollgate.Invalidf("password", "password must be at most %d characters", tollgate.MaxPasswordLength)
 	}
 	norm := strings.ToLower(strings.TrimSpace(email))
+	if len(norm) > tollgate.MaxEmailLength {
+		return app.Actor{}, tollgate.Invalidf("email", "email must be at most %d characters", tollgate.MaxEmailLength)
+	}
 	user, err := a.checkPassword(ctx, req, norm, password)
 	if err == errBadPassword {
 		if aerr := a.app.RecordFailedSignIn(ctx, req.anonymous(), norm, user); aerr != nil {

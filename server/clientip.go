@@ -36,7 +36,8 @@ func (s *Server) trusted(r *http.Request) bool {
 	return ok && s.isTrusted(a)
 }
 
-// clientIPOf is the address a request came from (R4): the peer's, unless
+// clientIPOf is the address a request came from (R4), the one the limits,
+// the audit log and the access log use: the peer's, unless
 // the peer is a trusted proxy; then the hops the proxies recorded
 // (Forwarded's for=, else X-Forwarded-For) are read from the nearest back,
 // and the first one that is not itself a trusted proxy is the client. A

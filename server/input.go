@@ -22,6 +22,9 @@ func plainRequest(r *http.Request) error {
 	if !tollgate.PlainText(r.URL.Path) {
 		return notPlain("path")
 	}
+	if r.URL.RawQuery == "" {
+		return nil
+	}
 	return plainValues(r.URL.Query())
 }
 

@@ -49,10 +49,7 @@ const sessionCookie = "tollgate_session"
 
 type ctxKey int
 
-const (
-	keyClientIP ctxKey = iota
-	keyCaller
-)
+const keyCaller ctxKey = 0
 
 // resolved is the caller of a request, or why it has none.
 type resolved struct {
@@ -64,12 +61,14 @@ type resolved struct {
 // The console takes its session cookie only: an Authorization header
 // authenticates nothing there.
 func (s *Server) request(r *http.Request, door string) authn.Request {
-	req := authn.Request{Door: door, Origin: s.requestOrigin(r), IP: s.clientIP(r), UserAgent: r.UserAgent()}
+	req := authn.Request{Door: door, Origin: s.requestOrigin(r), IP: s.clientIPOf(r), UserAgent: r.UserAgent()}
 	if door != "console" {
 		req.Authorization = r.Header.Get("Authorization")
 	}
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		req.Session = c.Value
+	if door == "api" || door == "console" { // only they take sessions
+		if c, err := r.Cookie(sessionCookie); err == nil {
+			req.Session = c.Value
+		}
 	}
 	return req
 }
@@ -109,15 +108,6 @@ func (s *Server) callerOf(r *http.Request) (app.Actor, error) {
 		return res.ac, res.err
 	}
 	return s.anonymous(r), nil
-}
-
-// clientIP returns the request's client address, as clientIPOf decided it
-// once for the whole request.
-func (s *Server) clientIP(r *http.Request) string {
-	if ip, ok := r.Context().Value(keyClientIP).(string); ok {
-		return ip
-	}
-	return s.clientIPOf(r)
 }
 
 // apiHeaders sets headers every API response carries: nothing is cached,
@@ -210,18 +200,16 @@ func (w *loggingWriter) Write(b []byte) (int, error) {
 
 func (w *loggingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// logRequests decides the client address once (R4) and logs one line per
-// request: method, path (never the query, which may carry an invitation
-// token), status, duration and that address.
+// logRequests logs one line per request: method, path (never the query,
+// which may carry an invitation token), status, duration and the client
+// address (R4).
 func (s *Server) logRequests(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ip := s.clientIPOf(r)
-		r = r.WithContext(context.WithValue(r.Context(), keyClientIP, ip))
 		lw := &loggingWriter{ResponseWriter: w}
 		h.ServeHTTP(lw, r)
 		s.log.InfoContext(r.Context(), "http", "method", r.Method, "path", r.URL.Path, "status", lw.status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", ip)
+			"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", s.clientIPOf(r))
 	})
 }
 
@@ -266,5 +254,5 @@ func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 
 // anonymous returns the anonymous actor of the request's address.
 func (s *Server) anonymous(r *http.Request) app.Actor {
-	return app.Anonymous(s.clientIP(r), r.UserAgent())
+	return app.Anonymous(s.clientIPOf(r), r.UserAgent())
 }

@@ -74,6 +74,7 @@ type config struct {
 	clientID string
 	secret   string
 	logLevel string
+	sync     string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -86,6 +87,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&conns, "conns", "16,64", "connection counts, comma-separated")
 	fs.StringVar(&cfg.bin, "tollgate-bin", "", "a built tollgate binary (default: go build ./cmd/tollgate)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "Tollgate's --log-level: info writes one line per request, as by default")
+	fs.StringVar(&cfg.sync, "sqlite-synchronous", "FULL", "Tollgate's --sqlite-synchronous, to measure what durability costs minting")
 	fs.StringVar(&cfg.tokenURL, "token-url", "", "measure this OAuth 2.0 token endpoint instead of Tollgate's scenarios")
 	fs.StringVar(&cfg.clientID, "client-id", "", "client ID for --token-url")
 	fs.StringVar(&cfg.secret, "client-secret", "", "client secret for --token-url")
@@ -128,7 +130,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 		}
-		tg, err := startTollgate(ctx, cfg.bin, stderr, "--log-level", cfg.logLevel)
+		tg, err := startTollgate(ctx, cfg.bin, stderr, "--log-level", cfg.logLevel, "--sqlite-synchronous", cfg.sync)
 		if err != nil {
 			return err
 		}
@@ -137,7 +139,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("setting up Tollgate: %w", err)
 		}
 		// A second Tollgate that trusts no cache entry for more than 1 ns.
-		cold, err := startTollgate(ctx, cfg.bin, stderr, "--log-level", cfg.logLevel, "--cache-ttl", "1ns")
+		cold, err := startTollgate(ctx, cfg.bin, stderr, "--log-level", cfg.logLevel, "--sqlite-synchronous", cfg.sync, "--cache-ttl", "1ns")
 		if err != nil {
 			return err
 		}
@@ -149,8 +151,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		scenarios = append(scenarios, more...)
 	}
 
-	fmt.Fprintf(stdout, "tollgate-bench: %d s per measurement after %v warm-up; Tollgate log level %s; load generator and servers share this machine\n\n",
-		int(cfg.duration.Seconds()), cfg.warmup, cfg.logLevel)
+	fmt.Fprintf(stdout, "tollgate-bench: %d s per measurement after %v warm-up; Tollgate log level %s, SQLite synchronous %s; load generator and servers share this machine\n\n",
+		int(cfg.duration.Seconds()), cfg.warmup, cfg.logLevel, cfg.sync)
 	fmt.Fprintf(stdout, "%-34s %6s %10s %9s %9s %8s %7s\n", "scenario", "conns", "req/s", "p50", "p99", "errors", "ratio")
 	for _, n := range cfg.conns {
 		ceiling := measure(ctx, "minimal net/http handler", n, cfg, func(int) request {
@@ -248,7 +250,7 @@ func startTollgate(ctx context.Context, bin string, stderr io.Writer, flags ...s
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "bench.db")}, flags...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "bench.db"), "--shutdown-drain", "0"}, flags...)...)
 	cmd.Env = append(os.Environ(), "TOLLGATE_BOOTSTRAP_PASSWORD="+adminPassword)
 	p, err := start(ctx, cmd)
 	if err != nil {

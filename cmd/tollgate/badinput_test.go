@@ -55,6 +55,7 @@ func TestBadInput(t *testing.T) {
 		{"role invalid", "PATCH", "/api/v1/orgs/acme/members/" + bobID, map[string]string{"role": "root"}, 422, "role", nil},
 		{"accept unknown token", "POST", "/api/v1/invitations/accept", map[string]string{"token": "t", "name": "N", "password": "short"}, 404, "", nil},
 		{"sign-in email missing", "POST", "/api/v1/session", map[string]string{"password": "x"}, 422, "email", nil},
+		{"sign-in email over-long", "POST", "/api/v1/session", map[string]string{"email": strings.Repeat("a", 250) + "@example.com", "password": "x"}, 422, "email", nil},
 		{"limit zero", "GET", "/api/v1/orgs/acme/members?limit=0", nil, 422, "limit", nil},
 		{"limit too large", "GET", "/api/v1/orgs/acme/members?limit=201", nil, 422, "limit", nil},
 		{"limit not a number", "GET", "/api/v1/orgs/acme/audit-events?limit=ten", nil, 422, "limit", nil},

@@ -15,6 +15,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/internal/testenv"
 )
 
@@ -39,6 +40,9 @@ http {
 		listen 127.0.0.1:{{.Port}};
 		location / {
 			auth_request /_tollgate;
+			auth_request_set $tollgate_status $upstream_status;
+			auth_request_set $tollgate_retry_after $upstream_http_retry_after;
+			error_page 500 = @tollgate_error;
 			auth_request_set $tollgate_org $upstream_http_x_tollgate_org;
 			auth_request_set $tollgate_subject $upstream_http_x_tollgate_subject;
 			auth_request_set $tollgate_role $upstream_http_x_tollgate_role;
@@ -56,6 +60,14 @@ http {
 			proxy_set_header Content-Length "";
 			proxy_set_header X-Original-URI $request_uri;
 			proxy_set_header X-Original-Method $request_method;
+			proxy_set_header X-Forwarded-For $remote_addr;
+		}
+		location @tollgate_error {
+			if ($tollgate_status = 429) {
+				add_header Retry-After $tollgate_retry_after always;
+				return 429;
+			}
+			return 503;
 		}
 	}
 }
@@ -108,7 +120,9 @@ func startNginx(t *testing.T, tollgate, upstream string) string {
 // TestNginxGateway: a real nginx with auth_request to /check, in front of
 // a small upstream. Private tokens pass; public tokens pass from a listed
 // origin and are refused (403) from another; a revoked token is refused
-// (401); the identity headers reach the upstream.
+// (401); the identity headers reach the upstream. nginx forwards the
+// client's address, so the limit on unknown tokens is the client's, not
+// the gateway's, and passes on 429 with Retry-After.
 func TestNginxGateway(t *testing.T) {
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]string{
@@ -116,7 +130,7 @@ func TestNginxGateway(t *testing.T) {
 			"role": r.Header.Get("X-Tollgate-Role"), "credential": r.Header.Get("X-Tollgate-Credential"), "path": r.URL.Path})
 	}))
 	defer upstream.Close()
-	ts := startServer(t, databases(t)["sqlite"](t), nil)
+	ts := startServer(t, databases(t)["sqlite"](t), map[string]string{"TOLLGATE_LIMIT_BEARER": "2/1m"}) // 2 unknown a minute per address
 	gw := startNginx(t, ts.URL, upstream.URL)
 
 	admin := loggedIn(t, ts)
@@ -124,7 +138,7 @@ func TestNginxGateway(t *testing.T) {
 	priv := newToken(t, admin, "acme", sa, "private")
 	pub := newToken(t, admin, "acme", sa, "public", "https://shop.example.com")
 
-	call := func(token string, headers ...string) (int, map[string]string) {
+	callFrom := func(c *http.Client, token string, headers ...string) (int, map[string]string, http.Header) {
 		t.Helper()
 		req, _ := http.NewRequest("GET", gw+"/things/42?x=1", nil)
 		if token != "" {
@@ -133,14 +147,19 @@ func TestNginxGateway(t *testing.T) {
 		for i := 0; i+1 < len(headers); i += 2 {
 			req.Header.Set(headers[i], headers[i+1])
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := c.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
 		var body map[string]string
 		json.NewDecoder(resp.Body).Decode(&body)
-		return resp.StatusCode, body
+		return resp.StatusCode, body, resp.Header
+	}
+	call := func(token string, headers ...string) (int, map[string]string) {
+		t.Helper()
+		st, body, _ := callFrom(http.DefaultClient, token, headers...)
+		return st, body
 	}
 
 	status, body := call(priv["token"].(string))
@@ -166,4 +185,28 @@ func TestNginxGateway(t *testing.T) {
 	if status, _ := call(priv["token"].(string)); status != 401 {
 		t.Fatalf("revoked token: %d, want 401", status)
 	}
+
+	// 127.0.0.2 tries unknown tokens until its limit; 127.0.0.3, behind the
+	// same nginx, is not held back by that.
+	guesser, other := clientFrom("127.0.0.2"), clientFrom("127.0.0.3")
+	var h http.Header
+	for range 3 {
+		status, _, h = callFrom(guesser, newUnknownToken())
+	}
+	if status != 429 || h.Get("Retry-After") == "" {
+		t.Fatalf("the third unknown token from one client: %d (Retry-After %q), want 429", status, h.Get("Retry-After"))
+	}
+	fresh := newToken(t, admin, "acme", sa, "private")["token"].(string) // not cached anywhere yet
+	if status, _, _ := callFrom(other, fresh); status != 200 {
+		t.Fatalf("another client behind the same gateway: %d, want 200", status)
+	}
 }
+
+// clientFrom returns an HTTP client whose connections leave from ip.
+func clientFrom(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
+}
+
+// newUnknownToken is a well-formed private API token that names nothing.
+func newUnknownToken() string { return credential.NewCredential(credential.PrefixPrivateToken) }

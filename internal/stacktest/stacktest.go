@@ -128,3 +128,6 @@ func Stores(t testing.TB, o Options) map[string]*Env {
 // UnknownAPIToken returns a well-formed private API token that names
 // nothing.
 func UnknownAPIToken() string { return credential.NewCredential(credential.PrefixPrivateToken) }
+
+// UnknownClientID returns a well-formed client ID that names no account.
+func UnknownClientID() string { return tollgate.NewID(tollgate.PrefixServiceAccount, time.Now()) }
