@@ -196,6 +196,7 @@ func (s *Server) handleSignInForm(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.Error = tollgate.ErrorMessage(err)
+		s.fault(r, err).headers(w) // Retry-After when rate limited
 		s.render(w, r, statusOf[code], "signin", v)
 		return
 	}
@@ -237,6 +238,7 @@ func (s *Server) handleAcceptForm(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.Error, v.Field = tollgate.ErrorMessage(err), tollgate.ErrorField(err)
+		s.fault(r, err).headers(w)
 		s.render(w, r, statusOf[code], "accept", v)
 		return
 	}

@@ -225,3 +225,16 @@ func TestCSRFIsNotSkippedForOtherAuthorizationSchemes(t *testing.T) {
 		t.Fatalf("same-origin disable: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// TestConsoleSignInIsLimited: the console's sign-in form shares the
+// password limits, and says when to try again.
+func TestConsoleSignInIsLimited(t *testing.T) {
+	h, _, _ := newHandler(t)
+	var rec *httptest.ResponseRecorder
+	for range 6 {
+		rec = form(h, "/signin", url.Values{"email": {"admin@example.com"}, "password": {"not-the-password"}}, nil)
+	}
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "try again in") {
+		t.Fatalf("sixth wrong password: %d %v", rec.Code, rec.Header())
+	}
+}
