@@ -1,6 +1,10 @@
 package tollgate
 
-import "time"
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
 
 // PrincipalType says what a principal is: who acted, what was acted on, or
 // who owns an API token.
@@ -75,12 +79,19 @@ type AuditFilter struct {
 	Until    time.Time
 }
 
-// NewAuditEvent builds an event at now (store precision), with a fresh ID
-// and the user agent cut to 512 bytes.
+// MaxUserAgentLength bounds the user agent an audit event keeps, in bytes.
+const MaxUserAgentLength = 512
+
+// NewAuditEvent builds an event at now (store precision), with a fresh ID.
+// The user agent, which the client chose, is made plain text (invalid
+// UTF-8 and NULs replaced) and cut to MaxUserAgentLength bytes on a
+// character boundary, so that every store keeps it alike.
 func NewAuditEvent(now time.Time, orgID string, actor Principal, action string, target Principal, ip, userAgent string, details map[string]any) *AuditEvent {
 	now = Timestamp(now)
-	if len(userAgent) > 512 {
-		userAgent = userAgent[:512]
+	userAgent = strings.ReplaceAll(strings.ToValidUTF8(userAgent, "\uFFFD"), "\x00", "\uFFFD")
+	for len(userAgent) > MaxUserAgentLength {
+		_, size := utf8.DecodeLastRuneInString(userAgent)
+		userAgent = userAgent[:len(userAgent)-size]
 	}
 	return &AuditEvent{ID: NewID(PrefixAuditEvent, now), Time: now, OrgID: orgID, Actor: actor, Action: action,
 		Target: target, IP: ip, UserAgent: userAgent, Details: details}

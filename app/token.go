@@ -32,10 +32,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-// issued is an access token with its plain string, held only in memory.
+// issued is an access token with its plain string and claims, held only
+// in memory.
 type issued struct {
 	rec      tollgate.AccessToken
 	token    string
+	claims   oauth.Claims
 	loadedAt time.Time
 }
 
@@ -58,16 +60,24 @@ type issuer struct {
 	quit    chan struct{}
 	stopped chan struct{}
 	once    sync.Once
+	// ctx is the committer's: cancelled by close, so that a database that
+	// hangs cannot hold a shutdown.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 func newIssuer(a *App) *issuer {
 	is := &issuer{a: a, memo: map[string]*issued{}, jobs: make(chan *mintJob, maxBatch), quit: make(chan struct{}), stopped: make(chan struct{})}
+	is.ctx, is.cancel = context.WithCancel(context.Background())
 	go is.commitLoop()
 	return is
 }
 
 func (is *issuer) close() {
-	is.once.Do(func() { close(is.quit) })
+	is.once.Do(func() {
+		close(is.quit)
+		is.cancel()
+	})
 	<-is.stopped
 }
 
@@ -120,15 +130,21 @@ func (is *issuer) unseal(rec *tollgate.AccessToken, now time.Time) (*issued, err
 	if err != nil {
 		return nil, fmt.Errorf("app: access token %s: %w", rec.ID, err)
 	}
-	return &issued{rec: *rec, token: string(tok), loadedAt: now}, nil
+	cl, err := oauth.ClaimsOf(string(tok))
+	if err != nil {
+		return nil, fmt.Errorf("app: access token %s: %w", rec.ID, err)
+	}
+	return &issued{rec: *rec, token: string(tok), claims: *cl, loadedAt: now}, nil
 }
 
 // reusable reports whether cur may be handed out again at now: not
 // revoked, issued after the account's last disable, rotation, role change
-// or revocation of its current token (ReuseAfter), and with more time left
-// than the org's reuse floor (and some).
+// or revocation of its current token (ReuseAfter), carrying the account's
+// current role and lifetime (a mint that raced a role change on another
+// replica may have stored the old role), and with more time left than the
+// org's reuse floor (and some).
 func reusable(cur *issued, sa *tollgate.ServiceAccount, org *tollgate.Org, now time.Time) bool {
-	if cur == nil || cur.rec.RevokedAt != nil || cur.rec.IssuedAt.Before(sa.ReuseAfter) {
+	if cur == nil || cur.rec.RevokedAt != nil || cur.rec.IssuedAt.Before(sa.ReuseAfter) || !cur.claims.Matches(sa) {
 		return false
 	}
 	left := cur.rec.ExpiresAt.Sub(now)
@@ -296,10 +312,11 @@ func (is *issuer) commitLoop() {
 // (its account was disabled or deleted meanwhile) fails that job only. A
 // database error fails the transaction; the jobs of a failed batch are then
 // committed one by one, so that one member's failure does not take the
-// others with it.
+// others with it; not after a timeout or a shutdown, which would only wait
+// once per member.
 func (is *issuer) commit(batch []*mintJob) {
 	err := is.commitTx(batch)
-	if err != nil && len(batch) > 1 {
+	if err != nil && len(batch) > 1 && is.ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
 		for _, j := range batch {
 			is.finish(j, is.commitTx([]*mintJob{j}))
 		}
@@ -311,7 +328,7 @@ func (is *issuer) commit(batch []*mintJob) {
 }
 
 func (is *issuer) commitTx(batch []*mintJob) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(is.ctx, 30*time.Second)
 	defer cancel()
 	return is.a.store.InTx(ctx, func(q tollgate.Queries) error {
 		for _, j := range batch {
@@ -388,7 +405,7 @@ func (is *issuer) mintInTx(ctx context.Context, q tollgate.Queries, j *mintJob) 
 	if err := q.CreateAccessToken(ctx, &rec); err != nil {
 		return nil, err
 	}
-	j.res.cur, j.res.minted = &issued{rec: rec, token: j.token}, true
+	j.res.cur, j.res.minted = &issued{rec: rec, token: j.token, claims: j.claims}, true
 	actor := Actor{Type: tollgate.PrincipalServiceAccount, ID: sa.ID, Name: sa.Name, IP: j.ac.IP, UserAgent: j.ac.UserAgent}
 	return nil, is.a.audit(ctx, q, actor, org.ID, tollgate.ActionAccessTokenIssued,
 		tollgate.Principal{Type: tollgate.PrincipalAccessToken, ID: rec.ID, Name: sa.Name},

@@ -247,3 +247,32 @@ func TestGroupCommitWithAFailingMember(t *testing.T) {
 		t.Fatalf("%d access_token.issued events, want 2 (busy and fine)", n)
 	}
 }
+
+// TestReuseNeedsTheCurrentRole: a token whose role claim is not the
+// account's current role is not handed out again, even when it was issued
+// after the account's last change. (On PostgreSQL a mint that read the
+// account just before a role change committed stores such a token.)
+func TestReuseNeedsTheCurrentRole(t *testing.T) {
+	clock := stacktest.NewClock()
+	env := stacktest.New(t, stacktest.Options{Clock: clock})
+	sa, secret, err := env.App.CreateServiceAccount(t.Context(), env.Admin, "acme", app.ServiceAccountInput{Name: "ops", Role: tollgate.RoleAdmin, TokenTTLSeconds: 3600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := issue(t, env, client(t, env, sa.ID, secret))
+	// The race's outcome: the role changed, reuse_after did not move past
+	// the token, and no process was told.
+	sa.Role = tollgate.RoleViewer
+	if err := env.Raw.InTx(t.Context(), func(q tollgate.Queries) error { return q.UpdateServiceAccount(t.Context(), sa) }); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(2 * time.Second) // past the caches' TTL
+	got := issue(t, env, client(t, env, sa.ID, secret))
+	cl, err := oauth.ClaimsOf(got.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AccessToken == first.AccessToken || cl.Role != "viewer" || got.Scope != "viewer" {
+		t.Fatalf("after the role became viewer: same token %v, role claim %s", got.AccessToken == first.AccessToken, cl.Role)
+	}
+}

@@ -60,7 +60,8 @@ type Authenticator struct {
 	clients   *cache[*clientEntry]  // by service account ID
 	members   *cache[tollgate.Role] // by org ID/user ID
 	creds     *cache[*credEntry]    // by keyed hash of the presented string
-	negative  *cache[struct{}]      // unknown well-formed credentials, by keyed hash or client ID
+	negative  *cache[struct{}]      // unknown well-formed credentials: keyed hash, "client:" ID, "session:" hash
+	sessions  *cache[struct{}]      // sessions this process has seen valid, by "session:" hash
 	preflight *cache[bool]          // by origin
 	usage     usage
 	sampler   sampler
@@ -104,7 +105,7 @@ func New(store tollgate.Store, a *app.App, km *keys.Manager, kr *credential.Keyr
 	au := &Authenticator{store: store, app: a, keys: km, keyring: kr, clock: clock, cfg: cfg, log: log,
 		password: newLimiter(cfg.Limits.Password), client: newLimiter(cfg.Limits.Client), bearer: newAddressLimiter(cfg.Limits.Bearer),
 		clients: newCache[*clientEntry](), members: newCache[tollgate.Role](), creds: newCache[*credEntry](),
-		negative: newCache[struct{}](), preflight: newCache[bool](), usage: newUsage(),
+		negative: newCache[struct{}](), sessions: newCache[struct{}](), preflight: newCache[bool](), usage: newUsage(),
 		dummy: kr.Hash("tollgate: no such client"), dummyPassword: credential.HashPassword(credential.NewPassword(), a.Argon2()),
 		quit: make(chan struct{})}
 	au.metrics = newMetrics(reg, au)

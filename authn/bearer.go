@@ -85,17 +85,20 @@ func (a *Authenticator) resolve(ctx context.Context, req Request, bearer string,
 		a.mu.Unlock()
 	}
 	if !cached {
-		// Only what needs the store is limited: a credential verified
-		// and cached passes even from an address over its limit.
-		if use {
+		// Only what needs the store is limited, and not a credential
+		// this process has verified before (its entry is stale, not
+		// gone): it passes even from an address over its limit, such as a
+		// gateway's shared by many clients.
+		limit := use && !a.known(key)
+		if limit {
 			if wait, which := a.bearer.blocked("", req.IP, now); wait > 0 {
 				return app.Actor{}, a.limited(ctx, req, "bearer", "", which, wait)
 			}
 		}
 		var err error
 		if e, err = a.loadCred(ctx, bearer, key); err != nil {
-			if use && tollgate.ErrorCode(err) == tollgate.EUnauthenticated {
-				a.failed(req, a.bearer, "", now)
+			if limit && tollgate.ErrorCode(err) == tollgate.EUnauthenticated {
+				a.failedNow(req, a.bearer, "", now)
 			}
 			return app.Actor{}, err
 		}
@@ -214,6 +217,12 @@ func (a *Authenticator) loadCred(ctx context.Context, bearer, key string) (*cred
 	var err error
 	if oauth.LooksLikeJWT(bearer) {
 		e, err = a.loadAccessToken(ctx, bearer)
+		// An imported legacy token may have the shape of a JWT.
+		if err != nil && tollgate.ErrorCode(err) == tollgate.EUnauthenticated && len(bearer) >= tollgate.MinLegacyTokenLength && len(bearer) <= tollgate.MaxLegacyTokenLength {
+			if legacy, lerr := a.loadAPIToken(ctx, []byte(key)); lerr == nil || !errors.Is(lerr, errUnknown) {
+				e, err = legacy, lerr
+			}
+		}
 	} else {
 		e, err = a.loadAPIToken(ctx, []byte(key))
 	}
@@ -274,6 +283,15 @@ func (a *Authenticator) loadAccessToken(ctx context.Context, token string) (*cre
 		ownerID: owner.sa.ID, ownerName: owner.sa.Name, expires: rec.ExpiresAt, claims: cl}, nil
 }
 
+// known reports whether the credential of key was verified by this
+// process and is still in its cache, fresh or not (a revocation removes
+// it).
+func (a *Authenticator) known(key string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.creds.has(key)
+}
+
 // isNegative reports whether key is remembered as an unknown credential.
 func (a *Authenticator) isNegative(key string) bool {
 	a.mu.Lock()
@@ -291,11 +309,28 @@ func (a *Authenticator) addNegative(gen uint64, key string) {
 	a.install(gen, func() { a.negative.put(key, struct{}{}, a.now()) })
 }
 
-// Preflight reports whether a CORS preflight from origin may pass: some
-// public token lists it. Answers are cached for CacheTTL.
-func (a *Authenticator) Preflight(ctx context.Context, origin string) (bool, error) {
-	if origin == "" {
+// Preflight reports whether a CORS preflight from req's origin may pass:
+// some public token lists it. Answers are cached for CacheTTL. A preflight
+// carries no credential, so an origin no token lists is counted against
+// the address like an unknown credential: guessing origins costs the store
+// nothing once the address is over its limit.
+func (a *Authenticator) Preflight(ctx context.Context, req Request) (bool, error) {
+	if req.Origin == "" {
 		return false, nil
 	}
-	return lookup(a, a.preflight, origin, func() (bool, error) { return a.store.PublicOriginListed(ctx, origin) })
+	now := a.now()
+	a.mu.Lock()
+	listed, cached := a.preflight.get(req.Origin, now, a.cfg.CacheTTL)
+	a.mu.Unlock()
+	if cached {
+		return listed, nil
+	}
+	if wait, which := a.bearer.blocked("", req.IP, now); wait > 0 {
+		return false, a.limited(ctx, req, "bearer", "", which, wait)
+	}
+	listed, err := lookup(a, a.preflight, req.Origin, func() (bool, error) { return a.store.PublicOriginListed(ctx, req.Origin) })
+	if err == nil && !listed {
+		a.failedNow(req, a.bearer, "", now)
+	}
+	return listed, err
 }

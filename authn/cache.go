@@ -29,6 +29,12 @@ func (c *cache[V]) get(k string, now time.Time, ttl time.Duration) (V, bool) {
 	return e.v, true
 }
 
+// has reports whether k has a value, however old.
+func (c *cache[V]) has(k string) bool {
+	_, ok := c.m[k]
+	return ok
+}
+
 func (c *cache[V]) put(k string, v V, now time.Time) {
 	if _, ok := c.m[k]; !ok && len(c.m) >= maxEntries {
 		for old := range c.m {

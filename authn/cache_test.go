@@ -96,7 +96,8 @@ func TestNegativeCacheForgetsAnImportedToken(t *testing.T) {
 // refused anything that needs the store, but a credential already
 // verified still passes from it.
 func TestCachedCredentialPassesALimitedAddress(t *testing.T) {
-	env := stacktest.New(t, stacktest.Options{Limits: authn.Limits{Bearer: authn.Rate{N: 3, Per: time.Minute}}})
+	clock := stacktest.NewClock()
+	env := stacktest.New(t, stacktest.Options{Clock: clock, Limits: authn.Limits{Bearer: authn.Rate{N: 3, Per: time.Minute}}})
 	_, plain, err := env.App.CreateAPIToken(t.Context(), env.Admin, "acme", app.APITokenInput{Name: "t", ServiceAccountID: env.Account.ID, Kind: tollgate.KindPrivate})
 	if err != nil {
 		t.Fatal(err)
@@ -123,5 +124,28 @@ func TestCachedCredentialPassesALimitedAddress(t *testing.T) {
 	}
 	if _, err := env.Authn.Bearer(t.Context(), good); err != nil {
 		t.Fatalf("a cached credential from the limited address: %v", err)
+	}
+	// Once its cache entry is stale it is read again, limit or not.
+	clock.Add(2 * time.Second)
+	if _, err := env.Authn.Bearer(t.Context(), good); err != nil {
+		t.Fatalf("a verified credential, its cache entry stale, from the limited address: %v", err)
+	}
+	bad := gateway
+	bad.Authorization = "Bearer " + stacktest.UnknownAPIToken()
+	_, err = env.Authn.Bearer(t.Context(), bad)
+	wantCode(t, err, tollgate.ERateLimited)
+}
+
+// TestLegacyTokenShapedLikeAJWT: an imported token with two dots is still
+// an API token, though it looks like a JWT.
+func TestLegacyTokenShapedLikeAJWT(t *testing.T) {
+	env := stacktest.New(t, stacktest.Options{})
+	legacy := "old.system.token-0123456789"
+	if _, err := env.App.ImportAPIToken(t.Context(), env.Admin, "acme", app.ImportInput{Name: "old", OwnerUserID: env.Admin.ID, Token: legacy, Kind: tollgate.KindPrivate}); err != nil {
+		t.Fatal(err)
+	}
+	ac, err := env.Authn.Bearer(t.Context(), authn.Request{Door: "check", IP: "192.0.2.1", Authorization: "Bearer " + legacy})
+	if err != nil || ac.Credential.Kind != tollgate.CredentialAPIToken {
+		t.Fatalf("a legacy token with two dots: %+v, %v", ac, err)
 	}
 }

@@ -102,7 +102,7 @@ func (a *Authenticator) Client(ctx context.Context, req Request) (app.Actor, err
 		if wait, which := a.client.blocked("", req.IP, now); wait > 0 {
 			return app.Actor{}, a.limited(ctx, req, "client", "", which, wait)
 		}
-		a.failed(req, a.client, "", now)
+		a.failedNow(req, a.client, "", now)
 		return app.Actor{}, err
 	}
 	// A client ID no account can have is counted against the address
@@ -123,13 +123,13 @@ func (a *Authenticator) Client(ctx context.Context, req Request) (app.Actor, err
 	}
 	id, ok := method.verify(a, auth, c, now)
 	if !ok {
-		a.failed(req, a.client, limitID, now)
+		a.failedNow(req, a.client, limitID, now)
 		return app.Actor{}, errClientAuth
 	}
+	a.client.forget(limitID, req.IP)
 	if c.sa.Status != tollgate.StatusActive {
 		return app.Actor{}, oauth.Fail(oauth.CodeInvalidClient, "this service account is disabled")
 	}
-	a.client.succeed(limitID, req.IP)
 	a.used("", c.sa.ID, "")
 	sa := &c.sa // read in place: cache entries are replaced, never changed
 	return app.Actor{Type: tollgate.PrincipalServiceAccount, ID: sa.ID, Name: sa.Name, IP: req.IP, UserAgent: req.UserAgent,

@@ -41,6 +41,7 @@ func (a *Authenticator) apply(c tollgate.Change) {
 		a.members.clear()
 		a.creds.clear()
 		a.negative.clear()
+		a.sessions.clear()
 		a.preflight.clear()
 	}
 }

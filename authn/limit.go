@@ -3,6 +3,7 @@ package authn
 import (
 	"fmt"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,6 +93,19 @@ func (g *gcra) fail(key string, now time.Time) {
 	g.tat[key] = t.Add(g.interval)
 }
 
+// refund takes one failure of key back.
+func (g *gcra) refund(key string, now time.Time) {
+	t, ok := g.tat[key]
+	if !ok {
+		return
+	}
+	if t = t.Add(-g.interval); t.After(now) {
+		g.tat[key] = t
+	} else {
+		delete(g.tat, key)
+	}
+}
+
 // sweep forgets drained keys; if that is not enough, a random tenth.
 func (g *gcra) sweep(now time.Time) {
 	for k, t := range g.tat {
@@ -129,34 +143,76 @@ func newAddressLimiter(r Rate) *limiter {
 	return &limiter{pair: newGCRA(r), address: newGCRA(r), ident: newGCRA(r)}
 }
 
-// blocked returns how long the address ip must wait before it may try id
-// ("" for none) again, 0 if it may now, and which count is full:
-// "address", "identifier" or "pair". An identifier over its limit blocks
-// only addresses that have failed themselves (R2).
-func (l *limiter) blocked(id, ip string, now time.Time) (time.Duration, string) {
+// addressKey is what the limits count an address under: an IPv4 address
+// alone, an IPv6 address by its /64, which one host usually holds whole
+// (so that rotating through it gains nothing).
+func addressKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return ip
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
+}
+
+// attempt decides whether ip may try id ("" for none) now. If not, it
+// returns how long to wait and which count is full ("address",
+// "identifier" or "pair"). If so, it counts the attempt as a failure at
+// once, so that concurrent attempts cannot all pass before any fails (a
+// password's check takes long enough for a burst to slip through); a
+// right credential calls succeed, anything that was not a failure refund.
+// An identifier over its limit holds back only addresses that have failed
+// themselves (R2), and for no longer than until such an address is clean.
+func (l *limiter) attempt(id, ip string, now time.Time) (time.Duration, string) {
+	ip = addressKey(ip)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if d, which := l.wait(id, ip, now); d > 0 {
+		return d, which
+	}
+	l.count(id, ip, now)
+	return 0, ""
+}
+
+// blocked is attempt without counting anything: for credentials whose
+// check is quick and that cannot be guessed (secrets and tokens of 256
+// bits), where a burst of right ones must not be held back by attempts in
+// flight. The caller counts a failure with fail.
+func (l *limiter) blocked(id, ip string, now time.Time) (time.Duration, string) {
+	ip = addressKey(ip)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.wait(id, ip, now)
+}
+
+// fail counts a failure of id ("" for none) from ip.
+func (l *limiter) fail(id, ip string, now time.Time) {
+	ip = addressKey(ip)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.count(id, ip, now)
+}
+
+// wait is the check of attempt and blocked; l.mu is held.
+func (l *limiter) wait(id, ip string, now time.Time) (time.Duration, string) {
 	if d := l.address.wait(ip, now); d > 0 {
 		return d, "address"
 	}
-	if id == "" {
-		return 0, ""
-	}
-	if d := l.pair.wait(id+"\x00"+ip, now); d > 0 {
-		return d, "pair"
-	}
-	if l.address.dirty(ip, now) {
-		if d := l.ident.wait(id, now); d > 0 {
-			return d, "identifier"
+	if id != "" {
+		if d := l.pair.wait(id+"\x00"+ip, now); d > 0 {
+			return d, "pair"
+		}
+		if l.address.dirty(ip, now) {
+			if d := l.ident.wait(id, now); d > 0 {
+				return min(d, l.address.tat[ip].Sub(now)), "identifier"
+			}
 		}
 	}
 	return 0, ""
 }
 
-// fail counts a failure of id ("" for none) from ip.
-func (l *limiter) fail(id, ip string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// count records a failure; l.mu is held.
+func (l *limiter) count(id, ip string, now time.Time) {
 	l.address.fail(ip, now)
 	if id != "" {
 		l.pair.fail(id+"\x00"+ip, now)
@@ -164,11 +220,33 @@ func (l *limiter) fail(id, ip string, now time.Time) {
 	}
 }
 
-// succeed forgets the failures of id from ip: the one who knows the
-// credential is not slowed down by their own typos.
-func (l *limiter) succeed(id, ip string) {
+// refund takes back an attempt that was not a failure.
+func (l *limiter) refund(id, ip string, now time.Time) {
+	ip = addressKey(ip)
 	l.mu.Lock()
-	delete(l.pair.tat, id+"\x00"+ip)
+	defer l.mu.Unlock()
+	l.address.refund(ip, now)
+	if id != "" {
+		l.pair.refund(id+"\x00"+ip, now)
+		l.ident.refund(id, now)
+	}
+}
+
+// succeed takes back the attempt of a right credential and forgets the
+// pair's failures.
+func (l *limiter) succeed(id, ip string, now time.Time) {
+	l.refund(id, ip, now)
+	l.forget(id, ip)
+}
+
+// forget forgets the failures of id from ip after a right credential: the
+// one who knows it is not slowed down by their own typos.
+func (l *limiter) forget(id, ip string) {
+	if id == "" {
+		return
+	}
+	l.mu.Lock()
+	delete(l.pair.tat, id+"\x00"+addressKey(ip))
 	l.mu.Unlock()
 }
 

@@ -54,11 +54,17 @@ func (a *Authenticator) credentialOf(l *limiter) string {
 	return "bearer"
 }
 
-// failed counts a failed authentication of id ("" for none) from req's
-// address.
-func (a *Authenticator) failed(req Request, l *limiter, id string, now time.Time) {
-	l.fail(id, req.IP, now)
+// failed counts a failed authentication in the metrics (the limiter
+// counted it when the attempt began).
+func (a *Authenticator) failed(req Request, l *limiter) {
 	a.metrics.failures.WithLabelValues(req.Door, a.credentialOf(l)).Inc()
+}
+
+// failedNow counts a failed authentication of id ("" for none) in the
+// limiter and the metrics, for checks that do not reserve (blocked).
+func (a *Authenticator) failedNow(req Request, l *limiter, id string, now time.Time) {
+	l.fail(id, req.IP, now)
+	a.failed(req, l)
 }
 
 // limited answers a request over a failure limit: ERateLimited with the

@@ -35,11 +35,51 @@ var errSessionEnded = tollgate.Errorf(tollgate.EUnauthenticated, "your session h
 
 // session returns the user of a session cookie. An unknown, idle or
 // expired session is EUnauthenticated (and an ended one is deleted).
+// Session IDs are random: one that is unknown is remembered as such (R3),
+// and a cookie this process has never seen valid is limited like a bearer
+// credential, so that guessing cookies costs the store nothing once the
+// address is over its limit.
 func (a *Authenticator) session(ctx context.Context, req Request) (app.Actor, error) {
 	if len(req.Session) > 128 {
 		return app.Actor{}, errSessionEnded
 	}
 	hash := credential.Hash(req.Session)
+	key := "session:" + string(hash)
+	if a.isNegative(key) {
+		a.failed(req, a.bearer)
+		return app.Actor{}, errSessionEnded
+	}
+	now := a.now()
+	a.mu.Lock()
+	seen := a.sessions.has(key)
+	gen := a.gen
+	a.mu.Unlock()
+	if !seen {
+		if wait, which := a.bearer.blocked("", req.IP, now); wait > 0 {
+			return app.Actor{}, a.limited(ctx, req, "bearer", "", which, wait)
+		}
+	}
+	ac, err := a.loadSession(ctx, req, hash)
+	if tollgate.ErrorCode(err) == tollgate.EUnauthenticated {
+		a.addNegative(gen, key) // unknown or ended: it never comes back
+		a.mu.Lock()
+		a.sessions.del(key)
+		a.mu.Unlock()
+		if !seen {
+			a.failedNow(req, a.bearer, "", now)
+		}
+	}
+	if err == nil {
+		a.mu.Lock()
+		a.sessions.put(key, struct{}{}, now)
+		a.mu.Unlock()
+	}
+	return ac, err
+}
+
+// loadSession reads a session and its user, refreshing its last-seen time
+// at most once a minute.
+func (a *Authenticator) loadSession(ctx context.Context, req Request, hash []byte) (app.Actor, error) {
 	s, err := a.store.GetSession(ctx, hash)
 	if tollgate.ErrorCode(err) == tollgate.ENotFound {
 		return app.Actor{}, errSessionEnded
@@ -62,7 +102,7 @@ func (a *Authenticator) session(ctx context.Context, req Request) (app.Actor, er
 	if err != nil {
 		return app.Actor{}, err
 	}
-	return app.Actor{Type: tollgate.PrincipalUser, ID: u.ID, Name: u.Email, PlatformAdmin: u.PlatformAdmin, IP: req.IP, UserAgent: req.UserAgent}, nil
+	return userActor(u, req), nil
 }
 
 // errBadPassword is the one answer to a failed sign-in, whether the email
@@ -104,11 +144,12 @@ func (a *Authenticator) Password(ctx context.Context, req Request, email, passwo
 // user when the email is known, for a wrong password or unknown email.
 func (a *Authenticator) checkPassword(ctx context.Context, req Request, email, password string) (*tollgate.User, error) {
 	now := a.now()
-	if wait, which := a.password.blocked(email, req.IP, now); wait > 0 {
+	if wait, which := a.password.attempt(email, req.IP, now); wait > 0 {
 		return nil, a.limited(ctx, req, "password", email, which, wait)
 	}
 	user, err := a.store.GetUserByEmail(ctx, email)
 	if err != nil && tollgate.ErrorCode(err) != tollgate.ENotFound {
+		a.password.refund(email, req.IP, now)
 		return nil, err
 	}
 	hash := a.dummyPassword
@@ -117,13 +158,14 @@ func (a *Authenticator) checkPassword(ctx context.Context, req Request, email, p
 	}
 	ok, err := credential.VerifyPassword(password, hash)
 	if err != nil {
+		a.password.refund(email, req.IP, now)
 		return nil, err
 	}
 	if user == nil || !ok {
-		a.failed(req, a.password, email, now)
+		a.failed(req, a.password)
 		return user, errBadPassword
 	}
-	a.password.succeed(email, req.IP)
+	a.password.succeed(email, req.IP, now)
 	return user, nil
 }
 

@@ -114,3 +114,32 @@ func TestFailedSignInsAreAuditedInEveryOrgOfTheUser(t *testing.T) {
 		}
 	}
 }
+
+// TestGuessedSessionCookiesAreLimited: random session cookies are limited
+// per address like unknown bearer tokens, while a session this process has
+// seen still works from that address.
+func TestGuessedSessionCookiesAreLimited(t *testing.T) {
+	env := stacktest.New(t, stacktest.Options{Limits: authn.Limits{Bearer: authn.Rate{N: 2, Per: time.Minute}}})
+	req := signIn(t, env)
+	if _, err := env.Authn.Caller(t.Context(), req); err != nil {
+		t.Fatal(err)
+	}
+	guess := req
+	var err error
+	for range 3 {
+		guess.Session = stacktest.UnknownAPIToken()[4:47]
+		_, err = env.Authn.Caller(t.Context(), guess)
+	}
+	wantCode(t, err, tollgate.ERateLimited)
+	if ac, err := env.Authn.Caller(t.Context(), req); err != nil || !ac.Session() {
+		t.Fatalf("the real session from the limited address: %+v, %v", ac, err)
+	}
+	// A session that ended stays refused, from memory.
+	if err := env.App.SignOut(t.Context(), req.Session); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		_, err := env.Authn.Caller(t.Context(), req)
+		wantCode(t, err, tollgate.EUnauthenticated)
+	}
+}

@@ -270,57 +270,81 @@ func (b *syncBuf) String() string {
 
 // TestTrustedProxy: behind a trusted proxy (127.0.0.2 here), the limits,
 // the audit log and the access log use the client address the proxy
-// forwards, from X-Forwarded-For or Forwarded; from an untrusted peer those
-// headers are ignored (R4).
+// forwards in the header the operator chose; the other forwarding header,
+// which the proxy passes on as the client sent it, counts for nothing, and
+// from an untrusted peer neither does (R4).
 func TestTrustedProxy(t *testing.T) {
-	logs := &syncBuf{}
-	env := stacktest.New(t, stacktest.Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")},
-		Log: slog.New(slog.NewTextHandler(logs, nil))})
-	srv := httptest.NewServer(env.Handler)
-	defer srv.Close()
-	proxy, direct := from("127.0.0.2"), from("127.0.0.1")
-	fail := func(c *http.Client, headers ...string) int {
-		st, _, _ := call(t, c, "POST", srv.URL+"/api/v1/session", "application/json", signInBody("admin@example.com", "wrong-password-123"), headers...)
-		return st
-	}
-	// Five failures of 203.0.113.9 through the proxy fill its budget...
-	for range 5 {
-		if st := fail(proxy, "X-Forwarded-For", "203.0.113.9, 127.0.0.2"); st != 401 {
-			t.Fatalf("failure through the proxy: %d", st)
-		}
-	}
-	if st := fail(proxy, "X-Forwarded-For", "203.0.113.9"); st != 429 {
-		t.Fatalf("the forwarded client over its limit: %d", st)
-	}
-	// ...not the proxy's, nor another forwarded client's (RFC 7239 form).
-	if st := fail(proxy, "Forwarded", `for="[2001:db8::7]:4711";proto=https`); st != 401 {
-		t.Fatalf("another client through the proxy: %d", st)
-	}
-	// From an untrusted peer the header counts for nothing: it is 127.0.0.1.
-	if st := fail(direct, "X-Forwarded-For", "203.0.113.9"); st != 401 {
-		t.Fatalf("an untrusted peer naming the limited client: %d", st)
-	}
-	org, err := env.Raw.GetOrgBySlug(t.Context(), "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	evs, _, err := env.Raw.ListAuditEvents(t.Context(), org.ID, tollgate.AuditFilter{Action: tollgate.ActionSessionFailed}, tollgate.Page{Limit: 50})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ips := map[string]int{}
-	for _, e := range evs {
-		ips[e.IP]++
-	}
-	if ips["203.0.113.9"] != 5 || ips["2001:db8::7"] != 1 || ips["127.0.0.1"] != 1 || len(ips) != 3 {
-		t.Fatalf("audit addresses: %v", ips)
-	}
-	for _, ip := range []string{"ip=203.0.113.9", "ip=2001:db8::7", "ip=127.0.0.1"} {
-		if !strings.Contains(logs.String(), ip) {
-			t.Errorf("the access log lacks %s", ip)
-		}
-	}
-	if strings.Contains(logs.String(), "ip=127.0.0.2") {
-		t.Error("the access log names the proxy instead of its client")
+	for _, header := range []string{"X-Forwarded-For", "Forwarded"} {
+		t.Run(header, func(t *testing.T) {
+			logs := &syncBuf{}
+			env := stacktest.New(t, stacktest.Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")},
+				ForwardedHeader: header, Log: slog.New(slog.NewTextHandler(logs, nil))})
+			srv := httptest.NewServer(env.Handler)
+			defer srv.Close()
+			proxy, direct := from("127.0.0.2"), from("127.0.0.1")
+			// forward is what the proxy records of its client, in its header;
+			// spoof is what a client puts in the other one.
+			forward := func(ip string) []string {
+				if header == "Forwarded" {
+					return []string{"Forwarded", `for="` + ip + `";proto=https`}
+				}
+				return []string{"X-Forwarded-For", ip}
+			}
+			spoof := func(ip string) []string {
+				if header == "Forwarded" {
+					return []string{"X-Forwarded-For", ip}
+				}
+				return []string{"Forwarded", "for=" + ip}
+			}
+			fail := func(c *http.Client, headers ...string) int {
+				st, _, _ := call(t, c, "POST", srv.URL+"/api/v1/session", "application/json", signInBody("admin@example.com", "wrong-password-123"), headers...)
+				return st
+			}
+			// Five failures of 203.0.113.9 through the proxy fill its budget...
+			for range 5 {
+				if st := fail(proxy, forward("203.0.113.9")...); st != 401 {
+					t.Fatalf("failure through the proxy: %d", st)
+				}
+			}
+			if st := fail(proxy, forward("203.0.113.9")...); st != 429 {
+				t.Fatalf("the forwarded client over its limit: %d", st)
+			}
+			// ...not another forwarded client's (an IPv6 one here)...
+			if st := fail(proxy, forward("[2001:db8::7]:4711")...); st != 401 {
+				t.Fatalf("another client through the proxy: %d", st)
+			}
+			// ...and the other header cannot name the limited client: the
+			// proxy's own record of 198.51.100.1 wins.
+			if st := fail(proxy, append(forward("198.51.100.1"), spoof("203.0.113.9")...)...); st != 401 {
+				t.Fatalf("a client naming the limited address in the other header: %d", st)
+			}
+			// From an untrusted peer the header counts for nothing: it is 127.0.0.1.
+			if st := fail(direct, forward("203.0.113.9")...); st != 401 {
+				t.Fatalf("an untrusted peer naming the limited client: %d", st)
+			}
+			org, err := env.Raw.GetOrgBySlug(t.Context(), "acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs, _, err := env.Raw.ListAuditEvents(t.Context(), org.ID, tollgate.AuditFilter{Action: tollgate.ActionSessionFailed}, tollgate.Page{Limit: 50})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ips := map[string]int{}
+			for _, e := range evs {
+				ips[e.IP]++
+			}
+			if ips["203.0.113.9"] != 5 || ips["2001:db8::7"] != 1 || ips["198.51.100.1"] != 1 || ips["127.0.0.1"] != 1 || len(ips) != 4 {
+				t.Fatalf("audit addresses: %v", ips)
+			}
+			for _, ip := range []string{"ip=203.0.113.9", "ip=2001:db8::7", "ip=198.51.100.1", "ip=127.0.0.1"} {
+				if !strings.Contains(logs.String(), ip) {
+					t.Errorf("the access log lacks %s", ip)
+				}
+			}
+			if strings.Contains(logs.String(), "ip=127.0.0.2") {
+				t.Error("the access log names the proxy instead of its client")
+			}
+		})
 	}
 }

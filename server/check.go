@@ -86,7 +86,9 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 // reports true; the caller then writes 200, or its own refusal otherwise.
 func (s *Server) preflight(w http.ResponseWriter, r *http.Request, o string) (bool, error) {
 	w.Header().Add("Vary", "Origin")
-	ok, err := s.authn.Preflight(r.Context(), o)
+	req := s.request(r, "preflight")
+	req.Origin = o
+	ok, err := s.authn.Preflight(r.Context(), req)
 	if err != nil || !ok {
 		return false, err
 	}

@@ -37,13 +37,14 @@ func (s *Server) trusted(r *http.Request) bool {
 }
 
 // clientIPOf is the address a request came from (R4), the one the limits,
-// the audit log and the access log use: the peer's, unless
-// the peer is a trusted proxy; then the hops the proxies recorded
-// (Forwarded's for=, else X-Forwarded-For) are read from the nearest back,
-// and the first one that is not itself a trusted proxy is the client. A
-// hop that is not an address ("unknown", an obfuscated name, garbage)
-// ends the walk at the last proxy. Headers from an untrusted peer are
-// ignored: anyone can send them.
+// the audit log and the access log use: the peer's, unless the peer is a
+// trusted proxy; then the hops the proxies recorded in the one forwarding
+// header the operator chose (X-Forwarded-For, or Forwarded's for=) are read
+// from the nearest back, and the first one that is not itself a trusted
+// proxy is the client. The other header is ignored: a proxy that sets one
+// passes the other on as the client sent it. A hop that is not an address
+// ("unknown", an obfuscated name, garbage) ends the walk at the last
+// proxy. Headers from an untrusted peer are ignored: anyone can send them.
 func (s *Server) clientIPOf(r *http.Request) string {
 	a, ok := peer(r)
 	if !ok {
@@ -52,7 +53,7 @@ func (s *Server) clientIPOf(r *http.Request) string {
 	if !s.isTrusted(a) {
 		return a.String()
 	}
-	hops := forwardedFor(r.Header)
+	hops := s.forwardedFor(r.Header)
 	for i := len(hops) - 1; i >= 0; i-- {
 		h, ok := parseHop(hops[i])
 		if !ok {
@@ -66,13 +67,19 @@ func (s *Server) clientIPOf(r *http.Request) string {
 	return a.String()
 }
 
-// forwardedFor returns the client-to-proxy chain of addresses: the for=
-// parameters of Forwarded (RFC 7239) when there is one, else the entries of
-// X-Forwarded-For, every header line in order.
-func forwardedFor(h http.Header) []string {
+// Forwarding headers a trusted proxy may record the client in.
+const (
+	HeaderXForwardedFor = "X-Forwarded-For"
+	HeaderForwarded     = "Forwarded"
+)
+
+// forwardedFor returns the client-to-proxy chain of addresses from the
+// configured header, every line in order: the entries of X-Forwarded-For,
+// or the for= parameters of Forwarded (RFC 7239).
+func (s *Server) forwardedFor(h http.Header) []string {
 	var hops []string
-	if lines := h.Values("Forwarded"); len(lines) > 0 {
-		for _, line := range lines {
+	if s.cfg.ForwardedHeader == HeaderForwarded {
+		for _, line := range h.Values("Forwarded") {
 			for _, elem := range strings.Split(line, ",") {
 				for _, pair := range strings.Split(elem, ";") {
 					k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")

@@ -34,6 +34,9 @@ type Config struct {
 	// /check's X-Forwarded-Origin and X-Original-Origin (default:
 	// loopback).
 	TrustedProxies []netip.Prefix
+	// ForwardedHeader is the one header trusted proxies record the client
+	// address in: HeaderXForwardedFor (the default) or HeaderForwarded.
+	ForwardedHeader string
 	// Draining, when set and true, makes /readyz answer 503: the process is
 	// shutting down and load balancers should stop sending.
 	Draining func() bool
@@ -58,6 +61,13 @@ func New(a *app.App, au *authn.Authenticator, km *keys.Manager, log *slog.Logger
 	}
 	if cfg.TrustedProxies == nil {
 		cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	}
+	switch cfg.ForwardedHeader {
+	case "":
+		cfg.ForwardedHeader = HeaderXForwardedFor
+	case HeaderXForwardedFor, HeaderForwarded:
+	default:
+		return nil, fmt.Errorf("server: the forwarded header must be %s or %s, not %q", HeaderXForwardedFor, HeaderForwarded, cfg.ForwardedHeader)
 	}
 	if cfg.SessionMax == 0 {
 		cfg.SessionMax = 7 * 24 * time.Hour

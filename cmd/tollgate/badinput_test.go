@@ -182,6 +182,18 @@ func TestTextNeitherStoreTakes(t *testing.T) {
 			if len(after) != len(before) {
 				t.Fatalf("refused requests wrote %d audit events", len(after)-len(before))
 			}
+			// A User-Agent is the client's to choose, bytes that are not
+			// UTF-8 included; audited, it is kept as plain text.
+			ua := "agent \xff\xfe\x80/1.0"
+			newClient(t, ts.URL).do("POST", "/api/v1/session", map[string]string{"email": "admin@example.com", "password": "wrong-password-1"}, "User-Agent", ua).want(t, 401)
+			newClient(t, ts.URL).do("POST", "/api/v1/session", map[string]string{"email": "admin@example.com", "password": adminPassword}, "User-Agent", ua).want(t, 200)
+			evs := c.do("GET", "/api/v1/orgs/acme/audit-events?limit=2", nil).want(t, 200).JSON()["items"].([]any)
+			for i, action := range []string{"session.created", "session.failed"} {
+				e := evs[i].(map[string]any)
+				if e["action"] != action || !strings.HasPrefix(e["user_agent"].(string), "agent ") {
+					t.Fatalf("event %d: %v", i, e)
+				}
+			}
 		})
 	}
 }

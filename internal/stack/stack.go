@@ -42,8 +42,10 @@ type Config struct {
 	Limits authn.Limits
 	// UsageFlushEvery is how often last-used times are written.
 	UsageFlushEvery time.Duration
-	// TrustedProxies are the gateways whose forwarding headers count.
-	TrustedProxies []netip.Prefix
+	// TrustedProxies are the gateways whose forwarding headers count, and
+	// ForwardedHeader the one they record the client in.
+	TrustedProxies  []netip.Prefix
+	ForwardedHeader string
 	// Registry collects the metrics; /metrics serves it (default: a new
 	// registry).
 	Registry *prometheus.Registry
@@ -85,7 +87,7 @@ func New(ctx context.Context, s tollgate.Store, cfg Config) (*Stack, error) {
 		Metrics: cfg.Registry}, cfg.Log)
 	au := authn.New(s, a, km, cfg.Keyring, cfg.Clock, authn.Config{Issuer: cfg.Issuer, CacheTTL: cfg.CacheTTL,
 		Limits: cfg.Limits, UsageFlushEvery: cfg.UsageFlushEvery, Metrics: cfg.Registry}, cfg.Log)
-	h, err := server.New(a, au, km, cfg.Log, server.Config{Issuer: cfg.Issuer, TrustedProxies: cfg.TrustedProxies,
+	h, err := server.New(a, au, km, cfg.Log, server.Config{Issuer: cfg.Issuer, TrustedProxies: cfg.TrustedProxies, ForwardedHeader: cfg.ForwardedHeader,
 		Registerer: cfg.Registry, Metrics: promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}), Draining: cfg.Draining})
 	if err != nil {
 		au.Close()

@@ -46,6 +46,7 @@ type Options struct {
 	CacheTTL        time.Duration
 	Limits          authn.Limits
 	TrustedProxies  []netip.Prefix
+	ForwardedHeader string
 	UsageFlushEvery time.Duration
 	// Log receives the stack's log (default: discarded).
 	Log *slog.Logger
@@ -95,7 +96,7 @@ func New(t testing.TB, o Options) *Env {
 		used = o.Wrap(s)
 	}
 	st, err := stack.New(t.Context(), used, stack.Config{Issuer: Issuer, Keyring: kr, Clock: o.Clock, CacheTTL: o.CacheTTL,
-		Argon2: Cheap, Limits: o.Limits, TrustedProxies: o.TrustedProxies, Log: o.Log, UsageFlushEvery: o.UsageFlushEvery})
+		Argon2: Cheap, Limits: o.Limits, TrustedProxies: o.TrustedProxies, ForwardedHeader: o.ForwardedHeader, Log: o.Log, UsageFlushEvery: o.UsageFlushEvery})
 	if err != nil {
 		t.Fatal(err)
 	}
