@@ -3,6 +3,7 @@ package authn
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"sync"
 	"time"
@@ -142,6 +143,12 @@ type Request struct {
 	// IP is the client's address (from a trusted proxy's header, R4),
 	// UserAgent its User-Agent.
 	IP, UserAgent string
+	// Header is the whole request's header, read-only, and Trusted says
+	// whether its peer is a trusted proxy, whose forwarding headers count:
+	// for credential types that read more of the request than the fields
+	// above (a DPoP proof and the forwarded method and URI it signs).
+	Header  http.Header
+	Trusted bool
 }
 
 func (r *Request) anonymous() app.Actor { return app.Anonymous(r.IP, r.UserAgent) }
