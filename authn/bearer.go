@@ -92,7 +92,7 @@ func (a *Authenticator) resolve(ctx context.Context, req Request, bearer string,
 		limit := use && !a.known(key)
 		if limit {
 			if wait, which := a.bearer.blocked("", req.IP, now); wait > 0 {
-				return app.Actor{}, a.limited(ctx, req, "bearer", "", which, wait)
+				return app.Actor{}, a.limited(ctx, req, a.bearer, "", which, wait)
 			}
 		}
 		var err error
@@ -326,7 +326,7 @@ func (a *Authenticator) Preflight(ctx context.Context, req Request) (bool, error
 		return listed, nil
 	}
 	if wait, which := a.bearer.blocked("", req.IP, now); wait > 0 {
-		return false, a.limited(ctx, req, "bearer", "", which, wait)
+		return false, a.limited(ctx, req, a.bearer, "", which, wait)
 	}
 	listed, err := lookup(a, a.preflight, req.Origin, func() (bool, error) { return a.store.PublicOriginListed(ctx, req.Origin) })
 	if err == nil && !listed {

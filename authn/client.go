@@ -100,7 +100,7 @@ func (a *Authenticator) Client(ctx context.Context, req Request) (app.Actor, err
 	auth, err := oauth.ParseClientAuth(req.Authorization, req.Form)
 	if err != nil {
 		if wait, which := a.client.blocked("", req.IP, now); wait > 0 {
-			return app.Actor{}, a.limited(ctx, req, "client", "", which, wait)
+			return app.Actor{}, a.limited(ctx, req, a.client, "", which, wait)
 		}
 		a.failedNow(req, a.client, "", now)
 		return app.Actor{}, err
@@ -112,7 +112,7 @@ func (a *Authenticator) Client(ctx context.Context, req Request) (app.Actor, err
 		limitID = ""
 	}
 	if wait, which := a.client.blocked(limitID, req.IP, now); wait > 0 {
-		return app.Actor{}, a.limited(ctx, req, "client", limitID, which, wait)
+		return app.Actor{}, a.limited(ctx, req, a.client, limitID, which, wait)
 	}
 	method := clientMethods[auth.Method]
 	var c *clientEntry

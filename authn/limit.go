@@ -124,6 +124,7 @@ func (g *gcra) sweep(now time.Time) {
 // limiter counts the failures of one kind of credential, per identifier
 // and address, per address, and per identifier.
 type limiter struct {
+	name    string // the credential, for metrics and audit: password, client or bearer
 	mu      sync.Mutex
 	pair    *gcra
 	address *gcra
@@ -132,15 +133,15 @@ type limiter struct {
 
 // newLimiter counts failures of a credential with an identifier: r per
 // identifier and address, spread times r per address and per identifier.
-func newLimiter(r Rate) *limiter {
+func newLimiter(name string, r Rate) *limiter {
 	wide := Rate{N: r.N * spread, Per: r.Per}
-	return &limiter{pair: newGCRA(r), address: newGCRA(wide), ident: newGCRA(wide)}
+	return &limiter{name: name, pair: newGCRA(r), address: newGCRA(wide), ident: newGCRA(wide)}
 }
 
 // newAddressLimiter counts failures of a credential that identifies
 // nothing but itself (a bearer string): r per address.
-func newAddressLimiter(r Rate) *limiter {
-	return &limiter{pair: newGCRA(r), address: newGCRA(r), ident: newGCRA(r)}
+func newAddressLimiter(name string, r Rate) *limiter {
+	return &limiter{name: name, pair: newGCRA(r), address: newGCRA(r), ident: newGCRA(r)}
 }
 
 // addressKey is what the limits count an address under: an IPv4 address

@@ -11,7 +11,7 @@ import (
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func TestLimiterBurstThenOneEachInterval(t *testing.T) {
-	l := newLimiter(Rate{N: 5, Per: 15 * time.Minute}) // one each 3 minutes after the burst
+	l := newLimiter("test", Rate{N: 5, Per: 15 * time.Minute}) // one each 3 minutes after the burst
 	for i := range 5 {
 		if d, _ := l.attempt("a@example.com", "192.0.2.1", t0); d != 0 {
 			t.Fatalf("attempt %d refused", i+1)
@@ -37,7 +37,7 @@ func TestLimiterBurstThenOneEachInterval(t *testing.T) {
 }
 
 func TestLimiterRefundAndSucceed(t *testing.T) {
-	l := newLimiter(Rate{N: 2, Per: time.Minute})
+	l := newLimiter("test", Rate{N: 2, Per: time.Minute})
 	for range 10 { // right credentials cost nothing
 		l.attempt("id", "192.0.2.1", t0)
 		l.succeed("id", "192.0.2.1", t0)
@@ -54,7 +54,7 @@ func TestLimiterRefundAndSucceed(t *testing.T) {
 // TestLimiterIPv6CountsBySlash64: a host that rotates through its /64
 // gains nothing; another /64 is another client.
 func TestLimiterIPv6CountsBySlash64(t *testing.T) {
-	l := newAddressLimiter(Rate{N: 3, Per: time.Minute})
+	l := newAddressLimiter("test", Rate{N: 3, Per: time.Minute})
 	for i := range 3 {
 		if d, _ := l.attempt("", fmt.Sprintf("2001:db8:1:2::%x", i+1), t0); d != 0 {
 			t.Fatalf("attempt %d refused", i+1)
@@ -75,7 +75,7 @@ func TestLimiterIPv6CountsBySlash64(t *testing.T) {
 // over its limit from addresses that failed, those addresses are held back
 // until they are clean, and no longer; a clean address passes at once.
 func TestLimiterIdentifierSparesCleanAddresses(t *testing.T) {
-	l := newLimiter(Rate{N: 2, Per: time.Minute}) // identifier and address: 20 a minute, one each 3 s
+	l := newLimiter("test", Rate{N: 2, Per: time.Minute}) // identifier and address: 20 a minute, one each 3 s
 	for i := range 20 {
 		l.attempt("victim", fmt.Sprintf("198.51.100.%d", i), t0)
 	}
@@ -95,7 +95,7 @@ func TestLimiterIdentifierSparesCleanAddresses(t *testing.T) {
 // TestLimiterConcurrentAttemptsAreCounted: attempts in flight at once
 // cannot all pass before the first of them fails.
 func TestLimiterConcurrentAttemptsAreCounted(t *testing.T) {
-	l := newLimiter(Rate{N: 5, Per: time.Hour})
+	l := newLimiter("test", Rate{N: 5, Per: time.Hour})
 	var passed atomic.Int32
 	var wg sync.WaitGroup
 	for range 200 {
@@ -130,7 +130,7 @@ func TestParseRate(t *testing.T) {
 // TestLimiterBlockedDoesNotCount: blocked only looks; fail counts; forget
 // clears the pair without taking back what the address failed.
 func TestLimiterBlockedDoesNotCount(t *testing.T) {
-	l := newLimiter(Rate{N: 2, Per: time.Minute})
+	l := newLimiter("test", Rate{N: 2, Per: time.Minute})
 	for range 100 {
 		if d, _ := l.blocked("sa_1", "192.0.2.1", t0); d != 0 {
 			t.Fatal("looking counted")

@@ -43,21 +43,10 @@ func newMetrics(reg prometheus.Registerer, a *Authenticator) *metrics {
 	return m
 }
 
-// credentialOf names a limiter for metrics and audit.
-func (a *Authenticator) credentialOf(l *limiter) string {
-	switch l {
-	case a.password:
-		return "password"
-	case a.client:
-		return "client"
-	}
-	return "bearer"
-}
-
 // failed counts a failed authentication in the metrics (the limiter
 // counted it when the attempt began).
 func (a *Authenticator) failed(req Request, l *limiter) {
-	a.metrics.failures.WithLabelValues(req.Door, a.credentialOf(l)).Inc()
+	a.metrics.failures.WithLabelValues(req.Door, l.name).Inc()
 }
 
 // failedNow counts a failed authentication of id ("" for none) in the
@@ -69,9 +58,9 @@ func (a *Authenticator) failedNow(req Request, l *limiter, id string, now time.T
 
 // limited answers a request over a failure limit: ERateLimited with the
 // wait, counted in the metrics and, sampled, in the audit log.
-func (a *Authenticator) limited(ctx context.Context, req Request, credential, id, count string, wait time.Duration) error {
-	a.metrics.limited.WithLabelValues(req.Door, credential, count).Inc()
-	a.sample(req, app.RateLimited{Door: req.Door, Credential: credential, Identifier: id, Count: count, RetryAfter: retryAfter(wait)})
+func (a *Authenticator) limited(ctx context.Context, req Request, l *limiter, id, count string, wait time.Duration) error {
+	a.metrics.limited.WithLabelValues(req.Door, l.name, count).Inc()
+	a.sample(req, app.RateLimited{Door: req.Door, Credential: l.name, Identifier: id, Count: count, RetryAfter: retryAfter(wait)})
 	d := retryAfter(wait)
 	return &tollgate.Error{Code: tollgate.ERateLimited, RetryAfter: d,
 		Message: fmt.Sprintf("too many failed attempts; try again in %d seconds", int(d.Seconds()))}

@@ -56,7 +56,7 @@ func (a *Authenticator) session(ctx context.Context, req Request) (app.Actor, er
 	a.mu.Unlock()
 	if !seen {
 		if wait, which := a.bearer.blocked("", req.IP, now); wait > 0 {
-			return app.Actor{}, a.limited(ctx, req, "bearer", "", which, wait)
+			return app.Actor{}, a.limited(ctx, req, a.bearer, "", which, wait)
 		}
 	}
 	ac, err := a.loadSession(ctx, req, hash)
@@ -145,7 +145,7 @@ func (a *Authenticator) Password(ctx context.Context, req Request, email, passwo
 func (a *Authenticator) checkPassword(ctx context.Context, req Request, email, password string) (*tollgate.User, error) {
 	now := a.now()
 	if wait, which := a.password.attempt(email, req.IP, now); wait > 0 {
-		return nil, a.limited(ctx, req, "password", email, which, wait)
+		return nil, a.limited(ctx, req, a.password, email, which, wait)
 	}
 	user, err := a.store.GetUserByEmail(ctx, email)
 	if err != nil && tollgate.ErrorCode(err) != tollgate.ENotFound {

@@ -21,6 +21,9 @@ const (
 	CodeUnsupportedGrantType Code = "unsupported_grant_type"
 	CodeInvalidScope         Code = "invalid_scope"
 	CodeServerError          Code = "server_error"
+	// CodeSlowDown is RFC 8628's: RFC 6749 has no code for a client that
+	// must wait (a failure limit), and this one says so.
+	CodeSlowDown Code = "slow_down"
 )
 
 // Fail returns the coded error of an OAuth refusal: EUnauthenticated for

@@ -39,11 +39,10 @@ var titleOf = map[string]string{
 
 // oauthErrorOf is the RFC 6749 §5.2 error the OAuth endpoints answer for a
 // code, unless an oauth.Code in the error's chain names it more precisely
-// (unsupported_grant_type, invalid_scope). RFC 6749 has no code for a
-// throttled client: slow_down is RFC 8628's.
+// (unsupported_grant_type, invalid_scope).
 var oauthErrorOf = map[string]oauth.Code{
 	tollgate.EUnauthenticated: oauth.CodeInvalidClient,
-	tollgate.ERateLimited:     "slow_down",
+	tollgate.ERateLimited:     oauth.CodeSlowDown,
 	tollgate.EInternal:        oauth.CodeServerError,
 }
 
