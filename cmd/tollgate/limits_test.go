@@ -6,10 +6,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tollgate/tollgate/credential"
 )
 
 // TestSlowloris opens 200 connections that send their headers a byte at a
@@ -148,5 +151,23 @@ func TestShutdownDrains(t *testing.T) {
 	}
 	if _, err := status("/healthz"); err == nil {
 		t.Fatal("a connection was accepted after the drain")
+	}
+}
+
+// TestOAuthRateLimitMatchesTheDocument: a client over its limit gets 429
+// with Retry-After and error slow_down, as the OpenAPI document says (the
+// call validates the answer against it).
+func TestOAuthRateLimitMatchesTheDocument(t *testing.T) {
+	ts := startServer(t, databases(t)["sqlite"](t), map[string]string{"TOLLGATE_LIMIT_CLIENT": "1/1m"})
+	admin := loggedIn(t, ts)
+	id := newSA(t, admin, "acme", "limited", 300, "viewer")["id"].(string)
+	wrong := credential.NewCredential(credential.PrefixClientSecret)
+	form := func() url.Values { return url.Values{"grant_type": {"client_credentials"}} }
+	if status, _, _ := oauthCall(t, ts.URL, "/oauth2/token", id, wrong, false, form()); status != 401 {
+		t.Fatalf("first wrong secret: %d", status)
+	}
+	status, body, h := oauthCall(t, ts.URL, "/oauth2/token", id, wrong, true, form())
+	if status != 429 || body["error"] != "slow_down" || h.Get("Retry-After") == "" {
+		t.Fatalf("over the limit: %d %v %v", status, body, h)
 	}
 }
