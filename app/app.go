@@ -142,8 +142,8 @@ type Credential struct {
 	Role tollgate.Role
 	// Public is set for a public API token, admitted from a listed origin.
 	Public bool
-	// Hash is the keyed hash of the presented string (API and access
-	// tokens), the key of caches and of its Change.
+	// Hash is the keyed hash of a token an OAuth client asks about
+	// (authn.Inspect), the key of caches and of its Change on revocation.
 	Hash []byte
 	// Account and Org are the owning service account and its org as they
 	// are now, for credentials of service accounts. They are shared with

@@ -110,7 +110,9 @@ func (a *Authenticator) resolve(ctx context.Context, req Request, bearer string,
 	if err != nil {
 		return app.Actor{}, err
 	}
-	ac.Credential.Hash = []byte(key)
+	if !use {
+		ac.Credential.Hash = []byte(key) // revocation broadcasts it; a use needs no copy
+	}
 	if use {
 		if err := admit(e, req.Origin); err != nil {
 			return app.Actor{}, err

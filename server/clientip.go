@@ -46,12 +46,19 @@ func (s *Server) trusted(r *http.Request) bool {
 // ("unknown", an obfuscated name, garbage) ends the walk at the last
 // proxy. Headers from an untrusted peer are ignored: anyone can send them.
 func (s *Server) clientIPOf(r *http.Request) string {
+	ip, _ := s.client(r)
+	return ip
+}
+
+// client returns clientIPOf's address and whether the peer is a trusted
+// proxy, reading the peer's address once.
+func (s *Server) client(r *http.Request) (ip string, trusted bool) {
 	a, ok := peer(r)
 	if !ok {
-		return r.RemoteAddr
+		return r.RemoteAddr, false
 	}
 	if !s.isTrusted(a) {
-		return a.String()
+		return a.String(), false
 	}
 	hops := s.forwardedFor(r.Header)
 	for i := len(hops) - 1; i >= 0; i-- {
@@ -64,7 +71,7 @@ func (s *Server) clientIPOf(r *http.Request) string {
 			break
 		}
 	}
-	return a.String()
+	return a.String(), true
 }
 
 // Forwarding headers a trusted proxy may record the client in.

@@ -61,8 +61,8 @@ type resolved struct {
 // The console takes its session cookie only: an Authorization header
 // authenticates nothing there.
 func (s *Server) request(r *http.Request, door string) authn.Request {
-	req := authn.Request{Door: door, Origin: s.requestOrigin(r), IP: s.clientIPOf(r), UserAgent: r.UserAgent(),
-		Header: r.Header, Trusted: s.trusted(r)}
+	ip, trusted := s.client(r)
+	req := authn.Request{Door: door, Origin: s.requestOrigin(r), IP: ip, UserAgent: r.UserAgent(), Header: r.Header, Trusted: trusted}
 	if door != "console" {
 		req.Authorization = r.Header.Get("Authorization")
 	}
