@@ -3,32 +3,16 @@ package app_test
 import (
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/app"
-	"github.com/tollgate/tollgate/credential"
+	"github.com/tollgate/tollgate/internal/stacktest"
 	"github.com/tollgate/tollgate/store/sqlite"
 )
 
-// fakeClock is a clock the test moves by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-var cheap = credential.Argon2Params{Memory: 64, Time: 1, Threads: 1}
-
-func newApp(t *testing.T) (*app.App, *fakeClock, tollgate.Store, app.Actor) {
+func newApp(t *testing.T) (*app.App, *stacktest.Clock, tollgate.Store, app.Actor) {
 	t.Helper()
 	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "t.db"))
 	if err != nil {
@@ -38,8 +22,8 @@ func newApp(t *testing.T) (*app.App, *fakeClock, tollgate.Store, app.Actor) {
 	if _, err := s.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
-	a := app.New(s, clock, app.Config{Issuer: "https://tollgate.example", Sessions: tollgate.SessionPolicy{Idle: time.Hour, Max: 8 * time.Hour}, Argon2: cheap},
+	clock := stacktest.NewClock()
+	a := app.New(s, clock, app.Config{Issuer: "https://tollgate.example", Sessions: tollgate.SessionPolicy{Idle: time.Hour, Max: 8 * time.Hour}, Argon2: stacktest.Cheap},
 		slog.New(slog.DiscardHandler))
 	t.Cleanup(a.Close)
 	res, err := a.Bootstrap(t.Context(), "acme", "admin@example.com", "admin-password-1")

@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -50,12 +48,8 @@ func (s *countingStore) GetUserByEmail(ctx context.Context, email string) (*toll
 	return s.Store.GetUserByEmail(ctx, email)
 }
 
-// from returns an HTTP client whose connections leave from the loopback
-// address ip, as a distinct client would.
-func from(ip string) *http.Client {
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 4}}
-}
+// from is stacktest.ClientFrom: a client leaving from ip.
+var from = stacktest.ClientFrom
 
 // call sends a request and returns its status, headers and body.
 func call(t *testing.T, c *http.Client, method, u, contentType, body string, headers ...string) (int, http.Header, string) {
@@ -191,6 +185,7 @@ func TestBruteForce(t *testing.T) {
 
 	// Repeated unknown credentials cost one look-up, then none: an API
 	// token at /check, and a client ID at the token endpoint.
+	unknownToken, unknownClient := stacktest.UnknownAPIToken(), stacktest.UnknownClientID()
 	for _, tc := range []struct {
 		name string
 		try  func() int
@@ -215,12 +210,6 @@ func TestBruteForce(t *testing.T) {
 		}
 	}
 }
-
-// unknownToken and unknownClient are well formed but name nothing.
-var (
-	unknownToken  = credential.NewCredential(credential.PrefixPrivateToken)
-	unknownClient = tollgate.NewID(tollgate.PrefixServiceAccount, time.Now())
-)
 
 // TestLockoutSparesCleanAddresses: once an email has failed from many
 // addresses (over its limit over all addresses), every address that has
@@ -250,24 +239,6 @@ func TestLockoutSparesCleanAddresses(t *testing.T) {
 	}
 }
 
-// syncBuf is a log sink safe for the server's goroutines.
-type syncBuf struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuf) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuf) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestTrustedProxy: behind a trusted proxy (127.0.0.2 here), the limits,
 // the audit log and the access log use the client address the proxy
 // forwards in the header the operator chose; the other forwarding header,
@@ -276,7 +247,7 @@ func (b *syncBuf) String() string {
 func TestTrustedProxy(t *testing.T) {
 	for _, header := range []string{"X-Forwarded-For", "Forwarded"} {
 		t.Run(header, func(t *testing.T) {
-			logs := &syncBuf{}
+			logs := &stacktest.SyncBuffer{}
 			env := stacktest.New(t, stacktest.Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")},
 				ForwardedHeader: header, Log: slog.New(slog.NewTextHandler(logs, nil))})
 			srv := httptest.NewServer(env.Handler)

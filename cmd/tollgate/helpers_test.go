@@ -22,6 +22,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/tollgate/tollgate/internal/stacktest"
 	"github.com/tollgate/tollgate/server"
 	"github.com/tollgate/tollgate/store/postgres/pgtest"
 )
@@ -29,30 +30,11 @@ import (
 // adminPassword is the bootstrap password of every test server.
 const adminPassword = "correct-horse-battery-staple"
 
-// syncBuffer is a bytes.Buffer safe for the server goroutine to write while
-// the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // testServer is a Tollgate started through run(), as the binary would be.
 type testServer struct {
 	URL    string
 	DB     string
-	stderr *syncBuffer
+	stderr *stacktest.SyncBuffer
 	stop   func() error
 }
 
@@ -75,7 +57,7 @@ func startServer(t *testing.T, db string, env map[string]string) *testServer {
 		return defaults[k]
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	stderr := &syncBuffer{}
+	stderr := &stacktest.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", db}, getenv, strings.NewReader(""), io.Discard, stderr)
@@ -143,7 +125,7 @@ func startProcess(t *testing.T, db string, env map[string]string) *testServer {
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	stderr := &syncBuffer{}
+	stderr := &stacktest.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = io.Discard, stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -15,7 +15,7 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/tollgate/tollgate/credential"
+	"github.com/tollgate/tollgate/internal/stacktest"
 	"github.com/tollgate/tollgate/internal/testenv"
 )
 
@@ -188,10 +188,10 @@ func TestNginxGateway(t *testing.T) {
 
 	// 127.0.0.2 tries unknown tokens until its limit; 127.0.0.3, behind the
 	// same nginx, is not held back by that.
-	guesser, other := clientFrom("127.0.0.2"), clientFrom("127.0.0.3")
+	guesser, other := stacktest.ClientFrom("127.0.0.2"), stacktest.ClientFrom("127.0.0.3")
 	var h http.Header
 	for range 3 {
-		status, _, h = callFrom(guesser, newUnknownToken())
+		status, _, h = callFrom(guesser, stacktest.UnknownAPIToken())
 	}
 	if status != 429 || h.Get("Retry-After") == "" {
 		t.Fatalf("the third unknown token from one client: %d (Retry-After %q), want 429", status, h.Get("Retry-After"))
@@ -201,12 +201,3 @@ func TestNginxGateway(t *testing.T) {
 		t.Fatalf("another client behind the same gateway: %d, want 200", status)
 	}
 }
-
-// clientFrom returns an HTTP client whose connections leave from ip.
-func clientFrom(ip string) *http.Client {
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
-}
-
-// newUnknownToken is a well-formed private API token that names nothing.
-func newUnknownToken() string { return credential.NewCredential(credential.PrefixPrivateToken) }
