@@ -31,6 +31,8 @@ const (
 	CredentialAPIToken     CredentialKind = "api_token"
 	CredentialAccessToken  CredentialKind = "access_token"
 	CredentialClientSecret CredentialKind = "client_secret"
+	CredentialClientKey    CredentialKind = "client_key"
+	CredentialFederated    CredentialKind = "federated_credential"
 )
 
 // Principal names who did something or what it was done to.

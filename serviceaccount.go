@@ -52,6 +52,9 @@ type ServiceAccount struct {
 	// handed out again by the token endpoint (set on disable and on secret
 	// rotation, rule T2).
 	ReuseAfter time.Time
+	// RequireDPoP: the token endpoint issues this account only DPoP-bound
+	// tokens (K3).
+	RequireDPoP bool
 }
 
 // ValidateServiceAccountName checks S2: 1–20 ASCII letters, digits, '-' and
@@ -139,6 +142,9 @@ type AccessToken struct {
 	ExpiresAt        time.Time
 	RevokedAt        *time.Time
 	Sealed           []byte
+	// JKT is the thumbprint of the DPoP key the token is bound to ("" for
+	// none, K3).
+	JKT string
 }
 
 // SigningKey is a key that signs access tokens. The private key is stored

@@ -112,8 +112,8 @@ type Queries interface {
 	// ListServiceAccounts returns the org's accounts by creation time, then
 	// ID, and the next page's cursor.
 	ListServiceAccounts(ctx context.Context, orgID string, p Page) ([]ServiceAccount, string, error)
-	// UpdateServiceAccount writes sa's description, role, status and
-	// ReuseAfter. ENotFound.
+	// UpdateServiceAccount writes sa's description, role, status,
+	// ReuseAfter and RequireDPoP. ENotFound.
 	UpdateServiceAccount(ctx context.Context, sa *ServiceAccount) error
 	// TouchServiceAccount sets last_used_at to t if it is later. ENotFound.
 	TouchServiceAccount(ctx context.Context, id string, t time.Time) error
@@ -136,8 +136,9 @@ type Queries interface {
 	// GetAccessToken returns the access token record with that jti. ENotFound.
 	GetAccessToken(ctx context.Context, id string) (*AccessToken, error)
 	// LatestAccessToken returns the account's most recently issued access
-	// token. ENotFound if it has none.
-	LatestAccessToken(ctx context.Context, serviceAccountID string) (*AccessToken, error)
+	// token bound to the DPoP key thumbprint jkt ("" for tokens bound to
+	// none). ENotFound if it has none.
+	LatestAccessToken(ctx context.Context, serviceAccountID, jkt string) (*AccessToken, error)
 	// RevokeAccessToken marks the token revoked at t (a revoked token stays
 	// revoked at its first time). ENotFound.
 	RevokeAccessToken(ctx context.Context, id string, t time.Time) error
@@ -147,6 +148,39 @@ type Queries interface {
 	// DeleteAccessTokensExpiredBefore removes records of tokens that
 	// expired before t, and returns how many.
 	DeleteAccessTokensExpiredBefore(ctx context.Context, t time.Time) (int, error)
+
+	// CreateClientKey inserts k. EConflict if the account has a key with
+	// the same kid or thumbprint; ENotFound if the account does not exist.
+	CreateClientKey(ctx context.Context, k *ClientKey) error
+	// ListClientKeys returns the account's keys, oldest first.
+	ListClientKeys(ctx context.Context, serviceAccountID string) ([]ClientKey, error)
+	// DeleteClientKey deletes the account's key. ENotFound.
+	DeleteClientKey(ctx context.Context, serviceAccountID, id string) error
+	// TouchClientKey sets the key's last_used_at to t if it is later.
+	// ENotFound.
+	TouchClientKey(ctx context.Context, id string, t time.Time) error
+
+	// CreateFederatedCredential inserts fc. EConflict if the account has
+	// one with the same name ignoring case; ENotFound if the account does
+	// not exist.
+	CreateFederatedCredential(ctx context.Context, fc *FederatedCredential) error
+	// ListFederatedCredentials returns the account's federated
+	// credentials, oldest first.
+	ListFederatedCredentials(ctx context.Context, serviceAccountID string) ([]FederatedCredential, error)
+	// DeleteFederatedCredential deletes the account's credential. ENotFound.
+	DeleteFederatedCredential(ctx context.Context, serviceAccountID, id string) error
+	// TouchFederatedCredential sets last_used_at to t if it is later.
+	// ENotFound.
+	TouchFederatedCredential(ctx context.Context, id string, t time.Time) error
+
+	// UseOnce records key (a replay-cache key: an assertion's or a DPoP
+	// proof's jti, with what it belongs to) as used until expires.
+	// EConflict if it is recorded already and not expired at now: the
+	// one rule that makes a jti single-use on every replica.
+	UseOnce(ctx context.Context, key string, now, expires time.Time) error
+	// DeleteUsedBefore forgets the keys that expired before t, and
+	// returns how many.
+	DeleteUsedBefore(ctx context.Context, t time.Time) (int, error)
 
 	// CreateSigningKey inserts k.
 	CreateSigningKey(ctx context.Context, k *SigningKey) error

@@ -112,7 +112,7 @@ func (is *issuer) current(ctx context.Context, id string, now time.Time) (*issue
 	if cur != nil && now.Sub(cur.loadedAt) < is.a.cfg.ReuseMemoTTL {
 		return cur, nil
 	}
-	rec, err := is.a.store.LatestAccessToken(ctx, id)
+	rec, err := is.a.store.LatestAccessToken(ctx, id, "")
 	if tollgate.ErrorCode(err) == tollgate.ENotFound {
 		return nil, nil
 	} else if err != nil {
@@ -380,7 +380,7 @@ func (is *issuer) mintInTx(ctx context.Context, q tollgate.Queries, j *mintJob) 
 	}
 	now := is.a.clock.Now()
 	j.res = &mintResult{sa: *sa, org: *org}
-	if rec, err := q.LatestAccessToken(ctx, sa.ID); err == nil {
+	if rec, err := q.LatestAccessToken(ctx, sa.ID, ""); err == nil {
 		cur, err := is.unseal(rec, now)
 		if err != nil {
 			return nil, err
@@ -447,7 +447,7 @@ func (a *App) RevokeAccessToken(ctx context.Context, caller Actor, subject *Cred
 		if err := q.RevokeAccessToken(ctx, subject.ID, now); err != nil {
 			return err
 		}
-		latest, err := q.LatestAccessToken(ctx, sa.ID)
+		latest, err := q.LatestAccessToken(ctx, sa.ID, "")
 		if err != nil {
 			return err
 		}

@@ -16,11 +16,13 @@ const (
 const GrantClientCredentials = "client_credentials"
 
 // ClientAuth is how a client authenticated at an OAuth endpoint (RFC 6749
-// §2.3): its ID and, for the client_secret methods, its secret.
+// §2.3): its ID and, for the client_secret methods, its secret; for
+// private_key_jwt, its assertion, decoded but not yet verified.
 type ClientAuth struct {
-	ID     string
-	Secret string
-	Method string // AuthBasic or AuthPost
+	ID        string
+	Secret    string
+	Assertion *JWT
+	Method    string // AuthBasic, AuthPost or AuthPrivateKeyJWT
 }
 
 // TokenRequest is a parsed token request (RFC 6749 §4.4.2).
@@ -86,7 +88,10 @@ func ParseClientAuth(authorization string, form url.Values) (ClientAuth, error) 
 		return ClientAuth{}, err
 	}
 	if form.Has("client_assertion") || form.Has("client_assertion_type") {
-		return ClientAuth{}, Fail(CodeInvalidClient, "client assertions are not accepted here: authenticate with client_secret_basic or client_secret_post")
+		if authorization != "" || formSecret != "" {
+			return ClientAuth{}, Fail(CodeInvalidRequest, "use one client authentication method: a client assertion, HTTP Basic or client_secret, not several")
+		}
+		return parseAssertionAuth(formID, form)
 	}
 	if authorization != "" {
 		id, secret, ok := ParseBasic(authorization)
@@ -105,6 +110,37 @@ func ParseClientAuth(authorization string, form url.Values) (ClientAuth, error) 
 		return ClientAuth{}, Fail(CodeInvalidClient, "client authentication is required: send client_id and client_secret (HTTP Basic or form body)")
 	}
 	return ClientAuth{ID: formID, Secret: formSecret, Method: AuthPost}, nil
+}
+
+// parseAssertionAuth reads private_key_jwt client authentication (RFC 7523
+// §2.2): client_assertion_type and client_assertion, and client_id, which
+// is optional but must then be the assertion's iss.
+func parseAssertionAuth(formID string, form url.Values) (ClientAuth, error) {
+	typ, err := single(form, "client_assertion_type")
+	if err != nil {
+		return ClientAuth{}, err
+	}
+	raw, err := single(form, "client_assertion")
+	if err != nil {
+		return ClientAuth{}, err
+	}
+	switch {
+	case typ == "" || raw == "":
+		return ClientAuth{}, Fail(CodeInvalidRequest, "send both client_assertion_type and client_assertion")
+	case typ != AssertionTypeJWT:
+		return ClientAuth{}, Fail(CodeInvalidClient, "client_assertion_type must be "+AssertionTypeJWT)
+	}
+	t, err := ParseJWT(raw, "the client assertion")
+	if err != nil {
+		return ClientAuth{}, Fail(CodeInvalidClient, err.Error())
+	}
+	if formID != "" && formID != t.Claims.Issuer {
+		return ClientAuth{}, Fail(CodeInvalidClient, "the client assertion's iss must be the client_id")
+	}
+	if t.Claims.Issuer == "" {
+		return ClientAuth{}, Fail(CodeInvalidClient, "the client assertion's iss must be the client ID")
+	}
+	return ClientAuth{ID: t.Claims.Issuer, Assertion: t, Method: AuthPrivateKeyJWT}, nil
 }
 
 // ParseTokenRequest parses a token request's grant (RFC 6749 §4.4.2):

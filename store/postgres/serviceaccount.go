@@ -8,12 +8,12 @@ import (
 	"github.com/tollgate/tollgate/store/internal/sqlq"
 )
 
-const saColumns = `id, org_id, name, email, description, role, token_ttl_seconds, status, created_at, created_by, last_used_at, reuse_after`
+const saColumns = `id, org_id, name, email, description, role, token_ttl_seconds, status, created_at, created_by, last_used_at, reuse_after, require_dpop`
 
 func scanServiceAccount(row sqlq.Row) (*tollgate.ServiceAccount, error) {
 	var sa tollgate.ServiceAccount
 	if err := row.Scan(&sa.ID, &sa.OrgID, &sa.Name, &sa.Email, &sa.Description, &sa.Role, &sa.TokenTTLSeconds, &sa.Status,
-		&sa.CreatedAt, &sa.CreatedBy, &sa.LastUsedAt, &sa.ReuseAfter); err != nil {
+		&sa.CreatedAt, &sa.CreatedBy, &sa.LastUsedAt, &sa.ReuseAfter, &sa.RequireDPoP); err != nil {
 		return nil, err
 	}
 	sa.CreatedAt, sa.LastUsedAt, sa.ReuseAfter = sa.CreatedAt.UTC(), utcPtr(sa.LastUsedAt), sa.ReuseAfter.UTC()
@@ -29,9 +29,9 @@ func utcPtr(t *time.Time) *time.Time {
 }
 
 func (q *queries) CreateServiceAccount(ctx context.Context, sa *tollgate.ServiceAccount) error {
-	_, err := q.q.Exec(ctx, `INSERT INTO service_accounts (`+saColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+	_, err := q.q.Exec(ctx, `INSERT INTO service_accounts (`+saColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		sa.ID, sa.OrgID, sa.Name, sa.Email, sa.Description, string(sa.Role), sa.TokenTTLSeconds, sa.Status,
-		sa.CreatedAt, sa.CreatedBy, sa.LastUsedAt, sa.ReuseAfter)
+		sa.CreatedAt, sa.CreatedBy, sa.LastUsedAt, sa.ReuseAfter, sa.RequireDPoP)
 	return classify(err, "service account")
 }
 
@@ -55,8 +55,8 @@ func (q *queries) ListServiceAccounts(ctx context.Context, orgID string, p tollg
 }
 
 func (q *queries) UpdateServiceAccount(ctx context.Context, sa *tollgate.ServiceAccount) error {
-	tag, err := q.q.Exec(ctx, `UPDATE service_accounts SET description = $1, role = $2, status = $3, reuse_after = $4 WHERE org_id = $5 AND id = $6`,
-		sa.Description, string(sa.Role), sa.Status, sa.ReuseAfter, sa.OrgID, sa.ID)
+	tag, err := q.q.Exec(ctx, `UPDATE service_accounts SET description = $1, role = $2, status = $3, reuse_after = $4, require_dpop = $5 WHERE org_id = $6 AND id = $7`,
+		sa.Description, string(sa.Role), sa.Status, sa.ReuseAfter, sa.RequireDPoP, sa.OrgID, sa.ID)
 	return mustAffect(tag, err, "service account")
 }
 
@@ -106,11 +106,11 @@ func (q *queries) DeleteClientSecretsExpiredBefore(ctx context.Context, serviceA
 	return classify(err, "client secret")
 }
 
-const atColumns = `id, org_id, service_account_id, secret_id, key_id, issued_at, expires_at, revoked_at, sealed`
+const atColumns = `id, org_id, service_account_id, secret_id, key_id, issued_at, expires_at, revoked_at, sealed, jkt`
 
 func scanAccessToken(row sqlq.Row) (*tollgate.AccessToken, error) {
 	var t tollgate.AccessToken
-	if err := row.Scan(&t.ID, &t.OrgID, &t.ServiceAccountID, &t.SecretID, &t.KeyID, &t.IssuedAt, &t.ExpiresAt, &t.RevokedAt, &t.Sealed); err != nil {
+	if err := row.Scan(&t.ID, &t.OrgID, &t.ServiceAccountID, &t.SecretID, &t.KeyID, &t.IssuedAt, &t.ExpiresAt, &t.RevokedAt, &t.Sealed, &t.JKT); err != nil {
 		return nil, err
 	}
 	t.IssuedAt, t.ExpiresAt, t.RevokedAt = t.IssuedAt.UTC(), t.ExpiresAt.UTC(), utcPtr(t.RevokedAt)
@@ -118,8 +118,8 @@ func scanAccessToken(row sqlq.Row) (*tollgate.AccessToken, error) {
 }
 
 func (q *queries) CreateAccessToken(ctx context.Context, t *tollgate.AccessToken) error {
-	_, err := q.q.Exec(ctx, `INSERT INTO access_tokens (`+atColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		t.ID, t.OrgID, t.ServiceAccountID, t.SecretID, t.KeyID, t.IssuedAt, t.ExpiresAt, t.RevokedAt, t.Sealed)
+	_, err := q.q.Exec(ctx, `INSERT INTO access_tokens (`+atColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		t.ID, t.OrgID, t.ServiceAccountID, t.SecretID, t.KeyID, t.IssuedAt, t.ExpiresAt, t.RevokedAt, t.Sealed, t.JKT)
 	return classify(err, "access token")
 }
 
@@ -128,9 +128,9 @@ func (q *queries) GetAccessToken(ctx context.Context, id string) (*tollgate.Acce
 	return t, classify(err, "access token")
 }
 
-func (q *queries) LatestAccessToken(ctx context.Context, serviceAccountID string) (*tollgate.AccessToken, error) {
+func (q *queries) LatestAccessToken(ctx context.Context, serviceAccountID, jkt string) (*tollgate.AccessToken, error) {
 	t, err := scanAccessToken(q.q.QueryRow(ctx, `SELECT `+atColumns+` FROM access_tokens
-		WHERE service_account_id = $1 ORDER BY issued_at DESC, id DESC LIMIT 1`, serviceAccountID))
+		WHERE service_account_id = $1 AND jkt = $2 ORDER BY issued_at DESC, id DESC LIMIT 1`, serviceAccountID, jkt))
 	return t, classify(err, "access token")
 }
 

@@ -9,14 +9,14 @@ import (
 	"github.com/tollgate/tollgate/store/internal/sqlq"
 )
 
-const saColumns = `id, org_id, name, email, description, role, token_ttl_seconds, status, created_at, created_by, last_used_at, reuse_after`
+const saColumns = `id, org_id, name, email, description, role, token_ttl_seconds, status, created_at, created_by, last_used_at, reuse_after, require_dpop`
 
 func scanServiceAccount(row sqlq.Row) (*tollgate.ServiceAccount, error) {
 	var sa tollgate.ServiceAccount
 	var created, reuse int64
 	var used sql.NullInt64
 	if err := row.Scan(&sa.ID, &sa.OrgID, &sa.Name, &sa.Email, &sa.Description, &sa.Role, &sa.TokenTTLSeconds, &sa.Status,
-		&created, &sa.CreatedBy, &used, &reuse); err != nil {
+		&created, &sa.CreatedBy, &used, &reuse, &sa.RequireDPoP); err != nil {
 		return nil, err
 	}
 	sa.CreatedAt, sa.LastUsedAt, sa.ReuseAfter = fromMicros(created), fromNullMicros(used), fromMicros(reuse)
@@ -24,9 +24,9 @@ func scanServiceAccount(row sqlq.Row) (*tollgate.ServiceAccount, error) {
 }
 
 func (q *queries) CreateServiceAccount(ctx context.Context, sa *tollgate.ServiceAccount) error {
-	_, err := q.q.ExecContext(ctx, `INSERT INTO service_accounts (`+saColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := q.q.ExecContext(ctx, `INSERT INTO service_accounts (`+saColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		sa.ID, sa.OrgID, sa.Name, sa.Email, sa.Description, string(sa.Role), sa.TokenTTLSeconds, sa.Status,
-		micros(sa.CreatedAt), sa.CreatedBy, nullMicros(sa.LastUsedAt), micros(sa.ReuseAfter))
+		micros(sa.CreatedAt), sa.CreatedBy, nullMicros(sa.LastUsedAt), micros(sa.ReuseAfter), sa.RequireDPoP)
 	return classify(err, "service account")
 }
 
@@ -50,8 +50,8 @@ func (q *queries) ListServiceAccounts(ctx context.Context, orgID string, p tollg
 }
 
 func (q *queries) UpdateServiceAccount(ctx context.Context, sa *tollgate.ServiceAccount) error {
-	res, err := q.q.ExecContext(ctx, `UPDATE service_accounts SET description = ?, role = ?, status = ?, reuse_after = ? WHERE org_id = ? AND id = ?`,
-		sa.Description, string(sa.Role), sa.Status, micros(sa.ReuseAfter), sa.OrgID, sa.ID)
+	res, err := q.q.ExecContext(ctx, `UPDATE service_accounts SET description = ?, role = ?, status = ?, reuse_after = ?, require_dpop = ? WHERE org_id = ? AND id = ?`,
+		sa.Description, string(sa.Role), sa.Status, micros(sa.ReuseAfter), sa.RequireDPoP, sa.OrgID, sa.ID)
 	return mustAffect(res, err, "service account")
 }
 
@@ -103,13 +103,13 @@ func (q *queries) DeleteClientSecretsExpiredBefore(ctx context.Context, serviceA
 	return classify(err, "client secret")
 }
 
-const atColumns = `id, org_id, service_account_id, secret_id, key_id, issued_at, expires_at, revoked_at, sealed`
+const atColumns = `id, org_id, service_account_id, secret_id, key_id, issued_at, expires_at, revoked_at, sealed, jkt`
 
 func scanAccessToken(row sqlq.Row) (*tollgate.AccessToken, error) {
 	var t tollgate.AccessToken
 	var issued, expires int64
 	var revoked sql.NullInt64
-	if err := row.Scan(&t.ID, &t.OrgID, &t.ServiceAccountID, &t.SecretID, &t.KeyID, &issued, &expires, &revoked, &t.Sealed); err != nil {
+	if err := row.Scan(&t.ID, &t.OrgID, &t.ServiceAccountID, &t.SecretID, &t.KeyID, &issued, &expires, &revoked, &t.Sealed, &t.JKT); err != nil {
 		return nil, err
 	}
 	t.IssuedAt, t.ExpiresAt, t.RevokedAt = fromMicros(issued), fromMicros(expires), fromNullMicros(revoked)
@@ -117,8 +117,8 @@ func scanAccessToken(row sqlq.Row) (*tollgate.AccessToken, error) {
 }
 
 func (q *queries) CreateAccessToken(ctx context.Context, t *tollgate.AccessToken) error {
-	_, err := q.q.ExecContext(ctx, `INSERT INTO access_tokens (`+atColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.OrgID, t.ServiceAccountID, t.SecretID, t.KeyID, micros(t.IssuedAt), micros(t.ExpiresAt), nullMicros(t.RevokedAt), t.Sealed)
+	_, err := q.q.ExecContext(ctx, `INSERT INTO access_tokens (`+atColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.OrgID, t.ServiceAccountID, t.SecretID, t.KeyID, micros(t.IssuedAt), micros(t.ExpiresAt), nullMicros(t.RevokedAt), t.Sealed, t.JKT)
 	return classify(err, "access token")
 }
 
@@ -127,9 +127,9 @@ func (q *queries) GetAccessToken(ctx context.Context, id string) (*tollgate.Acce
 	return t, classify(err, "access token")
 }
 
-func (q *queries) LatestAccessToken(ctx context.Context, serviceAccountID string) (*tollgate.AccessToken, error) {
+func (q *queries) LatestAccessToken(ctx context.Context, serviceAccountID, jkt string) (*tollgate.AccessToken, error) {
 	t, err := scanAccessToken(q.q.QueryRowContext(ctx, `SELECT `+atColumns+` FROM access_tokens
-		WHERE service_account_id = ? ORDER BY issued_at DESC, id DESC LIMIT 1`, serviceAccountID))
+		WHERE service_account_id = ? AND jkt = ? ORDER BY issued_at DESC, id DESC LIMIT 1`, serviceAccountID, jkt))
 	return t, classify(err, "access token")
 }
 

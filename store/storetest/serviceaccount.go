@@ -199,11 +199,11 @@ func testAccessTokens(t *testing.T, s tollgate.Store) {
 	sa := mkServiceAccount(t, s, o, "bot", base)
 	sec := &tollgate.ClientSecret{ID: tollgate.NewID(tollgate.PrefixClientSecret, base), ServiceAccountID: sa.ID, Hash: hash("s"), CreatedAt: base}
 	must(t, s.CreateClientSecret(ctx, sec))
-	_, err := s.LatestAccessToken(ctx, sa.ID)
+	_, err := s.LatestAccessToken(ctx, sa.ID, "")
 	wantCode(t, err, tollgate.ENotFound)
 	first := mkAccessToken(t, s, sa, sec, base)
 	second := mkAccessToken(t, s, sa, sec, base.Add(time.Minute))
-	latest, err := s.LatestAccessToken(ctx, sa.ID)
+	latest, err := s.LatestAccessToken(ctx, sa.ID, "")
 	must(t, err)
 	if latest.ID != second.ID || string(latest.Sealed) != "sealed" || latest.KeyID != "key_1" || latest.RevokedAt != nil {
 		t.Fatalf("LatestAccessToken = %+v", latest)
@@ -254,7 +254,7 @@ func testConcurrentMint(t *testing.T, s tollgate.Store) {
 	for i := range n {
 		wg.Go(func() {
 			errs[i] = s.InTx(ctx, func(q tollgate.Queries) error {
-				cur, err := q.LatestAccessToken(ctx, sa.ID)
+				cur, err := q.LatestAccessToken(ctx, sa.ID, "")
 				if err == nil {
 					got[i] = cur.ID
 					return nil

@@ -39,6 +39,7 @@ func Run(t *testing.T, newStore func(t *testing.T) tollgate.Store) {
 	}
 	tests = append(tests, serviceAccountTests()...)
 	tests = append(tests, apiTokenTests()...)
+	tests = append(tests, secretlessTests()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStore(t))
