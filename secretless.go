@@ -2,6 +2,7 @@ package tollgate
 
 import (
 	"encoding/json"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -91,12 +92,7 @@ func ValidateFederatedCredential(fc *FederatedCredential, insecure []string) err
 	if len(fc.Claims) > MaxFederatedClaims {
 		return Invalidf("claims", "at most %d claim conditions", MaxFederatedClaims)
 	}
-	names := make([]string, 0, len(fc.Claims))
-	for name := range fc.Claims {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(fc.Claims)) {
 		field := "claims." + name
 		if name == "" || len(name) > MaxFederatedClaimNameSize || !PlainText(name) || strings.TrimSpace(name) != name {
 			return Invalidf("claims", "claim names must be 1–%d characters without surrounding spaces", MaxFederatedClaimNameSize)

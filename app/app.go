@@ -40,6 +40,9 @@ type Config struct {
 	ReuseMemoTTL time.Duration
 	// Metrics registers the app's metrics (nil: kept unregistered).
 	Metrics prometheus.Registerer
+	// FederationInsecureIssuers are the http origins federated
+	// credentials may name as issuers (tests only, K2).
+	FederationInsecureIssuers []string
 }
 
 // App runs the use cases against a store.
@@ -133,8 +136,9 @@ type Actor struct {
 // do: always in OrgID, with Role.
 type Credential struct {
 	Kind tollgate.CredentialKind
-	// ID is the API token's ID, the access token's jti, or the client
-	// secret's ID.
+	// ID is the API token's ID, the access token's jti, or the ID of the
+	// client secret, client key or federated credential a client
+	// authenticated with.
 	ID    string
 	OrgID string
 	// Role is the credential's effective role: never above its owner's
@@ -152,8 +156,15 @@ type Credential struct {
 	Org     *tollgate.Org
 	// Claims are an access token's.
 	Claims *oauth.Claims
-	// Method is how an OAuth client authenticated (client_secret_basic…).
+	// Method is how an OAuth client authenticated: client_secret_basic,
+	// client_secret_post, private_key_jwt, or federated.
 	Method string
+	// ExternalIssuer and ExternalSubject are the iss and sub of the
+	// external token a federated client presented.
+	ExternalIssuer, ExternalSubject string
+	// JKT is the thumbprint of the DPoP key whose proof came with the
+	// token request ("" without one, K3).
+	JKT string
 }
 
 // Session reports whether the actor is a person signed in with a session.

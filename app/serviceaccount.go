@@ -24,6 +24,9 @@ type ServiceAccountUpdate struct {
 	Role            *tollgate.Role
 	Name            *string
 	TokenTTLSeconds *int
+	// RequireDPoP makes the token endpoint issue only DPoP-bound tokens
+	// (K3).
+	RequireDPoP *bool
 }
 
 // TokenEndpoint is where service accounts get access tokens.
@@ -111,7 +114,9 @@ func (a *App) CreateServiceAccount(ctx context.Context, ac Actor, slug string, i
 	return sa, secret, nil
 }
 
-// UpdateServiceAccount changes description and role; super_admin only.
+// UpdateServiceAccount changes description, role and require_dpop;
+// super_admin only. A change of role or of require_dpop stops the reuse of
+// the current tokens, and requiring DPoP revokes the live ones.
 func (a *App) UpdateServiceAccount(ctx context.Context, ac Actor, slug, id string, upd ServiceAccountUpdate) (*tollgate.ServiceAccount, error) {
 	var sa *tollgate.ServiceAccount
 	err := a.store.InTx(ctx, func(q tollgate.Queries) error {
@@ -145,6 +150,20 @@ func (a *App) UpdateServiceAccount(ctx context.Context, ac Actor, slug, id strin
 			changes["role"] = map[string]any{"from": string(sa.Role), "to": string(*upd.Role)}
 			sa.Role = *upd.Role
 			sa.ReuseAfter = a.now() // tokens carry the role: mint anew
+		}
+		if upd.RequireDPoP != nil && *upd.RequireDPoP != sa.RequireDPoP {
+			changes["require_dpop"] = map[string]any{"from": sa.RequireDPoP, "to": *upd.RequireDPoP}
+			sa.RequireDPoP = *upd.RequireDPoP
+			sa.ReuseAfter = a.now() // Bearer tokens must not be handed out again
+			if sa.RequireDPoP {
+				// Unbound tokens already out could be replayed by whoever
+				// holds them: requiring DPoP revokes them.
+				n, err := q.RevokeAccessTokensOf(ctx, sa.ID, a.now())
+				if err != nil {
+					return err
+				}
+				changes["revoked_access_tokens"] = n
+			}
 		}
 		if len(changes) == 0 {
 			return nil

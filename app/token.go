@@ -53,7 +53,7 @@ const maxBatch = 64
 type issuer struct {
 	a     *App
 	mu    sync.Mutex
-	memo  map[string]*issued // by service account ID
+	memo  map[string]*issued // by memoKey
 	group singleflight.Group
 
 	jobs    chan *mintJob
@@ -81,7 +81,18 @@ func (is *issuer) close() {
 	<-is.stopped
 }
 
-// forget drops the memo of an account (after a change to it).
+// memoKey is the key of an account's current token for a DPoP key
+// thumbprint ("" for Bearer tokens): reuse is per key (K3).
+func memoKey(accountID, jkt string) string {
+	if jkt == "" {
+		return accountID
+	}
+	return accountID + " " + jkt
+}
+
+// forget drops the memo of an account's Bearer token (after a change to
+// the account). Memos of DPoP-bound tokens are checked against the
+// account's ReuseAfter at each use, as every memo is.
 func (is *issuer) forget(id string) {
 	is.mu.Lock()
 	delete(is.memo, id)
@@ -102,17 +113,18 @@ func (is *issuer) remember(id string, cur *issued) {
 	is.memo[id] = cur
 }
 
-// current returns the account's latest token: from the memo while it is
-// younger than ReuseMemoTTL, else read (and unsealed) from the store.
-// nil when the account has none.
-func (is *issuer) current(ctx context.Context, id string, now time.Time) (*issued, error) {
+// current returns the account's latest token for the DPoP key jkt ("" for
+// Bearer): from the memo while it is younger than ReuseMemoTTL, else read
+// (and unsealed) from the store. nil when the account has none.
+func (is *issuer) current(ctx context.Context, id, jkt string, now time.Time) (*issued, error) {
+	key := memoKey(id, jkt)
 	is.mu.Lock()
-	cur := is.memo[id]
+	cur := is.memo[key]
 	is.mu.Unlock()
 	if cur != nil && now.Sub(cur.loadedAt) < is.a.cfg.ReuseMemoTTL {
 		return cur, nil
 	}
-	rec, err := is.a.store.LatestAccessToken(ctx, id, "")
+	rec, err := is.a.store.LatestAccessToken(ctx, id, jkt)
 	if tollgate.ErrorCode(err) == tollgate.ENotFound {
 		return nil, nil
 	} else if err != nil {
@@ -121,7 +133,7 @@ func (is *issuer) current(ctx context.Context, id string, now time.Time) (*issue
 	if cur, err = is.unseal(rec, now); err != nil {
 		return nil, err
 	}
-	is.remember(id, cur)
+	is.remember(key, cur)
 	return cur, nil
 }
 
@@ -152,21 +164,25 @@ func reusable(cur *issued, sa *tollgate.ServiceAccount, org *tollgate.Org, now t
 }
 
 // client returns the service account and org of an authenticated OAuth
-// client, or an invalid_client error.
+// client (by secret, key or federated token), or an invalid_client error.
 func client(ac Actor) (*tollgate.ServiceAccount, *tollgate.Org, error) {
 	c := ac.Credential
-	if c == nil || c.Kind != tollgate.CredentialClientSecret || c.Account == nil || c.Org == nil {
+	if c == nil || c.Account == nil || c.Org == nil ||
+		(c.Kind != tollgate.CredentialClientSecret && c.Kind != tollgate.CredentialClientKey && c.Kind != tollgate.CredentialFederated) {
 		return nil, nil, oauth.Fail(oauth.CodeInvalidClient, "client authentication is required")
 	}
 	return c.Account, c.Org, nil
 }
 
-// IssueToken answers a client credentials token request (RFC 6749 §4.4)
-// of ac, an authenticated client: the account's current token while it may
-// be reused (T2, T2a), else a newly minted one. Concurrent requests for one
-// account share one mint, and the mint finishes for the others when the
-// request that started it goes away. The only scope an account may ask for
-// is its role (T1a): another is invalid_scope.
+// IssueToken answers a token request of ac, an authenticated client
+// (client credentials, RFC 6749 §4.4, or a federated grant): the
+// account's current token while it may be reused (T2, T2a), else a newly
+// minted one. With a DPoP proof (ac.Credential.JKT) the token is bound to
+// its key, and reuse is per key (K3); an account that requires DPoP gets
+// no token without one. Concurrent requests for one account and key share
+// one mint, and the mint finishes for the others when the request that
+// started it goes away. The only scope an account may ask for is its role
+// (T1a): another is invalid_scope.
 func (a *App) IssueToken(ctx context.Context, ac Actor, scope string) (*oauth.TokenResponse, error) {
 	sa, org, err := client(ac)
 	if err != nil {
@@ -175,18 +191,22 @@ func (a *App) IssueToken(ctx context.Context, ac Actor, scope string) (*oauth.To
 	if scope != "" && scope != string(sa.Role) {
 		return nil, oauth.Fail(oauth.CodeInvalidScope, "the only scope this account can request is its role, "+string(sa.Role)+"; or leave scope out")
 	}
+	jkt := ac.Credential.JKT
+	if sa.RequireDPoP && jkt == "" {
+		return nil, oauth.Fail(oauth.CodeInvalidDPoPProof, "this service account requires DPoP: send a DPoP proof with the token request")
+	}
 	now := a.clock.Now()
-	cur, err := a.issuer.current(ctx, sa.ID, now)
+	cur, err := a.issuer.current(ctx, sa.ID, jkt, now)
 	if err != nil {
 		return nil, err
 	}
 	if reusable(cur, sa, org, now) {
 		a.metrics.reused.Inc()
-		return oauth.NewTokenResponse(cur.token, cur.rec.ExpiresAt, now, sa, org), nil
+		return oauth.NewTokenResponse(cur.token, jkt, cur.rec.ExpiresAt, now, sa, org), nil
 	}
 	// Only the first caller's function runs; it alone may have minted.
 	leader := false
-	ch := a.issuer.group.DoChan(sa.ID, func() (any, error) {
+	ch := a.issuer.group.DoChan(memoKey(sa.ID, jkt), func() (any, error) {
 		leader = true
 		return a.issuer.mint(ac)
 	})
@@ -203,7 +223,7 @@ func (a *App) IssueToken(ctx context.Context, ac Actor, scope string) (*oauth.To
 	if !leader || !res.minted {
 		a.metrics.reused.Inc()
 	}
-	return oauth.NewTokenResponse(res.cur.token, res.cur.rec.ExpiresAt, a.clock.Now(), &res.sa, &res.org), nil
+	return oauth.NewTokenResponse(res.cur.token, jkt, res.cur.rec.ExpiresAt, a.clock.Now(), &res.sa, &res.org), nil
 }
 
 // mintResult is what a mint job ended with: the token to answer with, the
@@ -269,7 +289,7 @@ func (is *issuer) mint(ac Actor) (*mintResult, error) {
 // prepare signs and seals a new token for sa as it is known now.
 func (is *issuer) prepare(j *mintJob, sa *tollgate.ServiceAccount) error {
 	now := tollgate.Timestamp(is.a.clock.Now())
-	j.claims = oauth.NewClaims(is.a.cfg.Issuer, is.a.cfg.Audience, sa, now, tollgate.NewID(tollgate.PrefixAccessToken, now))
+	j.claims = oauth.NewClaims(is.a.cfg.Issuer, is.a.cfg.Audience, sa, now, tollgate.NewID(tollgate.PrefixAccessToken, now), j.ac.Credential.JKT)
 	payload, err := j.claims.Marshal()
 	if err != nil {
 		return err
@@ -354,7 +374,7 @@ func (is *issuer) finish(j *mintJob, txErr error) {
 			is.a.metrics.issued.Inc()
 		}
 		j.res.cur.loadedAt = is.a.clock.Now()
-		is.remember(j.res.sa.ID, j.res.cur)
+		is.remember(memoKey(j.res.sa.ID, j.ac.Credential.JKT), j.res.cur)
 	}
 	close(j.done)
 }
@@ -380,7 +400,7 @@ func (is *issuer) mintInTx(ctx context.Context, q tollgate.Queries, j *mintJob) 
 	}
 	now := is.a.clock.Now()
 	j.res = &mintResult{sa: *sa, org: *org}
-	if rec, err := q.LatestAccessToken(ctx, sa.ID, ""); err == nil {
+	if rec, err := q.LatestAccessToken(ctx, sa.ID, j.ac.Credential.JKT); err == nil {
 		cur, err := is.unseal(rec, now)
 		if err != nil {
 			return nil, err
@@ -401,7 +421,7 @@ func (is *issuer) mintInTx(ctx context.Context, q tollgate.Queries, j *mintJob) 
 	c := j.ac.Credential
 	rec := tollgate.AccessToken{ID: j.claims.ID, OrgID: org.ID, ServiceAccountID: sa.ID, SecretID: c.ID, KeyID: j.signer.KeyID(),
 		IssuedAt:  tollgate.Timestamp(now), // committed now; iat is when it was signed, a moment ago
-		ExpiresAt: j.claims.ExpiresAt(), Sealed: j.sealed}
+		ExpiresAt: j.claims.ExpiresAt(), Sealed: j.sealed, JKT: c.JKT}
 	if err := q.CreateAccessToken(ctx, &rec); err != nil {
 		return nil, err
 	}
@@ -409,7 +429,26 @@ func (is *issuer) mintInTx(ctx context.Context, q tollgate.Queries, j *mintJob) 
 	actor := Actor{Type: tollgate.PrincipalServiceAccount, ID: sa.ID, Name: sa.Name, IP: j.ac.IP, UserAgent: j.ac.UserAgent}
 	return nil, is.a.audit(ctx, q, actor, org.ID, tollgate.ActionAccessTokenIssued,
 		tollgate.Principal{Type: tollgate.PrincipalAccessToken, ID: rec.ID, Name: sa.Name},
-		map[string]any{"expires_at": rec.ExpiresAt, "key_id": rec.KeyID, "secret_id": c.ID, "method": "client_secret"})
+		issuedDetails(&rec, c))
+}
+
+// issuedDetails are the details of an access_token.issued event: the
+// token's expiry and signing key, how the client authenticated (K2: the
+// method, the credential, and a federated token's iss and sub), and the
+// DPoP key it is bound to.
+func issuedDetails(rec *tollgate.AccessToken, c *Credential) map[string]any {
+	method := oauth.AuditMethod(c.Method)
+	d := map[string]any{"expires_at": rec.ExpiresAt, "key_id": rec.KeyID, "method": method, "credential_id": c.ID}
+	switch method {
+	case oauth.MethodClientSecret:
+		d["secret_id"] = c.ID
+	case oauth.MethodFederated:
+		d["external_iss"], d["external_sub"] = c.ExternalIssuer, c.ExternalSubject
+	}
+	if rec.JKT != "" {
+		d["jkt"] = rec.JKT
+	}
+	return d
 }
 
 // Introspect answers RFC 7662 for caller, an authenticated client, about
@@ -439,7 +478,7 @@ func (a *App) RevokeAccessToken(ctx context.Context, caller Actor, subject *Cred
 	if err != nil {
 		return err
 	}
-	if subject == nil || subject.Kind != tollgate.CredentialAccessToken || subject.Account == nil || subject.Account.ID != sa.ID {
+	if subject == nil || subject.Kind != tollgate.CredentialAccessToken || subject.Claims == nil || subject.Account == nil || subject.Account.ID != sa.ID {
 		return nil
 	}
 	err = a.store.InTx(ctx, func(q tollgate.Queries) error {
@@ -447,7 +486,7 @@ func (a *App) RevokeAccessToken(ctx context.Context, caller Actor, subject *Cred
 		if err := q.RevokeAccessToken(ctx, subject.ID, now); err != nil {
 			return err
 		}
-		latest, err := q.LatestAccessToken(ctx, sa.ID, "")
+		latest, err := q.LatestAccessToken(ctx, sa.ID, subject.Claims.JKT())
 		if err != nil {
 			return err
 		}

@@ -20,6 +20,8 @@ const (
 	CodeInvalidClient        Code = "invalid_client"
 	CodeUnsupportedGrantType Code = "unsupported_grant_type"
 	CodeInvalidScope         Code = "invalid_scope"
+	CodeInvalidGrant         Code = "invalid_grant"
+	CodeInvalidTarget        Code = "invalid_target"
 	CodeServerError          Code = "server_error"
 	// CodeSlowDown is RFC 8628's: RFC 6749 has no code for a client that
 	// must wait (a failure limit), and this one says so.

@@ -64,7 +64,7 @@ func ParseJWT(s, what string) (*JWT, error) {
 	}
 	head, rest, ok := strings.Cut(s, ".")
 	payload, sig, ok2 := strings.Cut(rest, ".")
-	if !ok || !ok2 || strings.Contains(sig, ".") || head == "" || payload == "" || sig == "" {
+	if !ok || !ok2 || strings.Contains(sig, ".") || head == "" || payload == "" {
 		return nil, errors.New(what + " " + errMalformed)
 	}
 	hb, err := base64.RawURLEncoding.DecodeString(head)
@@ -77,6 +77,9 @@ func ParseJWT(s, what string) (*JWT, error) {
 	}
 	if !accepted(t.Header.Alg) {
 		return nil, errors.New(what + " is signed with alg " + quote(t.Header.Alg) + ": accepted are EdDSA, ES256, RS256 and PS256")
+	}
+	if sig == "" {
+		return nil, errors.New(what + " has no signature")
 	}
 	if len(t.Header.Crit) > 0 {
 		return nil, errors.New(what + " has a crit header, which is not supported")
@@ -106,6 +109,11 @@ func (c *JWTClaims) decode(b []byte) error {
 	d.UseNumber()
 	if err := d.Decode(&c.All); err != nil || c.All == nil {
 		return errors.New("has claims that are not a JSON object")
+	}
+	for name, raw := range c.All {
+		if string(raw) == "null" { // a null claim is an absent one
+			delete(c.All, name)
+		}
 	}
 	strs := map[string]*string{"iss": &c.Issuer, "sub": &c.Subject, "jti": &c.ID, "htm": &c.HTM, "htu": &c.HTU, "ath": &c.ATH, "nonce": &c.Nonce}
 	for name, dst := range strs {

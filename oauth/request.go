@@ -12,8 +12,24 @@ const (
 	AuthPost  = "client_secret_post"
 )
 
-// GrantClientCredentials is the grant of RFC 6749 §4.4.
-const GrantClientCredentials = "client_credentials"
+// The grants of the token endpoint.
+const (
+	// GrantClientCredentials is RFC 6749 §4.4's.
+	GrantClientCredentials = "client_credentials"
+	// GrantTokenExchange is RFC 8693's: a federated workload's JWT is
+	// traded for an access token (K2).
+	GrantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+	// GrantJWTBearer is RFC 7523 §2.1's: the same trade, with the JWT as
+	// an authorization grant.
+	GrantJWTBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+)
+
+// Token types of RFC 8693 §3.
+const (
+	TokenTypeJWT         = "urn:ietf:params:oauth:token-type:jwt"
+	TokenTypeIDToken     = "urn:ietf:params:oauth:token-type:id_token"
+	TokenTypeAccessToken = "urn:ietf:params:oauth:token-type:access_token"
+)
 
 // ClientAuth is how a client authenticated at an OAuth endpoint (RFC 6749
 // §2.3): its ID and, for the client_secret methods, its secret; for
@@ -25,11 +41,25 @@ type ClientAuth struct {
 	Method    string // AuthBasic, AuthPost or AuthPrivateKeyJWT
 }
 
-// TokenRequest is a parsed token request (RFC 6749 §4.4.2).
+// TokenRequest is a parsed token request (RFC 6749 §4.4.2, RFC 8693 §2.1,
+// RFC 7523 §2.1).
 type TokenRequest struct {
 	GrantType string
 	Scope     string
+	// Federated is set for the two federated grants: the external JWT
+	// (subject_token or assertion), decoded but not verified, and the
+	// client_id naming the service account.
+	Federated *FederatedGrant
 }
+
+// FederatedGrant is a token exchange or JWT bearer request.
+type FederatedGrant struct {
+	ClientID string
+	Token    *JWT
+}
+
+// Federated reports whether grant trades an external JWT (K2).
+func Federated(grant string) bool { return grant == GrantTokenExchange || grant == GrantJWTBearer }
 
 // maxParamLen bounds every parameter: nothing legitimate is longer.
 const maxParamLen = 4096
@@ -62,13 +92,19 @@ func ParseBasic(header string) (id, secret string, ok bool) {
 // single returns the one value of a form parameter. A parameter sent twice
 // is an error (RFC 6749 §3.2: parameters must not be repeated).
 func single(form url.Values, name string) (string, error) {
+	return singleMax(form, name, maxParamLen)
+}
+
+// singleMax is single for a parameter that may be up to max bytes long: a
+// JWT.
+func singleMax(form url.Values, name string, max int) (string, error) {
 	vs := form[name]
 	switch {
 	case len(vs) == 0:
 		return "", nil
 	case len(vs) > 1:
 		return "", Fail(CodeInvalidRequest, "the "+name+" parameter is repeated")
-	case len(vs[0]) > maxParamLen:
+	case len(vs[0]) > max:
 		return "", Fail(CodeInvalidRequest, "the "+name+" parameter is too long")
 	}
 	return vs[0], nil
@@ -120,7 +156,7 @@ func parseAssertionAuth(formID string, form url.Values) (ClientAuth, error) {
 	if err != nil {
 		return ClientAuth{}, err
 	}
-	raw, err := single(form, "client_assertion")
+	raw, err := singleMax(form, "client_assertion", MaxTokenLength)
 	if err != nil {
 		return ClientAuth{}, err
 	}
@@ -143,26 +179,92 @@ func parseAssertionAuth(formID string, form url.Values) (ClientAuth, error) {
 	return ClientAuth{ID: t.Claims.Issuer, Assertion: t, Method: AuthPrivateKeyJWT}, nil
 }
 
-// ParseTokenRequest parses a token request's grant (RFC 6749 §4.4.2):
-// grant_type must be client_credentials; scope is optional. The client's
-// authentication is ParseClientAuth's.
+// ParseTokenRequest parses a token request's grant: client_credentials
+// (RFC 6749 §4.4.2), whose client authentication is ParseClientAuth's, or
+// one of the federated grants (parseFederated); scope is optional.
 func ParseTokenRequest(form url.Values) (TokenRequest, error) {
 	grant, err := single(form, "grant_type")
 	if err != nil {
 		return TokenRequest{}, err
 	}
+	const supported = "client_credentials, " + GrantTokenExchange + " or " + GrantJWTBearer
 	switch grant {
 	case "":
-		return TokenRequest{}, Fail(CodeInvalidRequest, "grant_type is required; this server supports client_credentials")
-	case GrantClientCredentials:
+		return TokenRequest{}, Fail(CodeInvalidRequest, "grant_type is required; this server supports "+supported)
+	case GrantClientCredentials, GrantTokenExchange, GrantJWTBearer:
 	default:
-		return TokenRequest{}, Fail(CodeUnsupportedGrantType, "grant_type "+quote(grant)+" is not supported; use client_credentials")
+		return TokenRequest{}, Fail(CodeUnsupportedGrantType, "grant_type "+quote(grant)+" is not supported; use "+supported)
 	}
 	scope, err := single(form, "scope")
 	if err != nil {
 		return TokenRequest{}, err
 	}
-	return TokenRequest{GrantType: grant, Scope: scope}, nil
+	req := TokenRequest{GrantType: grant, Scope: scope}
+	if Federated(grant) {
+		if req.Federated, err = parseFederated(grant, form); err != nil {
+			return TokenRequest{}, err
+		}
+	}
+	return req, nil
+}
+
+// parseFederated reads a token exchange (RFC 8693 §2.1: subject_token,
+// subject_token_type jwt or id_token, no actor token, no other audience)
+// or a JWT bearer grant (RFC 7523 §2.1: assertion). Both name the service
+// account with client_id and carry no other client authentication: the
+// external JWT is the credential.
+func parseFederated(grant string, form url.Values) (*FederatedGrant, error) {
+	for _, p := range []string{"client_secret", "client_assertion", "client_assertion_type"} {
+		if form.Has(p) {
+			return nil, Fail(CodeInvalidRequest, "a federated grant authenticates with its JWT alone: leave out "+p)
+		}
+	}
+	clientID, err := single(form, "client_id")
+	if err != nil {
+		return nil, err
+	}
+	if clientID == "" {
+		return nil, Fail(CodeInvalidRequest, "client_id is required: the ID of the service account to get a token for")
+	}
+	var raw string
+	if grant == GrantTokenExchange {
+		typ, err := single(form, "subject_token_type")
+		if err != nil {
+			return nil, err
+		}
+		if typ != TokenTypeJWT && typ != TokenTypeIDToken {
+			return nil, Fail(CodeInvalidRequest, "subject_token_type must be "+TokenTypeJWT+" or "+TokenTypeIDToken)
+		}
+		if raw, err = singleMax(form, "subject_token", MaxTokenLength); err != nil {
+			return nil, err
+		}
+		if form.Has("actor_token") || form.Has("actor_token_type") {
+			return nil, Fail(CodeInvalidRequest, "delegation (actor_token) is not supported")
+		}
+		if req, err := single(form, "requested_token_type"); err != nil {
+			return nil, err
+		} else if req != "" && req != TokenTypeAccessToken {
+			return nil, Fail(CodeInvalidRequest, "requested_token_type must be "+TokenTypeAccessToken)
+		}
+		if form.Has("audience") || form.Has("resource") {
+			return nil, Fail(CodeInvalidTarget, "tokens are issued for this server's one audience: leave out audience and resource")
+		}
+		if raw == "" {
+			return nil, Fail(CodeInvalidRequest, "subject_token is required: the workload's JWT")
+		}
+	} else {
+		if raw, err = singleMax(form, "assertion", MaxTokenLength); err != nil {
+			return nil, err
+		}
+		if raw == "" {
+			return nil, Fail(CodeInvalidRequest, "assertion is required: the workload's JWT")
+		}
+	}
+	t, err := ParseJWT(raw, "the workload's token")
+	if err != nil {
+		return nil, Fail(CodeInvalidGrant, err.Error())
+	}
+	return &FederatedGrant{ClientID: clientID, Token: t}, nil
 }
 
 // ParseTokenParam reads the token parameter of an introspection (RFC 7662

@@ -64,7 +64,10 @@ func TestParseTokenRequest(t *testing.T) {
 		{"no credentials", "", form("grant_type", "client_credentials"), oauth.CodeInvalidClient, ""},
 		{"secret only", "", form("grant_type", "client_credentials", "client_secret", "s"), oauth.CodeInvalidClient, ""},
 		{"broken basic", "Basic ###", form("grant_type", "client_credentials"), oauth.CodeInvalidClient, ""},
-		{"assertion", "", form("grant_type", "client_credentials", "client_id", "sa_1", "client_assertion", "x.y.z"), oauth.CodeInvalidClient, ""},
+		{"assertion without its type", "", form("grant_type", "client_credentials", "client_id", "sa_1", "client_assertion", "x.y.z"), oauth.CodeInvalidRequest, ""},
+		{"assertion of another type", "", form("grant_type", "client_credentials", "client_assertion_type", "urn:x", "client_assertion", "x.y.z"), oauth.CodeInvalidClient, ""},
+		{"assertion and secret", "", form("grant_type", "client_credentials", "client_secret", "s", "client_assertion_type", oauth.AssertionTypeJWT, "client_assertion", "x.y.z"), oauth.CodeInvalidRequest, ""},
+		{"assertion not a JWT", "", form("grant_type", "client_credentials", "client_assertion_type", oauth.AssertionTypeJWT, "client_assertion", "x.y"), oauth.CodeInvalidClient, ""},
 		{"huge parameter", "", form("grant_type", "client_credentials", "scope", strings.Repeat("x", 5000), "client_id", "sa_1", "client_secret", "s"), oauth.CodeInvalidRequest, ""},
 	} {
 		auth, err := oauth.ParseClientAuth(tc.auth, tc.form)
@@ -113,7 +116,7 @@ func FuzzParseTokenRequest(f *testing.F) {
 				continue
 			}
 			switch code := oauth.CodeOf(err); code {
-			case oauth.CodeInvalidRequest, oauth.CodeUnsupportedGrantType:
+			case oauth.CodeInvalidRequest, oauth.CodeUnsupportedGrantType, oauth.CodeInvalidGrant, oauth.CodeInvalidTarget:
 				if tollgate.ErrorCode(err) != tollgate.EInvalid {
 					t.Fatalf("%s coded %s", code, tollgate.ErrorCode(err))
 				}

@@ -8,11 +8,14 @@ import (
 
 // TokenResponse is the answer of the token endpoint (RFC 6749 §5.1, T4).
 type TokenResponse struct {
-	AccessToken    string                 `json:"access_token"`
-	TokenType      string                 `json:"token_type"`
-	ExpiresIn      int64                  `json:"expires_in"`
-	Scope          string                 `json:"scope"`
-	ServiceAccount ServiceAccountIdentity `json:"service_account"`
+	AccessToken string `json:"access_token"`
+	// TokenType is Bearer, or DPoP for a token bound to a DPoP key.
+	TokenType string `json:"token_type"`
+	ExpiresIn int64  `json:"expires_in"`
+	Scope     string `json:"scope"`
+	// IssuedTokenType is set for token exchange (RFC 8693 §2.2.1).
+	IssuedTokenType string                 `json:"issued_token_type,omitempty"`
+	ServiceAccount  ServiceAccountIdentity `json:"service_account"`
 }
 
 // ServiceAccountIdentity describes the account a token was issued to.
@@ -26,9 +29,14 @@ type ServiceAccountIdentity struct {
 }
 
 // NewTokenResponse answers with token, which expires at exp, for sa of org;
-// expires_in counts down to exp from now (T2).
-func NewTokenResponse(token string, exp, now time.Time, sa *tollgate.ServiceAccount, org *tollgate.Org) *TokenResponse {
-	return &TokenResponse{AccessToken: token, TokenType: "Bearer", ExpiresIn: int64(exp.Sub(now) / time.Second), Scope: string(sa.Role),
+// expires_in counts down to exp from now (T2). A token bound to a DPoP key
+// (jkt not "") is of type DPoP.
+func NewTokenResponse(token, jkt string, exp, now time.Time, sa *tollgate.ServiceAccount, org *tollgate.Org) *TokenResponse {
+	typ := "Bearer"
+	if jkt != "" {
+		typ = TokenTypeDPoP
+	}
+	return &TokenResponse{AccessToken: token, TokenType: typ, ExpiresIn: int64(exp.Sub(now) / time.Second), Scope: string(sa.Role),
 		ServiceAccount: ServiceAccountIdentity{ID: sa.ID, Name: sa.Name, Email: sa.Email, OrgID: org.ID, OrgSlug: org.Slug, Role: string(sa.Role)}}
 }
 
@@ -48,6 +56,8 @@ type Introspection struct {
 	Jti       string `json:"jti,omitempty"`
 	OrgID     string `json:"org_id,omitempty"`
 	Role      string `json:"role,omitempty"`
+	// Cnf is the DPoP binding of a bound token (RFC 9449 §6.2).
+	Cnf *Confirmation `json:"cnf,omitempty"`
 }
 
 // Inactive is the answer for any token that is not active for the caller:
@@ -58,8 +68,13 @@ var Inactive = Introspection{Active: false}
 // sa. scope and role are role, the account's current one, which may differ
 // from the claims' if the account's role changed since.
 func Active(cl *Claims, sa *tollgate.ServiceAccount, role tollgate.Role) Introspection {
-	return Introspection{Active: true, Scope: string(role), ClientID: cl.ClientID, Username: sa.Email, TokenType: "Bearer",
-		Exp: cl.Expiry, Iat: cl.IssuedAt, Sub: cl.Subject, Aud: cl.Audience, Iss: cl.Issuer, Jti: cl.ID, OrgID: cl.OrgID, Role: string(role)}
+	typ := "Bearer"
+	if cl.JKT() != "" {
+		typ = TokenTypeDPoP
+	}
+	return Introspection{Active: true, Scope: string(role), ClientID: cl.ClientID, Username: sa.Email, TokenType: typ,
+		Exp: cl.Expiry, Iat: cl.IssuedAt, Sub: cl.Subject, Aud: cl.Audience, Iss: cl.Issuer, Jti: cl.ID, OrgID: cl.OrgID, Role: string(role),
+		Cnf: cl.Confirmation}
 }
 
 // Metadata is the RFC 8414 authorization server metadata.
@@ -76,24 +91,34 @@ type Metadata struct {
 	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
 	RevocationEndpointAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported"`
 	AccessTokenSigningAlgValuesSupported      []string `json:"access_token_signing_alg_values_supported"`
+	// The algorithms of private_key_jwt assertions (RFC 8414 §2) and of
+	// DPoP proofs (RFC 9449 §5.1).
+	TokenEndpointAuthSigningAlgValuesSupported         []string `json:"token_endpoint_auth_signing_alg_values_supported"`
+	IntrospectionEndpointAuthSigningAlgValuesSupported []string `json:"introspection_endpoint_auth_signing_alg_values_supported"`
+	RevocationEndpointAuthSigningAlgValuesSupported    []string `json:"revocation_endpoint_auth_signing_alg_values_supported"`
+	DPoPSigningAlgValuesSupported                      []string `json:"dpop_signing_alg_values_supported"`
 }
 
 // NewMetadata returns the metadata of a server whose issuer (base URL,
 // without a trailing slash) is issuer.
 func NewMetadata(issuer string) Metadata {
-	methods := []string{AuthBasic, AuthPost}
+	methods := []string{AuthBasic, AuthPost, AuthPrivateKeyJWT}
 	return Metadata{
 		Issuer:                            issuer,
 		TokenEndpoint:                     issuer + "/oauth2/token",
 		JWKSURI:                           issuer + "/oauth2/jwks",
 		IntrospectionEndpoint:             issuer + "/oauth2/introspect",
 		RevocationEndpoint:                issuer + "/oauth2/revoke",
-		GrantTypesSupported:               []string{GrantClientCredentials},
+		GrantTypesSupported:               []string{GrantClientCredentials, GrantTokenExchange, GrantJWTBearer},
 		ResponseTypesSupported:            []string{},
 		ScopesSupported:                   []string{"admin", "member", "viewer"},
 		TokenEndpointAuthMethodsSupported: methods,
-		IntrospectionEndpointAuthMethodsSupported: methods,
-		RevocationEndpointAuthMethodsSupported:    methods,
-		AccessTokenSigningAlgValuesSupported:      []string{Algorithm},
+		IntrospectionEndpointAuthMethodsSupported:          methods,
+		RevocationEndpointAuthMethodsSupported:             methods,
+		AccessTokenSigningAlgValuesSupported:               []string{Algorithm},
+		TokenEndpointAuthSigningAlgValuesSupported:         SigningAlgorithms,
+		IntrospectionEndpointAuthSigningAlgValuesSupported: SigningAlgorithms,
+		RevocationEndpointAuthSigningAlgValuesSupported:    SigningAlgorithms,
+		DPoPSigningAlgValuesSupported:                      SigningAlgorithms,
 	}
 }

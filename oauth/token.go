@@ -37,14 +37,35 @@ type Claims struct {
 	IssuedAt int64  `json:"iat"`
 	Expiry   int64  `json:"exp"`
 	ID       string `json:"jti"`
+	// Confirmation binds the token to a DPoP key (RFC 9449 §6.1); nil
+	// for a plain Bearer token.
+	Confirmation *Confirmation `json:"cnf,omitempty"`
+}
+
+// Confirmation is the cnf claim of a DPoP-bound token.
+type Confirmation struct {
+	JKT string `json:"jkt"`
+}
+
+// JKT is the thumbprint of the DPoP key the token is bound to, "" for none.
+func (c *Claims) JKT() string {
+	if c.Confirmation == nil {
+		return ""
+	}
+	return c.Confirmation.JKT
 }
 
 // NewClaims returns the claims of a token for sa issued at iat: its subject
 // and client are the account, its scope and role the account's role, and it
-// lives for the account's token lifetime (S6).
-func NewClaims(issuer, audience string, sa *tollgate.ServiceAccount, iat time.Time, jti string) Claims {
-	return Claims{Issuer: issuer, Subject: sa.ID, Audience: audience, ClientID: sa.ID, OrgID: sa.OrgID,
+// lives for the account's token lifetime (S6). A jkt binds it to that DPoP
+// key ("" for a Bearer token).
+func NewClaims(issuer, audience string, sa *tollgate.ServiceAccount, iat time.Time, jti, jkt string) Claims {
+	c := Claims{Issuer: issuer, Subject: sa.ID, Audience: audience, ClientID: sa.ID, OrgID: sa.OrgID,
 		Role: string(sa.Role), Scope: string(sa.Role), IssuedAt: iat.Unix(), Expiry: iat.Unix() + int64(sa.TokenTTLSeconds), ID: jti}
+	if jkt != "" {
+		c.Confirmation = &Confirmation{JKT: jkt}
+	}
+	return c
 }
 
 // Matches reports whether the claims were made for sa as it is now: the
