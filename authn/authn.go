@@ -59,6 +59,7 @@ type Authenticator struct {
 	// store what it read, which may be what the invalidation replaced.
 	gen       uint64
 	clients   *cache[*clientEntry]  // by service account ID
+	trusts    *cache[*trustEntry]   // keys and federated credentials, by service account ID
 	members   *cache[tollgate.Role] // by org ID/user ID
 	creds     *cache[*credEntry]    // by keyed hash of the presented string
 	negative  *cache[struct{}]      // unknown well-formed credentials: keyed hash, "client:" ID, "session:" hash
@@ -105,7 +106,7 @@ func New(store tollgate.Store, a *app.App, km *keys.Manager, kr *credential.Keyr
 	}
 	au := &Authenticator{store: store, app: a, keys: km, keyring: kr, clock: clock, cfg: cfg, log: log,
 		password: newLimiter("password", cfg.Limits.Password), client: newLimiter("client", cfg.Limits.Client), bearer: newAddressLimiter("bearer", cfg.Limits.Bearer),
-		clients: newCache[*clientEntry](), members: newCache[tollgate.Role](), creds: newCache[*credEntry](),
+		clients: newCache[*clientEntry](), trusts: newCache[*trustEntry](), members: newCache[tollgate.Role](), creds: newCache[*credEntry](),
 		negative: newCache[struct{}](), sessions: newCache[struct{}](), preflight: newCache[bool](), usage: newUsage(),
 		dummy: kr.Hash("tollgate: no such client"), dummyPassword: credential.HashPassword(credential.NewPassword(), a.Argon2()),
 		quit: make(chan struct{})}
@@ -149,6 +150,12 @@ type Request struct {
 	// above (a DPoP proof and the forwarded method and URI it signs).
 	Header  http.Header
 	Trusted bool
+	// Method and URI are the method and absolute URI of the request a
+	// credential is presented for, which a DPoP proof must name: the
+	// request's own (at the issuer's URL), or, at /check and
+	// introspection, what a trusted gateway forwarded ("" when it
+	// forwarded none).
+	Method, URI string
 }
 
 func (r *Request) anonymous() app.Actor { return app.Anonymous(r.IP, r.UserAgent) }

@@ -46,19 +46,38 @@ var (
 // public token from an origin it does not list (A4); ERateLimited for an
 // address over its limit of unknown credentials.
 func (a *Authenticator) Bearer(ctx context.Context, req Request) (app.Actor, error) {
-	scheme, tok, ok := strings.Cut(req.Authorization, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return app.Actor{}, tollgate.Errorf(tollgate.EUnauthenticated, "send Authorization: Bearer <token>")
+	scheme, tok, ok := tokenScheme(req.Authorization)
+	if !ok {
+		return app.Actor{}, tollgate.Errorf(tollgate.EUnauthenticated, "send Authorization: Bearer <token> (or DPoP <token> with a DPoP proof)")
 	}
-	return a.resolve(ctx, req, tok, true)
+	return a.resolve(ctx, req, tok, scheme)
+}
+
+// tokenScheme splits an Authorization header that presents a token:
+// scheme Bearer (RFC 6750) or DPoP (RFC 9449 §7.1), as "Bearer" or
+// "DPoP"; ok is false for any other.
+func tokenScheme(authorization string) (scheme, token string, ok bool) {
+	scheme, token, ok = strings.Cut(authorization, " ")
+	switch {
+	case !ok:
+		return "", "", false
+	case strings.EqualFold(scheme, "Bearer"):
+		return "Bearer", token, true
+	case strings.EqualFold(scheme, oauth.TokenTypeDPoP):
+		return oauth.TokenTypeDPoP, token, true
+	}
+	return "", "", false
 }
 
 // Inspect resolves a token named in an introspection or revocation request
 // by an authenticated client. It returns nil, without counting a failure,
 // for a token that is not a live credential; the origin rule does not
-// apply (the token is not being used, only asked about).
+// apply (the token is not being used, only asked about). A DPoP-bound
+// token is live without a proof (introspection then tells its cnf, RFC
+// 9449 §6.2); when the request carries a DPoP proof, forwarded with the
+// method and URI it signs, the proof must be valid for the token.
 func (a *Authenticator) Inspect(ctx context.Context, req Request, token string) (*app.Credential, error) {
-	ac, err := a.resolve(ctx, req, token, false)
+	ac, err := a.resolve(ctx, req, token, "")
 	if code := tollgate.ErrorCode(err); code == tollgate.EUnauthenticated || code == tollgate.EForbidden {
 		return nil, nil
 	} else if err != nil {
@@ -67,10 +86,12 @@ func (a *Authenticator) Inspect(ctx context.Context, req Request, token string) 
 	return ac.Credential, nil
 }
 
-// resolve turns a bearer string into its owner's actor. use says the
-// request uses the credential (/check, the admin API): then failures count
-// against the address, the origin rule applies and the use is recorded.
-func (a *Authenticator) resolve(ctx context.Context, req Request, bearer string, use bool) (app.Actor, error) {
+// resolve turns a bearer string into its owner's actor. A scheme (Bearer
+// or DPoP) says the request uses the credential (/check, the admin API):
+// then failures count against the address, the origin rule and DPoP
+// binding apply, and the use is recorded. "" is an inspection.
+func (a *Authenticator) resolve(ctx context.Context, req Request, bearer string, scheme string) (app.Actor, error) {
+	use := scheme != ""
 	bearer = strings.TrimSpace(bearer)
 	if bearer == "" {
 		return app.Actor{}, errNoBearer
@@ -112,9 +133,17 @@ func (a *Authenticator) resolve(ctx context.Context, req Request, bearer string,
 	}
 	if !use {
 		ac.Credential.Hash = []byte(key) // revocation broadcasts it; a use needs no copy
+		if e.claims != nil && e.claims.JKT() != "" && len(req.Header.Values("DPoP")) > 0 {
+			if err := a.bound(ctx, req, e, bearer, oauth.TokenTypeDPoP); err != nil {
+				return app.Actor{}, err
+			}
+		}
 	}
 	if use {
 		if err := admit(e, req.Origin); err != nil {
+			return app.Actor{}, err
+		}
+		if err := a.bound(ctx, req, e, bearer, scheme); err != nil {
 			return app.Actor{}, err
 		}
 		token := ""

@@ -43,36 +43,40 @@ func (a *Authenticator) account(ctx context.Context, id string) (*clientEntry, e
 }
 
 // clientMethod is one way for an OAuth client to authenticate (RFC 6749
-// §2.3). wellFormed says whether what the client presented can be right at
-// all, before anything is looked up; verify checks it against the
-// client's entry (nil for an unknown client, which must cost the same
-// work and fail) and returns the ID of the credential that matched.
+// §2.3). wellFormed refuses what the client presented when it cannot be
+// right at all, before anything is looked up; verify checks it against the
+// client's entry (nil for an unknown client, which must fail the same way)
+// and returns the ID of the credential that matched. Their refusals are
+// invalid_client errors, counted as failures; any other error is the
+// store's.
 type clientMethod struct {
-	wellFormed func(auth oauth.ClientAuth) bool
-	verify     func(a *Authenticator, auth oauth.ClientAuth, c *clientEntry, now time.Time) (credentialID string, ok bool)
+	wellFormed func(a *Authenticator, auth oauth.ClientAuth, now time.Time) error
+	verify     func(ctx context.Context, a *Authenticator, auth oauth.ClientAuth, c *clientEntry, now time.Time) (credentialID string, err error)
 }
 
-// clientMethods are the client authentication methods, by RFC 7591 name.
-// A new method (private_key_jwt: a client assertion checked against the
-// account's registered keys) is one more entry, parsed by
-// oauth.ParseClientAuth.
+// clientMethods are the client authentication methods, by RFC 7591 name,
+// each parsed by oauth.ParseClientAuth.
 var clientMethods = map[string]clientMethod{
-	oauth.AuthBasic: secretMethod,
-	oauth.AuthPost:  secretMethod,
+	oauth.AuthBasic:         secretMethod,
+	oauth.AuthPost:          secretMethod,
+	oauth.AuthPrivateKeyJWT: assertionMethod,
 }
 
 // secretMethod checks a client secret (C1–C5): a checksum that is wrong is
 // refused before any look-up; the keyed hash is compared with every live
 // secret in constant time, and with a dummy for an unknown client.
 var secretMethod = clientMethod{
-	wellFormed: func(auth oauth.ClientAuth) bool {
-		return credential.ValidCredential(credential.PrefixClientSecret, auth.Secret)
+	wellFormed: func(_ *Authenticator, auth oauth.ClientAuth, _ time.Time) error {
+		if !credential.ValidCredential(credential.PrefixClientSecret, auth.Secret) {
+			return errClientAuth
+		}
+		return nil
 	},
-	verify: func(a *Authenticator, auth oauth.ClientAuth, c *clientEntry, now time.Time) (string, bool) {
+	verify: func(_ context.Context, a *Authenticator, auth oauth.ClientAuth, c *clientEntry, now time.Time) (string, error) {
 		h := a.keyring.Hash(auth.Secret)
 		if c == nil {
 			hmac.Equal(h, a.dummy)
-			return "", false
+			return "", errClientAuth
 		}
 		match := ""
 		for i := range c.secrets {
@@ -80,7 +84,10 @@ var secretMethod = clientMethod{
 				match = c.secrets[i].ID
 			}
 		}
-		return match, match != ""
+		if match == "" {
+			return "", errClientAuth
+		}
+		return match, nil
 	},
 }
 
@@ -116,25 +123,46 @@ func (a *Authenticator) Client(ctx context.Context, req Request) (app.Actor, err
 	}
 	method := clientMethods[auth.Method]
 	var c *clientEntry
-	if method.wellFormed(auth) {
+	err = method.wellFormed(a, auth, now)
+	if err == nil {
 		if c, err = a.knownClient(ctx, auth.ID); err != nil {
 			return app.Actor{}, err
 		}
 	}
-	id, ok := method.verify(a, auth, c, now)
-	if !ok {
-		a.failedNow(req, a.client, limitID, now)
-		return app.Actor{}, errClientAuth
+	id := ""
+	if err == nil {
+		id, err = method.verify(ctx, a, auth, c, now)
+	}
+	if err != nil {
+		if oauth.CodeOf(err) == oauth.CodeInvalidClient {
+			a.failedNow(req, a.client, limitID, now)
+		}
+		return app.Actor{}, err
 	}
 	a.client.forget(limitID, req.IP)
 	if c.sa.Status != tollgate.StatusActive {
 		return app.Actor{}, oauth.Fail(oauth.CodeInvalidClient, "this service account is disabled")
 	}
+	jkt, err := a.tokenProof(ctx, req)
+	if err != nil {
+		return app.Actor{}, err
+	}
 	a.used("", c.sa.ID, "")
-	sa := &c.sa // read in place: cache entries are replaced, never changed
-	return app.Actor{Type: tollgate.PrincipalServiceAccount, ID: sa.ID, Name: sa.Name, IP: req.IP, UserAgent: req.UserAgent,
-		Credential: &app.Credential{Kind: tollgate.CredentialClientSecret, ID: id, OrgID: sa.OrgID, Role: sa.Role,
-			Account: sa, Org: &c.org, Method: auth.Method}}, nil
+	kind := tollgate.CredentialClientSecret
+	if auth.Method == oauth.AuthPrivateKeyJWT {
+		kind = tollgate.CredentialClientKey
+	}
+	return c.actor(req, &app.Credential{Kind: kind, ID: id, Method: auth.Method, JKT: jkt}), nil
+}
+
+// actor is the service account as the caller of an OAuth request, with
+// cred (its Kind, ID, Method and JKT set) completed with the account, its
+// org and role. The account and org are read in place: cache entries are
+// replaced, never changed.
+func (c *clientEntry) actor(req Request, cred *app.Credential) app.Actor {
+	sa := &c.sa
+	cred.OrgID, cred.Role, cred.Account, cred.Org = sa.OrgID, sa.Role, sa, &c.org
+	return app.Actor{Type: tollgate.PrincipalServiceAccount, ID: sa.ID, Name: sa.Name, IP: req.IP, UserAgent: req.UserAgent, Credential: cred}
 }
 
 // knownClient returns the entry of a client ID, or nil when no account has

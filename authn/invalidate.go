@@ -26,6 +26,7 @@ func (a *Authenticator) apply(c tollgate.Change) {
 		// Credentials of the account read its state from here at each
 		// use, so dropping the account is enough.
 		a.clients.del(c.ID)
+		a.trusts.del(c.ID)
 	case tollgate.ChangeCredential:
 		if h, ok := c.Hash(); ok {
 			a.creds.del(string(h))
@@ -38,6 +39,7 @@ func (a *Authenticator) apply(c tollgate.Change) {
 		a.clients.clear() // each account's entry holds its org
 	default:
 		a.clients.clear()
+		a.trusts.clear()
 		a.members.clear()
 		a.creds.clear()
 		a.negative.clear()

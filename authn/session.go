@@ -22,8 +22,8 @@ const touchEvery = time.Minute
 // credential, or a cookie of an ended session, is an error, so that the
 // client learns why.
 func (a *Authenticator) Caller(ctx context.Context, req Request) (app.Actor, error) {
-	if scheme, tok, ok := strings.Cut(req.Authorization, " "); ok && strings.EqualFold(scheme, "Bearer") {
-		return a.resolve(ctx, req, tok, true)
+	if scheme, tok, ok := tokenScheme(req.Authorization); ok {
+		return a.resolve(ctx, req, tok, scheme)
 	}
 	if req.Session == "" {
 		return req.anonymous(), nil

@@ -12,8 +12,10 @@ import (
 // writes it in one transaction every UsageFlushEvery: at most one write per
 // credential per interval.
 type usage struct {
-	tokens   map[string]tokenUse  // API token ID → last use
-	accounts map[string]time.Time // service account ID → last use
+	tokens    map[string]tokenUse  // API token ID → last use
+	accounts  map[string]time.Time // service account ID → last use
+	keys      map[string]time.Time // client key ID → last use
+	federated map[string]time.Time // federated credential ID → last use
 }
 
 type tokenUse struct {
@@ -22,7 +24,7 @@ type tokenUse struct {
 }
 
 func newUsage() usage {
-	return usage{tokens: map[string]tokenUse{}, accounts: map[string]time.Time{}}
+	return usage{tokens: map[string]tokenUse{}, accounts: map[string]time.Time{}, keys: map[string]time.Time{}, federated: map[string]time.Time{}}
 }
 
 // used records a use of an API token (tokenID may be "") and of the
@@ -39,6 +41,18 @@ func (a *Authenticator) used(tokenID, accountID, origin string) {
 	a.mu.Unlock()
 }
 
+// usedKey records a use of a client key, usedFederated one of a federated
+// credential.
+func (a *Authenticator) usedKey(id string)       { a.usedIn(func(u *usage) map[string]time.Time { return u.keys }, id) }
+func (a *Authenticator) usedFederated(id string) { a.usedIn(func(u *usage) map[string]time.Time { return u.federated }, id) }
+
+func (a *Authenticator) usedIn(m func(*usage) map[string]time.Time, id string) {
+	now := tollgate.Timestamp(a.now())
+	a.mu.Lock()
+	m(&a.usage)[id] = now
+	a.mu.Unlock()
+}
+
 // flushUsage writes what was recorded since the last flush. Credentials
 // deleted meanwhile are skipped.
 func (a *Authenticator) flushUsage(ctx context.Context) error {
@@ -46,7 +60,7 @@ func (a *Authenticator) flushUsage(ctx context.Context) error {
 	u := a.usage
 	a.usage = newUsage()
 	a.mu.Unlock()
-	if len(u.tokens) == 0 && len(u.accounts) == 0 {
+	if len(u.tokens) == 0 && len(u.accounts) == 0 && len(u.keys) == 0 && len(u.federated) == 0 {
 		return nil
 	}
 	return a.store.InTx(ctx, func(q tollgate.Queries) error {
@@ -55,9 +69,14 @@ func (a *Authenticator) flushUsage(ctx context.Context) error {
 				return err
 			}
 		}
-		for id, at := range u.accounts {
-			if err := q.TouchServiceAccount(ctx, id, at); err != nil && tollgate.ErrorCode(err) != tollgate.ENotFound {
-				return err
+		for _, touch := range []struct {
+			uses map[string]time.Time
+			fn   func(context.Context, string, time.Time) error
+		}{{u.accounts, q.TouchServiceAccount}, {u.keys, q.TouchClientKey}, {u.federated, q.TouchFederatedCredential}} {
+			for id, at := range touch.uses {
+				if err := touch.fn(ctx, id, at); err != nil && tollgate.ErrorCode(err) != tollgate.ENotFound {
+					return err
+				}
 			}
 		}
 		return nil

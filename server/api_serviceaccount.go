@@ -63,7 +63,7 @@ func (s *Server) handleGetServiceAccount(w http.ResponseWriter, r *http.Request,
 }
 
 // handleUpdateServiceAccount: PATCH /api/v1/orgs/{org}/service-accounts/{id}
-// {description?,role?}; name and token_ttl_seconds are accepted only to be
+// {description?,role?,require_dpop?}; name and token_ttl_seconds are accepted only to be
 // refused as immutable.
 func (s *Server) handleUpdateServiceAccount(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	var req struct {
@@ -71,11 +71,12 @@ func (s *Server) handleUpdateServiceAccount(w http.ResponseWriter, r *http.Reque
 		Role            *string `json:"role"`
 		Name            *string `json:"name"`
 		TokenTTLSeconds *int    `json:"token_ttl_seconds"`
+		RequireDPoP     *bool   `json:"require_dpop"`
 	}
 	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
-	upd := app.ServiceAccountUpdate{Description: req.Description, Name: req.Name, TokenTTLSeconds: req.TokenTTLSeconds}
+	upd := app.ServiceAccountUpdate{Description: req.Description, Name: req.Name, TokenTTLSeconds: req.TokenTTLSeconds, RequireDPoP: req.RequireDPoP}
 	if req.Role != nil {
 		role := tollgate.Role(*req.Role)
 		upd.Role = &role

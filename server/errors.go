@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/oauth"
@@ -86,12 +87,25 @@ type problem struct {
 	Field  string `json:"field,omitempty"`
 }
 
+// challenge is the WWW-Authenticate header of a refused credential: the
+// DPoP scheme with its error and algorithms when a DPoP proof was missing
+// or bad (RFC 9449 §7.1), else Bearer with params.
+func challenge(err error, params string) string {
+	if oauth.CodeOf(err) == oauth.CodeInvalidDPoPProof {
+		return `DPoP realm="tollgate", error="invalid_dpop_proof", algs="` + strings.Join(oauth.SigningAlgorithms, " ") + `"`
+	}
+	if params == "" {
+		return `Bearer realm="tollgate"`
+	}
+	return `Bearer realm="tollgate", ` + params
+}
+
 // writeError renders err as problem+json, the admin API's format.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	f := s.fault(r, err)
 	f.headers(w)
 	if f.code == tollgate.EUnauthenticated {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="tollgate"`)
+		w.Header().Set("WWW-Authenticate", challenge(err, ""))
 	}
 	writeProblem(w, f.status, f.code, f.message, f.field)
 }
@@ -161,7 +175,10 @@ func (s *Server) writeCheckError(w http.ResponseWriter, r *http.Request, err err
 	name := checkErrorOf[f.code]
 	switch f.code {
 	case tollgate.EUnauthenticated:
-		w.Header().Set("WWW-Authenticate", `Bearer realm="tollgate", error="invalid_token"`)
+		w.Header().Set("WWW-Authenticate", challenge(err, `error="invalid_token"`))
+		if oauth.CodeOf(err) == oauth.CodeInvalidDPoPProof {
+			name = string(oauth.CodeInvalidDPoPProof)
+		}
 	case tollgate.EInternal:
 		f.status, f.message = http.StatusServiceUnavailable, "cannot check credentials right now"
 	case tollgate.EForbidden, tollgate.ERateLimited:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/tollgate/tollgate"
@@ -71,7 +72,40 @@ func (s *Server) request(r *http.Request, door string) authn.Request {
 			req.Session = c.Value
 		}
 	}
+	req.Method, req.URI = s.target(r, door, trusted)
 	return req
+}
+
+// target is the method and absolute URI that a DPoP proof presented with
+// the request must name (K3). At /check and introspection it is the
+// original request a gateway forwards, and only a trusted proxy's
+// headers count: the method from X-Forwarded-Method (or X-Original-Method),
+// the URI from X-Original-URL when it is absolute, else rebuilt from
+// X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-Uri; "" when they
+// are missing. Elsewhere it is the request itself at the issuer's URL.
+func (s *Server) target(r *http.Request, door string, trusted bool) (method, uri string) {
+	if door != "check" && door != "introspect" {
+		return r.Method, s.cfg.Issuer + r.URL.EscapedPath()
+	}
+	if !trusted {
+		return "", ""
+	}
+	h := r.Header
+	method = h.Get("X-Forwarded-Method")
+	if method == "" {
+		method = h.Get("X-Original-Method")
+	}
+	if u := h.Get("X-Original-URL"); strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+		return method, u
+	}
+	proto, host, path := h.Get("X-Forwarded-Proto"), h.Get("X-Forwarded-Host"), h.Get("X-Forwarded-Uri")
+	if path == "" {
+		path = h.Get("X-Original-URI")
+	}
+	if (proto != "http" && proto != "https") || host == "" || !strings.HasPrefix(path, "/") {
+		return method, ""
+	}
+	return method, proto + "://" + host + path
 }
 
 // caller resolves the caller of every request below it once, through the

@@ -133,13 +133,14 @@ type serviceAccountJSON struct {
 	CreatedAt       time.Time       `json:"created_at"`
 	CreatedBy       string          `json:"created_by"`
 	LastUsedAt      *time.Time      `json:"last_used_at"`
+	RequireDPoP     bool            `json:"require_dpop"`
 	ClientSecret    string          `json:"client_secret,omitempty"`
 }
 
 func (s *Server) toServiceAccount(sa *tollgate.ServiceAccount) serviceAccountJSON {
 	return serviceAccountJSON{ID: sa.ID, Name: sa.Name, Email: sa.Email, Description: sa.Description, Role: string(sa.Role),
 		TokenTTLSeconds: sa.TokenTTLSeconds, ClientID: sa.ID, TokenEndpoint: s.app.TokenEndpoint(), Status: sa.Status,
-		CreatedAt: sa.CreatedAt, CreatedBy: sa.CreatedBy, LastUsedAt: sa.LastUsedAt}
+		CreatedAt: sa.CreatedAt, CreatedBy: sa.CreatedBy, LastUsedAt: sa.LastUsedAt, RequireDPoP: sa.RequireDPoP}
 }
 
 type apiTokenJSON struct {

@@ -73,7 +73,10 @@ func (s *Server) oauthClient(endpoint string, fn oauthFunc) http.HandlerFunc {
 	}
 }
 
-// handleToken: POST /oauth2/token (RFC 6749 §4.4).
+// handleToken: POST /oauth2/token: client credentials (RFC 6749 §4.4),
+// token exchange (RFC 8693) and the JWT bearer grant (RFC 7523 §2.1); the
+// boundary authenticated the client by its secret, its assertion or its
+// federated token.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, form url.Values, client app.Actor) error {
 	req, err := oauth.ParseTokenRequest(form)
 	if err != nil {
@@ -82,6 +85,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, form url.Va
 	resp, err := s.app.IssueToken(r.Context(), client, req.Scope)
 	if err != nil {
 		return err
+	}
+	if req.GrantType == oauth.GrantTokenExchange {
+		resp.IssuedTokenType = oauth.TokenTypeAccessToken
 	}
 	oauthHeaders(w)
 	writeJSON(w, http.StatusOK, resp)
@@ -138,7 +144,9 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	w.Write(doc)
 }
 
-// handleMetadata: GET /.well-known/oauth-authorization-server (RFC 8414).
+// handleMetadata: GET /.well-known/oauth-authorization-server (RFC 8414),
+// and the same document at /.well-known/openid-configuration for clients
+// and meshes that look only there.
 func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writeJSON(w, http.StatusOK, oauth.NewMetadata(s.cfg.Issuer))

@@ -28,6 +28,13 @@ func (s *Server) routes() http.Handler {
 	api.Handle("POST /api/v1/orgs/{org}/service-accounts/{id}/enable", s.api(s.handleSetServiceAccountStatus(true)))
 	api.Handle("POST /api/v1/orgs/{org}/service-accounts/{id}/secrets", s.api(s.handleRotateSecret))
 
+	api.Handle("GET /api/v1/orgs/{org}/service-accounts/{id}/keys", s.api(s.handleListClientKeys))
+	api.Handle("POST /api/v1/orgs/{org}/service-accounts/{id}/keys", s.api(s.handleAddClientKey))
+	api.Handle("DELETE /api/v1/orgs/{org}/service-accounts/{id}/keys/{key_id}", s.api(s.handleDeleteClientKey))
+	api.Handle("GET /api/v1/orgs/{org}/service-accounts/{id}/federated-credentials", s.api(s.handleListFederated))
+	api.Handle("POST /api/v1/orgs/{org}/service-accounts/{id}/federated-credentials", s.api(s.handleAddFederated))
+	api.Handle("DELETE /api/v1/orgs/{org}/service-accounts/{id}/federated-credentials/{fc_id}", s.api(s.handleDeleteFederated))
+
 	api.Handle("GET /api/v1/orgs/{org}/tokens", s.api(s.handleListAPITokens))
 	api.Handle("POST /api/v1/orgs/{org}/tokens", s.api(s.handleCreateAPIToken))
 	api.Handle("POST /api/v1/orgs/{org}/tokens/import", s.api(s.handleImportAPIToken))
@@ -50,6 +57,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /oauth2/revoke", s.oauthClient("revoke", s.handleRevoke))
 	mux.HandleFunc("GET /oauth2/jwks", s.handleJWKS)
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.handleMetadata)
+	mux.HandleFunc("GET /.well-known/openid-configuration", s.handleMetadata)
 	mux.HandleFunc("/check", s.handleCheck)
 	s.consoleRoutes(mux)
 	if s.cfg.Metrics != nil {
