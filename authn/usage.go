@@ -43,8 +43,12 @@ func (a *Authenticator) used(tokenID, accountID, origin string) {
 
 // usedKey records a use of a client key, usedFederated one of a federated
 // credential.
-func (a *Authenticator) usedKey(id string)       { a.usedIn(func(u *usage) map[string]time.Time { return u.keys }, id) }
-func (a *Authenticator) usedFederated(id string) { a.usedIn(func(u *usage) map[string]time.Time { return u.federated }, id) }
+func (a *Authenticator) usedKey(id string) {
+	a.usedIn(func(u *usage) map[string]time.Time { return u.keys }, id)
+}
+func (a *Authenticator) usedFederated(id string) {
+	a.usedIn(func(u *usage) map[string]time.Time { return u.federated }, id)
+}
 
 func (a *Authenticator) usedIn(m func(*usage) map[string]time.Time, id string) {
 	now := tollgate.Timestamp(a.now())
