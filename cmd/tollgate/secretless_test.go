@@ -1,0 +1,421 @@
+package main
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/tollgate/tollgate/internal/josetest"
+	"github.com/tollgate/tollgate/oauth"
+)
+
+// formPost posts form to an OAuth endpoint with extra headers (name,
+// value pairs), validates the answer against the OpenAPI document and
+// returns it.
+func formPost(t *testing.T, base, path string, form url.Values, headers ...string) *response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Add(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	r := &response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	validate(t, req, r)
+	if r.Status >= 500 {
+		t.Fatalf("%s answered %s", path, r)
+	}
+	return r
+}
+
+// wantOAuth fails unless r has the status and, for an error, the OAuth
+// error code and a description containing desc.
+func (r *response) wantOAuth(t *testing.T, status int, code oauth.Code, desc string) map[string]any {
+	t.Helper()
+	m := r.JSON()
+	if r.Status != status || (code != "" && m["error"] != string(code)) || !strings.Contains(fmtAny(m["error_description"]), desc) {
+		t.Fatalf("answered %s, want %d %s saying %q", r, status, code, desc)
+	}
+	return m
+}
+
+func fmtAny(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// assertionForm is a client credentials request authenticated with a
+// client assertion.
+func assertionForm(assertion string, extra ...string) url.Values {
+	f := url.Values{"grant_type": {"client_credentials"}, "client_assertion_type": {oauth.AssertionTypeJWT}, "client_assertion": {assertion}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		f.Set(extra[i], extra[i+1])
+	}
+	return f
+}
+
+// addKey registers a public key (a JWK object or a PEM string) for an account.
+func addKey(t *testing.T, admin *client, sa string, key any) map[string]any {
+	t.Helper()
+	return admin.do("POST", "/api/v1/orgs/acme/service-accounts/"+sa+"/keys", map[string]any{"public_key": key}).want(t, 201).JSON()
+}
+
+// TestPrivateKeyJWT checks K1 end to end, with a Go client that signs its
+// assertions with go-jose: keys through the admin API, every claim rule
+// at its boundary, single-use jtis, reuse (T2), introspection and
+// revocation, the audit event and the key's last use.
+func TestPrivateKeyJWT(t *testing.T) {
+	ts, admin, sa, _ := withSA(t, 600, "member")
+	tokenURL := ts.URL + "/oauth2/token"
+	ed := josetest.NewKey("EdDSA", "ci-key", 0)
+	es := josetest.NewKey("ES256", "", 0)
+	ps := josetest.NewKey("PS256", "rsa-pss", 0)
+	var edJWK map[string]any
+	json.Unmarshal(ed.PublicJWK(), &edJWK)
+	k := addKey(t, admin, sa, edJWK)
+	if k["kid"] != "ci-key" || k["alg"] != "EdDSA" || k["thumbprint"] != ed.Thumbprint() || k["last_used_at"] != nil {
+		t.Fatalf("registered key %v", k)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(es.Private.Public())
+	pemKey := addKey(t, admin, sa, string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})))
+	if pemKey["kid"] != es.Thumbprint() || pemKey["alg"] != "ES256" {
+		t.Fatalf("PEM key %v", pemKey)
+	}
+	addKey(t, admin, sa, string(ps.PublicJWK()))
+
+	// Refusals of keys: 422 naming the rule, nothing stored.
+	for name, key := range map[string]any{
+		"private":    string(ed.PrivateJWK()),
+		"weak RSA":   string(josetest.NewKey("RS256", "w", 1024).PublicJWK()),
+		"symmetric":  map[string]any{"kty": "oct", "k": "c2VjcmV0c2VjcmV0"},
+		"not a key":  "hello",
+		"P-384":      string(josetest.NewKey("ES384", "", 0).PublicJWK()),
+		"missing":    nil,
+		"same again": edJWK,
+	} {
+		want, code := 422, "invalid"
+		if name == "same again" {
+			want, code = 409, "conflict"
+		}
+		if r := admin.do("POST", "/api/v1/orgs/acme/service-accounts/"+sa+"/keys", map[string]any{"public_key": key}); r.Status != want || r.JSON()["code"] != code {
+			t.Errorf("%s key: %s", name, r)
+		}
+	}
+	if n := len(admin.do("GET", "/api/v1/orgs/acme/service-accounts/"+sa+"/keys", nil).want(t, 200).JSON()["items"].([]any)); n != 3 {
+		t.Fatalf("%d keys listed, want 3", n)
+	}
+
+	// Each algorithm gets a token; the account's current token is reused.
+	now := time.Now()
+	first := formPost(t, ts.URL, "/oauth2/token", assertionForm(ed.Assertion(sa, tokenURL, now, time.Minute, nil))).wantOAuth(t, 200, "", "")
+	for _, key := range []*josetest.Key{es, ps} {
+		got := formPost(t, ts.URL, "/oauth2/token", assertionForm(key.Assertion(sa, ts.URL, now, time.Minute, nil), "client_id", sa)).wantOAuth(t, 200, "", "")
+		if got["access_token"] != first["access_token"] {
+			t.Fatalf("%s: a second token while the first is valid (T2)", key.Alg)
+		}
+	}
+
+	// Every rule of K1, at its boundary.
+	other := newSA(t, admin, "acme", "other", 600, "viewer")["id"].(string)
+	stranger := josetest.NewKey("EdDSA", "ci-key", 0) // the same kid, another key
+	replayed := ed.Assertion(sa, tokenURL, now, time.Minute, nil)
+	formPost(t, ts.URL, "/oauth2/token", assertionForm(replayed)).wantOAuth(t, 200, "", "")
+	for _, tc := range []struct {
+		name, assertion, desc string
+		extra                 []string
+	}{
+		{"replayed jti", replayed, "jti was used already", nil},
+		{"wrong aud", ed.Assertion(sa, "https://elsewhere.example/token", now, time.Minute, nil), "aud", nil},
+		{"iss not the client", ed.Assertion(sa, tokenURL, now, time.Minute, map[string]any{"iss": other}), "iss", []string{"client_id", sa}},
+		{"sub not the client", ed.Assertion(sa, tokenURL, now, time.Minute, map[string]any{"sub": other}), "sub", nil},
+		{"expired", ed.Assertion(sa, tokenURL, now.Add(-2*time.Minute), time.Minute, nil), "expired", nil},
+		{"exp too far ahead", ed.Assertion(sa, tokenURL, now, time.Hour, nil), "10m0s", nil},
+		{"nbf in the future", ed.Assertion(sa, tokenURL, now, time.Minute, map[string]any{"nbf": now.Add(5 * time.Minute).Unix()}), "nbf", nil},
+		{"no jti", ed.Assertion(sa, tokenURL, now, time.Minute, map[string]any{"jti": nil}), "jti", nil},
+		{"another key with the same kid", stranger.Assertion(sa, tokenURL, now, time.Minute, nil), "signature", nil},
+		{"a key of another account", ed.Assertion(other, tokenURL, now, time.Minute, nil), "signature", nil},
+		{"unknown client", ed.Assertion("sa_01J00000000000000000000000", tokenURL, now, time.Minute, nil), "signature", nil},
+		{"alg none", josetest.Unsigned(map[string]any{"iss": sa, "sub": sa, "aud": tokenURL, "exp": now.Add(time.Minute).Unix(), "jti": "x"}), `alg "none"`, nil},
+		{"HMAC with the public key", josetest.HMAC(ed.PublicJWK(), "ci-key", map[string]any{"iss": sa, "sub": sa, "aud": tokenURL, "exp": now.Add(time.Minute).Unix(), "jti": "y"}), "HS256", nil},
+		{"client_id not the iss", ed.Assertion(sa, tokenURL, now, time.Minute, nil), "client_id", []string{"client_id", other}},
+	} {
+		formPost(t, ts.URL, "/oauth2/token", assertionForm(tc.assertion, tc.extra...)).wantOAuth(t, 401, oauth.CodeInvalidClient, tc.desc)
+	}
+
+	// Introspection and revocation authenticate the same way.
+	tok := first["access_token"].(string)
+	in := formPost(t, ts.URL, "/oauth2/introspect", mergeForm(assertionForm(ed.Assertion(sa, tokenURL, time.Now(), time.Minute, nil)), "token", tok)).wantOAuth(t, 200, "", "")
+	if in["active"] != true || in["sub"] != sa {
+		t.Fatalf("introspection %v", in)
+	}
+	formPost(t, ts.URL, "/oauth2/revoke", mergeForm(assertionForm(es.Assertion(sa, ts.URL, time.Now(), time.Minute, nil)), "token", tok)).wantOAuth(t, 200, "", "")
+	again := formPost(t, ts.URL, "/oauth2/token", assertionForm(ed.Assertion(sa, tokenURL, time.Now(), time.Minute, nil))).wantOAuth(t, 200, "", "")
+	if again["access_token"] == tok {
+		t.Fatal("the revoked token was handed out again")
+	}
+
+	// The audit log records the method and the key.
+	events := admin.do("GET", "/api/v1/orgs/acme/audit-events?action=access_token.issued&target_id=", nil).want(t, 200).JSON()["items"].([]any)
+	found := false
+	for _, e := range events {
+		d := e.(map[string]any)["details"].(map[string]any)
+		if d["method"] == "private_key_jwt" && d["credential_id"] == k["id"] {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no access_token.issued event with method private_key_jwt and the key: %v", events)
+	}
+
+	// Deleting the key refuses its assertions at once; the others still work.
+	admin.do("DELETE", "/api/v1/orgs/acme/service-accounts/"+sa+"/keys/"+k["id"].(string), nil).want(t, 204)
+	formPost(t, ts.URL, "/oauth2/token", assertionForm(ed.Assertion(sa, tokenURL, time.Now(), time.Minute, nil))).wantOAuth(t, 401, oauth.CodeInvalidClient, "signature")
+	formPost(t, ts.URL, "/oauth2/token", assertionForm(es.Assertion(sa, tokenURL, time.Now(), time.Minute, nil))).wantOAuth(t, 200, "", "")
+	admin.do("DELETE", "/api/v1/orgs/acme/service-accounts/"+sa+"/keys/"+k["id"].(string), nil).want(t, 404, "not_found")
+
+	// A disabled account's assertions are refused.
+	admin.do("POST", "/api/v1/orgs/acme/service-accounts/"+sa+"/disable", nil).want(t, 200)
+	formPost(t, ts.URL, "/oauth2/token", assertionForm(es.Assertion(sa, tokenURL, time.Now(), time.Minute, nil))).wantOAuth(t, 401, oauth.CodeInvalidClient, "disabled")
+
+	// The key's last use is visible within the flush interval (A8's 15 s).
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var used any
+		for _, item := range admin.do("GET", "/api/v1/orgs/acme/service-accounts/"+sa+"/keys", nil).want(t, 200).JSON()["items"].([]any) {
+			if item.(map[string]any)["kid"] == es.Thumbprint() {
+				used = item.(map[string]any)["last_used_at"]
+			}
+		}
+		if used != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the key's last use never showed")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func mergeForm(f url.Values, kv ...string) url.Values {
+	for i := 0; i+1 < len(kv); i += 2 {
+		f.Set(kv[i], kv[i+1])
+	}
+	return f
+}
+
+// TestDPoP checks K3 end to end: require_dpop, binding at the token
+// endpoint (cnf.jkt, token_type DPoP, reuse per key), and /check through
+// a trusted gateway verifying each proof against the forwarded method and
+// URI, once.
+func TestDPoP(t *testing.T) {
+	ts := startServer(t, databases(t)["sqlite"](t), map[string]string{"TOLLGATE_TRUSTED_PROXIES": "127.0.0.1/32"})
+	admin := loggedIn(t, ts)
+	acct := newSA(t, admin, "acme", "dpop", 600, "member")
+	sa, secret := acct["id"].(string), acct["client_secret"].(string)
+	if acct["require_dpop"] != false {
+		t.Fatalf("require_dpop defaults to %v", acct["require_dpop"])
+	}
+	plain := token(t, ts.URL, sa, secret)["access_token"].(string)
+	upd := admin.do("PATCH", "/api/v1/orgs/acme/service-accounts/"+sa, map[string]any{"require_dpop": true}).want(t, 200).JSON()
+	if upd["require_dpop"] != true {
+		t.Fatalf("PATCH %v", upd)
+	}
+	// Requiring DPoP revoked the Bearer token already out.
+	wantCheck(t, check(t, ts.URL, "GET", plain), 401)
+
+	tokenURL := ts.URL + "/oauth2/token"
+	creds := url.Values{"grant_type": {"client_credentials"}, "client_id": {sa}, "client_secret": {secret}}
+	formPost(t, ts.URL, "/oauth2/token", creds).wantOAuth(t, 400, oauth.CodeInvalidDPoPProof, "requires DPoP")
+
+	key := josetest.NewKey("ES256", "", 0)
+	now := time.Now()
+	bound := formPost(t, ts.URL, "/oauth2/token", creds, "DPoP", key.Proof("POST", tokenURL, "", now, nil)).wantOAuth(t, 200, "", "")
+	if bound["token_type"] != "DPoP" {
+		t.Fatalf("token_type %v", bound["token_type"])
+	}
+	tok := bound["access_token"].(string)
+	sig, _ := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.EdDSA})
+	var claims struct {
+		Cnf struct {
+			JKT string `json:"jkt"`
+		} `json:"cnf"`
+	}
+	json.Unmarshal(sig.UnsafePayloadWithoutVerification(), &claims)
+	if claims.Cnf.JKT != key.Thumbprint() {
+		t.Fatalf("cnf.jkt %q, want the proof key's thumbprint %q", claims.Cnf.JKT, key.Thumbprint())
+	}
+	// Reuse is per key: the same key gets the same token, another key another.
+	same := formPost(t, ts.URL, "/oauth2/token", creds, "DPoP", key.Proof("POST", tokenURL, "", time.Now(), nil)).wantOAuth(t, 200, "", "")
+	if same["access_token"] != tok {
+		t.Fatal("the same key got another token")
+	}
+	key2 := josetest.NewKey("EdDSA", "", 0)
+	if other := formPost(t, ts.URL, "/oauth2/token", creds, "DPoP", key2.Proof("POST", tokenURL, "", time.Now(), nil)).wantOAuth(t, 200, "", ""); other["access_token"] == tok {
+		t.Fatal("another key got the same token")
+	}
+	// Proofs at the token endpoint: for this URI and POST, once.
+	proof := key.Proof("POST", tokenURL, "", time.Now(), nil)
+	formPost(t, ts.URL, "/oauth2/token", creds, "DPoP", proof).wantOAuth(t, 200, "", "")
+	formPost(t, ts.URL, "/oauth2/token", creds, "DPoP", proof).wantOAuth(t, 400, oauth.CodeInvalidDPoPProof, "used already")
+	formPost(t, ts.URL, "/oauth2/token", creds, "DPoP", key.Proof("GET", tokenURL, "", time.Now(), nil)).wantOAuth(t, 400, oauth.CodeInvalidDPoPProof, "htm")
+	formPost(t, ts.URL, "/oauth2/token", creds, "DPoP", key.Proof("POST", "https://elsewhere.example/token", "", time.Now(), nil)).wantOAuth(t, 400, oauth.CodeInvalidDPoPProof, "htu")
+	formPost(t, ts.URL, "/oauth2/token", creds, "DPoP", "not-a-proof").wantOAuth(t, 400, oauth.CodeInvalidDPoPProof, "well-formed")
+
+	// Introspection tells the binding (RFC 9449 §6.2).
+	in := formPost(t, ts.URL, "/oauth2/introspect", url.Values{"token": {tok}, "client_id": {sa}, "client_secret": {secret}}).wantOAuth(t, 200, "", "")
+	if in["active"] != true || in["token_type"] != "DPoP" || in["cnf"].(map[string]any)["jkt"] != key.Thumbprint() {
+		t.Fatalf("introspection %v", in)
+	}
+
+	// /check behind a gateway that forwards the original method and URI.
+	const api = "https://api.example/orders/7"
+	gateway := func(proof string, extra ...string) []string {
+		h := []string{"X-Forwarded-Method", "DELETE", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "api.example", "X-Forwarded-Uri", "/orders/7?force=1"}
+		if proof != "" {
+			h = append(h, "DPoP", proof)
+		}
+		return append(h, extra...)
+	}
+	dpopCheck := func(auth string, headers []string) *http.Response {
+		req, _ := http.NewRequest("GET", ts.URL+"/check", nil)
+		req.Header.Set("Authorization", auth)
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	good := key.Proof("DELETE", api, tok, time.Now(), nil)
+	r := dpopCheck("DPoP "+tok, gateway(good))
+	wantCheck(t, r, 200)
+	if r.Header.Get("X-Tollgate-Subject") != sa {
+		t.Fatalf("identity %v", r.Header)
+	}
+	// X-Original-URL, when absolute, is the URI too.
+	wantCheck(t, dpopCheck("DPoP "+tok, []string{"X-Original-Method", "GET", "X-Original-URL", api, "DPoP", key.Proof("GET", api, tok, time.Now(), nil)}), 200)
+	for _, tc := range []struct {
+		name, auth string
+		headers    []string
+	}{
+		{"replayed proof", "DPoP " + tok, gateway(good)},
+		{"no proof", "DPoP " + tok, gateway("")},
+		{"as a plain Bearer", "Bearer " + tok, gateway(key.Proof("DELETE", api, tok, time.Now(), nil))},
+		{"proof for another method", "DPoP " + tok, gateway(key.Proof("GET", api, tok, time.Now(), nil))},
+		{"proof for another URI", "DPoP " + tok, gateway(key.Proof("DELETE", "https://api.example/orders/8", tok, time.Now(), nil))},
+		{"proof of another key", "DPoP " + tok, gateway(key2.Proof("DELETE", api, tok, time.Now(), nil))},
+		{"proof for another token", "DPoP " + tok, gateway(key.Proof("DELETE", api, plain, time.Now(), nil))},
+		{"stale proof", "DPoP " + tok, gateway(key.Proof("DELETE", api, tok, time.Now().Add(-5*time.Minute), nil))},
+		{"nothing forwarded", "DPoP " + tok, []string{"DPoP", key.Proof("DELETE", api, tok, time.Now(), nil)}},
+	} {
+		r := dpopCheck(tc.auth, tc.headers)
+		if r.StatusCode != 401 || !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "DPoP ") {
+			t.Errorf("%s: /check answered %d %q, want 401 with a DPoP challenge", tc.name, r.StatusCode, r.Header.Get("WWW-Authenticate"))
+		}
+	}
+	// A Bearer token sent with the DPoP scheme is refused too.
+	admin.do("PATCH", "/api/v1/orgs/acme/service-accounts/"+sa, map[string]any{"require_dpop": false}).want(t, 200)
+	unbound := token(t, ts.URL, sa, secret)["access_token"].(string)
+	wantCheck(t, dpopCheck("DPoP "+unbound, gateway(key.Proof("DELETE", api, unbound, time.Now(), nil))), 401)
+	wantCheck(t, check(t, ts.URL, "GET", unbound), 200)
+}
+
+// TestDPoPReplayAndReuseAcrossReplicas: two processes on one PostgreSQL
+// database. A client assertion and a DPoP proof used on one are refused on
+// the other, and concurrent DPoP requests split between them get one token
+// per key.
+func TestDPoPReplayAndReuseAcrossReplicas(t *testing.T) {
+	db := databases(t)["postgres"](t)
+	const issuer = "http://tollgate.test"
+	env := map[string]string{"TOLLGATE_KEY_FILE": newKeyFile(t), "TOLLGATE_ISSUER": issuer, "TOLLGATE_TRUSTED_PROXIES": "127.0.0.1/32"}
+	a := startProcess(t, db, env)
+	b := startProcess(t, db, env)
+	admin := newClient(t, a.URL)
+	admin.signIn("admin@example.com", adminPassword)
+	sa := newSA(t, admin, "acme", "replicated", 900, "viewer")["id"].(string)
+	signer := josetest.NewKey("ES256", "k", 0)
+	addKey(t, admin, sa, string(signer.PublicJWK()))
+	tokenURL := issuer + "/oauth2/token"
+
+	assertion := signer.Assertion(sa, tokenURL, time.Now(), time.Minute, nil)
+	formPost(t, a.URL, "/oauth2/token", assertionForm(assertion)).wantOAuth(t, 200, "", "")
+	formPost(t, b.URL, "/oauth2/token", assertionForm(assertion)).wantOAuth(t, 401, oauth.CodeInvalidClient, "jti was used already")
+
+	dpop := josetest.NewKey("EdDSA", "", 0)
+	proof := dpop.Proof("POST", tokenURL, "", time.Now(), nil)
+	formPost(t, a.URL, "/oauth2/token", assertionForm(signer.Assertion(sa, tokenURL, time.Now(), time.Minute, nil)), "DPoP", proof).wantOAuth(t, 200, "", "")
+	formPost(t, b.URL, "/oauth2/token", assertionForm(signer.Assertion(sa, tokenURL, time.Now(), time.Minute, nil)), "DPoP", proof).
+		wantOAuth(t, 400, oauth.CodeInvalidDPoPProof, "used already")
+
+	// 32 concurrent requests for each of two keys, split between the
+	// replicas: one token per key.
+	keys := []*josetest.Key{josetest.NewKey("EdDSA", "", 0), josetest.NewKey("ES256", "", 0)}
+	seen := make([]map[string]bool, len(keys))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range keys {
+		seen[i] = map[string]bool{}
+		for j := range 32 {
+			wg.Go(func() {
+				base := []string{a.URL, b.URL}[j%2]
+				r := formPost(t, base, "/oauth2/token", assertionForm(signer.Assertion(sa, tokenURL, time.Now(), time.Minute, nil)),
+					"DPoP", keys[i].Proof("POST", tokenURL, "", time.Now(), nil))
+				if r.Status != 200 {
+					t.Errorf("%s", r)
+					return
+				}
+				mu.Lock()
+				seen[i][r.JSON()["access_token"].(string)] = true
+				mu.Unlock()
+			})
+		}
+	}
+	wg.Wait()
+	if len(seen[0]) != 1 || len(seen[1]) != 1 {
+		t.Fatalf("tokens per key: %d and %d, want 1 each", len(seen[0]), len(seen[1]))
+	}
+	for tok := range seen[0] {
+		if seen[1][tok] {
+			t.Fatal("two keys share a token")
+		}
+		// A proof used at /check on one replica is refused on the other.
+		const api = "https://api.example/x"
+		p := keys[0].Proof("GET", api, tok, time.Now(), nil)
+		h := []string{"X-Forwarded-Method", "GET", "X-Original-URL", api, "DPoP", p}
+		req := func(base string) int {
+			r, _ := http.NewRequest("GET", base+"/check", nil)
+			r.Header.Set("Authorization", "DPoP "+tok)
+			for i := 0; i+1 < len(h); i += 2 {
+				r.Header.Set(h[i], h[i+1])
+			}
+			resp, err := http.DefaultClient.Do(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		if got := req(a.URL); got != 200 {
+			t.Fatalf("first use of the proof: %d", got)
+		}
+		if got := req(b.URL); got != 401 {
+			t.Fatalf("the proof replayed on the other replica: %d", got)
+		}
+	}
+}
