@@ -12,6 +12,7 @@ import (
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/app"
 	"github.com/tollgate/tollgate/credential"
+	"github.com/tollgate/tollgate/federation"
 	"github.com/tollgate/tollgate/keys"
 )
 
@@ -39,6 +40,10 @@ type Config struct {
 	UsageFlushEvery time.Duration
 	// Metrics registers the boundary's metrics (nil: kept unregistered).
 	Metrics prometheus.Registerer
+	// Federation fetches the keys of the external issuers federated
+	// credentials trust (default: a fetcher with federation's defaults,
+	// https issuers only).
+	Federation *federation.Fetcher
 }
 
 // Authenticator is the one authentication boundary.
@@ -53,6 +58,7 @@ type Authenticator struct {
 	metrics *metrics
 
 	password, client, bearer *limiter
+	federation               *federation.Fetcher
 
 	mu sync.Mutex
 	// gen counts invalidations: a load that began before one does not
@@ -100,6 +106,9 @@ func New(store tollgate.Store, a *app.App, km *keys.Manager, kr *credential.Keyr
 	if cfg.UsageFlushEvery == 0 {
 		cfg.UsageFlushEvery = 5 * time.Second
 	}
+	if cfg.Federation == nil {
+		cfg.Federation = federation.New(federation.Config{Clock: clock})
+	}
 	reg := cfg.Metrics
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -109,7 +118,7 @@ func New(store tollgate.Store, a *app.App, km *keys.Manager, kr *credential.Keyr
 		clients: newCache[*clientEntry](), trusts: newCache[*trustEntry](), members: newCache[tollgate.Role](), creds: newCache[*credEntry](),
 		negative: newCache[struct{}](), sessions: newCache[struct{}](), preflight: newCache[bool](), usage: newUsage(),
 		dummy: kr.Hash("tollgate: no such client"), dummyPassword: credential.HashPassword(credential.NewPassword(), a.Argon2()),
-		quit: make(chan struct{})}
+		federation: cfg.Federation, quit: make(chan struct{})}
 	au.metrics = newMetrics(reg, au)
 	au.sampler = sampler{last: map[string]*sampled{}, events: make(chan rateEvent, 256)}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -96,13 +96,18 @@ var secretMethod = clientMethod{
 var errClientAuth = oauth.Fail(oauth.CodeInvalidClient, "client authentication failed")
 
 // Client authenticates the OAuth client of a token, introspection or
-// revocation request from its Authorization header and form. It returns
+// revocation request from its Authorization header and form: by a client
+// secret, a client assertion (private_key_jwt), or, for the federated
+// grants at the token endpoint, the workload's token (federated). It returns
 // the service account as an actor whose Credential carries the account,
 // its org and how it authenticated. Errors carry OAuth codes:
 // invalid_client (EUnauthenticated) for failed authentication or a
 // disabled account, invalid_request (EInvalid) for a malformed request,
 // and ERateLimited once the client ID or address is over its limit.
 func (a *Authenticator) Client(ctx context.Context, req Request) (app.Actor, error) {
+	if req.Door == "token" && oauth.Federated(req.Form.Get("grant_type")) && len(req.Form["grant_type"]) == 1 {
+		return a.federated(ctx, req)
+	}
 	now := a.now()
 	auth, err := oauth.ParseClientAuth(req.Authorization, req.Form)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -53,6 +54,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	limitClient := ef.rate("limit-client", "TOLLGATE_LIMIT_CLIENT", authn.DefaultLimits.Client, "failed client authentications per client ID and address (10x per address); per process")
 	limitBearer := ef.rate("limit-bearer", "TOLLGATE_LIMIT_BEARER", authn.DefaultLimits.Bearer, "unknown bearer credentials per client address at /check and the admin API; per process")
 	saDomain := fs.String("sa-email-domain", envOr(getenv, "TOLLGATE_SA_EMAIL_DOMAIN", "serviceaccounts.tollgate.local"), "domain of service accounts' email addresses (env TOLLGATE_SA_EMAIL_DOMAIN)")
+	insecureIssuers := fs.String("federation-insecure-issuers", getenv("TOLLGATE_FEDERATION_INSECURE_ISSUERS"), "comma-separated exact http://127.0.0.1:PORT origins that federated credentials may name as issuers without https: for tests only (env TOLLGATE_FEDERATION_INSECURE_ISSUERS)")
 	synchronous := fs.String("sqlite-synchronous", envOr(getenv, "TOLLGATE_SQLITE_SYNCHRONOUS", "FULL"), "SQLite durability: FULL (a committed write survives a power loss), NORMAL (faster; the last commits before a power loss can be lost), EXTRA or OFF (env TOLLGATE_SQLITE_SYNCHRONOUS)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -81,6 +83,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return &usageError{msg: fmt.Sprintf("--trusted-proxies: %q is not a CIDR such as 10.0.0.0/8", c)}
 		}
 		trusted = append(trusted, p)
+	}
+	insecure, err := loopbackOrigins("--federation-insecure-issuers", *insecureIssuers)
+	if err != nil {
+		return err
 	}
 	keyPath, err := keyFilePath(*keyFile, *db)
 	if err != nil {
@@ -129,7 +135,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	var draining atomic.Bool
 	st, err := stack.New(ctx, s, stack.Config{Issuer: base, Audience: *audience, Keyring: keyring, CacheTTL: *cacheTTL,
 		ServiceAccountEmailDomain: *saDomain, TrustedProxies: trusted, ForwardedHeader: *fwdHeader, Registry: reg, Log: log, Draining: draining.Load,
-		Limits: authn.Limits{Password: *limitPassword, Client: *limitClient, Bearer: *limitBearer}})
+		Limits: authn.Limits{Password: *limitPassword, Client: *limitClient, Bearer: *limitBearer}, FederationInsecureIssuers: insecure})
 	if err != nil {
 		return err
 	}
@@ -245,4 +251,27 @@ func maintain(ctx context.Context, a *app.App, km *keys.Manager, s tollgate.Stor
 		case <-t.C:
 		}
 	}
+}
+
+// loopbackOrigins parses a comma list of exact http origins on a loopback
+// address with a port (http://127.0.0.1:8443), as the flag named allows
+// for tests; anything else is a usage error.
+func loopbackOrigins(flag, list string) ([]string, error) {
+	var out []string
+	for _, o := range strings.Split(list, ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		bad := err != nil || u.Scheme != "http" || u.Port() == "" || u.Path != "" || u.RawQuery != "" || u.User != nil || u.Fragment != ""
+		if !bad {
+			ip, perr := netip.ParseAddr(u.Hostname())
+			bad = perr != nil || !ip.IsLoopback()
+		}
+		if bad {
+			return nil, &usageError{msg: fmt.Sprintf("%s: %q is not an exact http://127.0.0.1:PORT origin", flag, o)}
+		}
+		out = append(out, o)
+	}
+	return out, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/tollgate/tollgate/app"
 	"github.com/tollgate/tollgate/authn"
 	"github.com/tollgate/tollgate/credential"
+	"github.com/tollgate/tollgate/federation"
 	"github.com/tollgate/tollgate/keys"
 	"github.com/tollgate/tollgate/server"
 )
@@ -53,6 +54,9 @@ type Config struct {
 	Log *slog.Logger
 	// Draining, when set and true, makes /readyz answer 503.
 	Draining func() bool
+	// FederationInsecureIssuers are the exact http://127.0.0.1:PORT
+	// origins federated credentials may name as issuers (tests only).
+	FederationInsecureIssuers []string
 }
 
 // Stack is an assembled Tollgate.
@@ -84,9 +88,10 @@ func New(ctx context.Context, s tollgate.Store, cfg Config) (*Stack, error) {
 	}
 	a := app.New(s, cfg.Clock, app.Config{Issuer: cfg.Issuer, Audience: cfg.Audience, Keyring: cfg.Keyring, Signing: km,
 		Argon2: cfg.Argon2, ServiceAccountEmailDomain: cfg.ServiceAccountEmailDomain, ReuseMemoTTL: cfg.CacheTTL,
-		Metrics: cfg.Registry}, cfg.Log)
+		Metrics: cfg.Registry, FederationInsecureIssuers: cfg.FederationInsecureIssuers}, cfg.Log)
 	au := authn.New(s, a, km, cfg.Keyring, cfg.Clock, authn.Config{Issuer: cfg.Issuer, CacheTTL: cfg.CacheTTL,
-		Limits: cfg.Limits, UsageFlushEvery: cfg.UsageFlushEvery, Metrics: cfg.Registry}, cfg.Log)
+		Limits: cfg.Limits, UsageFlushEvery: cfg.UsageFlushEvery, Metrics: cfg.Registry,
+		Federation: federation.New(federation.Config{Insecure: cfg.FederationInsecureIssuers, Clock: cfg.Clock})}, cfg.Log)
 	h, err := server.New(a, au, km, cfg.Log, server.Config{Issuer: cfg.Issuer, TrustedProxies: cfg.TrustedProxies, ForwardedHeader: cfg.ForwardedHeader,
 		Registerer: cfg.Registry, Metrics: promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}), Draining: cfg.Draining})
 	if err != nil {
