@@ -32,6 +32,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
+	"github.com/tollgate/tollgate/oauth"
 )
 
 // Config configures a Verifier.
@@ -54,6 +55,14 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now returns the time (default time.Now); tests set it.
 	Now func() time.Time
+	// RequestURL is the absolute URL a client called, as its DPoP proofs
+	// name it (default: http or https by the connection, the Host header
+	// and the path). Behind a proxy that terminates TLS, return the public
+	// URL.
+	RequestURL func(r *http.Request) string
+	// ReplayCache makes each DPoP proof single use (default: in memory,
+	// per process).
+	ReplayCache ReplayCache
 }
 
 // Identity is who a valid access token speaks for.
@@ -66,6 +75,9 @@ type Identity struct {
 	TokenID          string // jti
 	IssuedAt         time.Time
 	ExpiresAt        time.Time
+	// JKT is the thumbprint of the DPoP key the token is bound to ("" for
+	// a Bearer token, RFC 9449 §6.1).
+	JKT string
 }
 
 // Verifier checks access tokens against a cached JWK Set.
@@ -107,6 +119,12 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.RequestURL == nil {
+		cfg.RequestURL = requestURL
+	}
+	if cfg.ReplayCache == nil {
+		cfg.ReplayCache = &memoryReplay{now: cfg.Now, seen: map[string]time.Time{}}
 	}
 	return &Verifier{cfg: cfg}, nil
 }
@@ -185,6 +203,9 @@ type claims struct {
 	Expiry   int64           `json:"exp"`
 	NotUntil int64           `json:"nbf"`
 	ID       string          `json:"jti"`
+	Cnf      struct {
+		JKT string `json:"jkt"`
+	} `json:"cnf"`
 }
 
 func (c *claims) hasAudience(aud string) bool {
@@ -250,7 +271,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Identity, error) 
 		return nil, invalid("no subject")
 	}
 	return &Identity{ServiceAccountID: c.Subject, ClientID: c.ClientID, OrgID: c.OrgID, Role: c.Role, Scope: c.Scope,
-		TokenID: c.ID, IssuedAt: time.Unix(c.IssuedAt, 0), ExpiresAt: time.Unix(c.Expiry, 0)}, nil
+		TokenID: c.ID, IssuedAt: time.Unix(c.IssuedAt, 0), ExpiresAt: time.Unix(c.Expiry, 0), JKT: c.Cnf.JKT}, nil
 }
 
 type ctxKey struct{}
@@ -267,24 +288,28 @@ func NewContext(ctx context.Context, id *Identity) context.Context {
 	return context.WithValue(ctx, ctxKey{}, id)
 }
 
-// Middleware admits requests with a valid "Authorization: Bearer" access
-// token and puts its Identity in the request context. Others get 401 with
-// WWW-Authenticate (RFC 6750 §3); if Tollgate cannot be reached for the
+// Middleware admits requests with a valid access token (VerifyRequest:
+// Bearer, or DPoP with a proof for DPoP-bound tokens) and puts its
+// Identity in the request context. Others get 401 with WWW-Authenticate
+// (RFC 6750 §3, RFC 9449 §7.1); if Tollgate cannot be reached for the
 // keys, 503.
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		id, err := v.VerifyRequest(r)
+		switch {
+		case errors.Is(err, ErrInvalidProof):
+			w.Header().Set("WWW-Authenticate", `DPoP realm="api", error="invalid_dpop_proof", algs="`+strings.Join(oauth.SigningAlgorithms, " ")+`"`)
+			http.Error(w, "the DPoP proof is not valid", http.StatusUnauthorized)
+			return
+		case errors.Is(err, errNoToken):
 			w.Header().Set("WWW-Authenticate", `Bearer realm="api"`)
 			http.Error(w, "an access token is required", http.StatusUnauthorized)
 			return
-		}
-		id, err := v.Verify(r.Context(), strings.TrimSpace(tok))
-		if errors.Is(err, ErrInvalidToken) {
+		case errors.Is(err, ErrInvalidToken):
 			w.Header().Set("WWW-Authenticate", `Bearer realm="api", error="invalid_token"`)
 			http.Error(w, "the access token is not valid", http.StatusUnauthorized)
 			return
-		} else if err != nil {
+		case err != nil:
 			http.Error(w, "cannot verify access tokens right now", http.StatusServiceUnavailable)
 			return
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/tollgate/tollgate/internal/josetest"
 	"github.com/tollgate/tollgate/oauth"
+	"github.com/tollgate/tollgate/verify"
 )
 
 // formPost posts form to an OAuth endpoint with extra headers (name,
@@ -416,6 +418,54 @@ func TestDPoPReplayAndReuseAcrossReplicas(t *testing.T) {
 		}
 		if got := req(b.URL); got != 401 {
 			t.Fatalf("the proof replayed on the other replica: %d", got)
+		}
+	}
+}
+
+// TestVerifyPackageWithDPoP: the verify middleware in front of a resource
+// server accepts a DPoP-bound token from the real Tollgate only with a
+// fresh proof of its key for the request.
+func TestVerifyPackageWithDPoP(t *testing.T) {
+	ts, admin, sa, secret := withSA(t, 300, "member")
+	admin.do("PATCH", "/api/v1/orgs/acme/service-accounts/"+sa, map[string]any{"require_dpop": true}).want(t, 200)
+	key := josetest.NewKey("EdDSA", "", 0)
+	creds := url.Values{"grant_type": {"client_credentials"}, "client_id": {sa}, "client_secret": {secret}}
+	tok := formPost(t, ts.URL, "/oauth2/token", creds, "DPoP", key.Proof("POST", ts.URL+"/oauth2/token", "", time.Now(), nil)).wantOAuth(t, 200, "", "")["access_token"].(string)
+	v, err := verify.New(verify.Config{Issuer: ts.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := httptest.NewServer(v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		who, _ := verify.FromContext(r.Context())
+		io.WriteString(w, who.ServiceAccountID+" "+who.JKT)
+	})))
+	defer rs.Close()
+	call := func(auth, proof string) (int, string) {
+		req, _ := http.NewRequest("GET", rs.URL+"/orders", nil)
+		req.Header.Set("Authorization", auth)
+		if proof != "" {
+			req.Header.Set("DPoP", proof)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	proof := key.Proof("GET", rs.URL+"/orders", tok, time.Now(), nil)
+	if status, body := call("DPoP "+tok, proof); status != 200 || body != sa+" "+key.Thumbprint() {
+		t.Fatalf("with a proof: %d %s", status, body)
+	}
+	for name, c := range map[string][2]string{
+		"replayed":  {"DPoP " + tok, proof},
+		"as Bearer": {"Bearer " + tok, ""},
+		"no proof":  {"DPoP " + tok, ""},
+		"other URL": {"DPoP " + tok, key.Proof("GET", rs.URL+"/admin", tok, time.Now(), nil)},
+	} {
+		if status, _ := call(c[0], c[1]); status != 401 {
+			t.Errorf("%s: %d, want 401", name, status)
 		}
 	}
 }
