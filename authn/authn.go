@@ -80,6 +80,8 @@ type Authenticator struct {
 	dummy         []byte
 	dummyPassword string
 
+	onceJobs chan *onceJob // the replay log's queue (once.go)
+
 	quit    chan struct{}
 	stopped sync.WaitGroup
 	once    sync.Once
@@ -118,13 +120,14 @@ func New(store tollgate.Store, a *app.App, km *keys.Manager, kr *credential.Keyr
 		clients: newCache[*clientEntry](), trusts: newCache[*trustEntry](), members: newCache[tollgate.Role](), creds: newCache[*credEntry](),
 		negative: newCache[struct{}](), sessions: newCache[struct{}](), preflight: newCache[bool](), usage: newUsage(),
 		dummy: kr.Hash("tollgate: no such client"), dummyPassword: credential.HashPassword(credential.NewPassword(), a.Argon2()),
-		federation: cfg.Federation, quit: make(chan struct{})}
+		federation: cfg.Federation, onceJobs: make(chan *onceJob, maxOnceBatch), quit: make(chan struct{})}
 	au.metrics = newMetrics(reg, au)
 	au.sampler = sampler{last: map[string]*sampled{}, events: make(chan rateEvent, 256)}
 	ctx, cancel := context.WithCancel(context.Background())
 	au.stopped.Go(func() { au.listen(ctx) })
 	au.stopped.Go(func() { au.flushLoop(); cancel() })
 	au.stopped.Go(au.writeSampled)
+	au.stopped.Go(au.onceLoop)
 	return au
 }
 

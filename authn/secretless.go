@@ -2,8 +2,6 @@ package authn
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"time"
 
 	"github.com/tollgate/tollgate"
@@ -96,19 +94,6 @@ var assertionMethod = clientMethod{
 		a.usedKey(match.row.ID)
 		return match.row.ID, nil
 	},
-}
-
-// useOnce records what (a jti, with what it belongs to) of a kind as used
-// until exp, in the store that every replica shares: a second use before
-// exp is replay. The key is hashed, so that what a client sent is never
-// stored as is.
-func (a *Authenticator) useOnce(ctx context.Context, kind, what string, exp time.Time, replay error) error {
-	sum := sha256.Sum256([]byte(kind + "\x00" + what))
-	err := a.store.UseOnce(ctx, kind+":"+hex.EncodeToString(sum[:]), tollgate.Timestamp(a.now()), tollgate.Timestamp(exp))
-	if tollgate.ErrorCode(err) == tollgate.EConflict {
-		return replay
-	}
-	return err
 }
 
 // dpopRefusal is how a request to a resource with a missing or bad DPoP

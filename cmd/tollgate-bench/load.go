@@ -21,10 +21,13 @@ type request struct {
 	bearer                         string // Authorization: Bearer, when set
 }
 
-// scenario is a named load: req(i) is what worker i sends.
+// scenario is a named load: req(i) is what worker i sends, built once per
+// worker, or before each request when each is set (a request that must
+// differ every time, like a client assertion with its single-use jti).
 type scenario struct {
 	name string
 	req  func(worker int) request
+	each bool
 }
 
 // result is one measurement.
@@ -54,12 +57,12 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microse
 // own keep-alive connection, first for the warm-up, then for the measured
 // duration, and reports throughput, latency percentiles and errors
 // (anything but a 200).
-func measure(ctx context.Context, name string, conns int, cfg config, req func(int) request) result {
+func measure(ctx context.Context, name string, conns int, cfg config, req func(int) request, each bool) result {
 	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true, IdleConnTimeout: time.Minute}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	load(ctx, client, conns, cfg.warmup, req)
-	lat, errs, firstErr, elapsed := load(ctx, client, conns, cfg.duration, req)
+	load(ctx, client, conns, cfg.warmup, req, each)
+	lat, errs, firstErr, elapsed := load(ctx, client, conns, cfg.duration, req, each)
 	res := result{name: name, conns: conns, errors: errs, firstErr: firstErr}
 	if len(lat) > 0 {
 		slices.Sort(lat)
@@ -70,7 +73,7 @@ func measure(ctx context.Context, name string, conns int, cfg config, req func(i
 	return res
 }
 
-func load(ctx context.Context, client *http.Client, conns int, d time.Duration, req func(int) request) ([]time.Duration, int, string, time.Duration) {
+func load(ctx context.Context, client *http.Client, conns int, d time.Duration, req func(int) request, each bool) ([]time.Duration, int, string, time.Duration) {
 	deadline := time.Now().Add(d)
 	var mu sync.Mutex
 	var all []time.Duration
@@ -83,6 +86,9 @@ func load(ctx context.Context, client *http.Client, conns int, d time.Duration, 
 			var mine []time.Duration
 			myErrs, myFirst := 0, ""
 			for time.Now().Before(deadline) && ctx.Err() == nil {
+				if each {
+					r = req(i)
+				}
 				hr, _ := http.NewRequestWithContext(ctx, r.method, r.url, strings.NewReader(r.body))
 				if r.contentType != "" {
 					hr.Header.Set("Content-Type", r.contentType)

@@ -10,8 +10,10 @@
 // It builds cmd/tollgate, starts it on a fresh SQLite database and the
 // minimal handler in separate processes, creates service accounts through
 // the admin API, and prints requests/s, p50, p99 and the ratio to the
-// minimal handler for: the token endpoint's reuse path, minting, and
-// introspection. With --token-url it measures that token endpoint the same
+// minimal handler for: the token endpoint's reuse path, minting,
+// introspection, /check, and the secretless methods (private_key_jwt and
+// token exchange, each beside the in-process cost of the one signature
+// check it needs). With --token-url it measures that token endpoint the same
 // way (client_secret_post), so peers can be compared.
 package main
 
@@ -116,6 +118,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer minimal.stop()
 
 	var scenarios []scenario
+	var costs map[string]time.Duration // of one signature check, by scenario
 	if cfg.tokenURL != "" {
 		if cfg.clientID == "" || cfg.secret == "" {
 			return errors.New("--token-url needs --client-id and --client-secret")
@@ -130,7 +133,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 		}
-		tg, err := startTollgate(ctx, cfg.bin, stderr, "--log-level", cfg.logLevel, "--sqlite-synchronous", cfg.sync)
+		is, err := startIssuer()
+		if err != nil {
+			return err
+		}
+		tg, err := startTollgate(ctx, cfg.bin, stderr, "--log-level", cfg.logLevel, "--sqlite-synchronous", cfg.sync,
+			"--federation-insecure-issuers", is.url)
 		if err != nil {
 			return err
 		}
@@ -138,6 +146,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if scenarios, err = setUp(tg.base, slices.Max(cfg.conns)); err != nil {
 			return fmt.Errorf("setting up Tollgate: %w", err)
 		}
+		secretless, err := setUpSecretless(tg.base, is, slices.Max(cfg.conns))
+		if err != nil {
+			return fmt.Errorf("setting up the secretless scenarios: %w", err)
+		}
+		scenarios = append(scenarios, secretless...)
+		costs = verifyCost(stdout)
 		// A second Tollgate that trusts no cache entry for more than 1 ns.
 		cold, err := startTollgate(ctx, cfg.bin, stderr, "--log-level", cfg.logLevel, "--sqlite-synchronous", cfg.sync, "--cache-ttl", "1ns")
 		if err != nil {
@@ -157,11 +171,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, n := range cfg.conns {
 		ceiling := measure(ctx, "minimal net/http handler", n, cfg, func(int) request {
 			return request{method: "GET", url: minimal.base + "/"}
-		})
+		}, false)
 		ceiling.print(stdout, 0)
+		var reuseRPS float64
 		for _, sc := range scenarios {
-			res := measure(ctx, sc.name, n, cfg, sc.req)
+			res := measure(ctx, sc.name, n, cfg, sc.req, sc.each)
 			res.print(stdout, ceiling.rps)
+			if sc.name == "token endpoint, reused token" {
+				reuseRPS = res.rps
+			}
+			if c, ok := costs[sc.name]; ok && reuseRPS > 0 && res.rps > 0 {
+				fmt.Fprintf(stdout, "    one signature check %s; everything else beyond the reuse path %s a request\n", us(c), us(extraCost(res.rps, reuseRPS, c)))
+			}
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
