@@ -21,7 +21,8 @@ import (
 	"github.com/go-jose/go-jose/v4"
 )
 
-// Key is a private key with its algorithm and kid.
+// Key is a private key with its algorithm and kid. Its methods are safe
+// for concurrent use.
 type Key struct {
 	Alg     string
 	KeyID   string
@@ -86,12 +87,17 @@ func (k *Key) Thumbprint() string {
 // Sign returns a compact JWS of claims, with the key's kid (when set), typ
 // (when not "") and extra header members.
 func (k *Key) Sign(typ string, claims map[string]any, header map[string]any) string {
+	return k.sign(k.KeyID, typ, claims, header)
+}
+
+// sign is Sign with the kid given ("" for none). Safe for concurrent use.
+func (k *Key) sign(kid, typ string, claims map[string]any, header map[string]any) string {
 	opts := &jose.SignerOptions{}
 	if typ != "" {
 		opts = opts.WithType(jose.ContentType(typ))
 	}
-	if k.KeyID != "" {
-		opts = opts.WithHeader("kid", k.KeyID)
+	if kid != "" {
+		opts = opts.WithHeader("kid", kid)
 	}
 	for name, v := range header {
 		opts = opts.WithHeader(jose.HeaderKey(name), v)
@@ -136,10 +142,8 @@ func (k *Key) Proof(method, uri, token string, now time.Time, over map[string]an
 	pub := &jose.JSONWebKey{Key: k.Private.Public()}
 	b, _ := pub.MarshalJSON()
 	_ = json.Unmarshal(b, &jwk)
-	kid := k.KeyID
-	k.KeyID = "" // a proof names its key by value
-	defer func() { k.KeyID = kid }()
-	return k.Sign("dpop+jwt", apply(claims, over), map[string]any{"jwk": jwk})
+	// A proof names its key by value, not by kid.
+	return k.sign("", "dpop+jwt", apply(claims, over), map[string]any{"jwk": jwk})
 }
 
 // Unsigned returns claims as a JWT with alg none and no signature.
