@@ -331,6 +331,43 @@ func TestDPoP(t *testing.T) {
 			t.Errorf("%s: /check answered %d %q, want 401 with a DPoP challenge", tc.name, r.StatusCode, r.Header.Get("WWW-Authenticate"))
 		}
 	}
+	// Introspection with the proof the resource server received, forwarded
+	// with its method and URI: checked, and a bad one answers inactive.
+	introspectWith := func(proof string) map[string]any {
+		return formPost(t, ts.URL, "/oauth2/introspect", url.Values{"token": {tok}, "client_id": {sa}, "client_secret": {secret}},
+			"DPoP", proof, "X-Forwarded-Method", "GET", "X-Original-URL", api).wantOAuth(t, 200, "", "")
+	}
+	if in := introspectWith(key.Proof("GET", api, tok, time.Now(), nil)); in["active"] != true {
+		t.Fatalf("introspection with a valid forwarded proof: %v", in)
+	}
+	if in := introspectWith(key.Proof("POST", api, tok, time.Now(), nil)); in["active"] != false {
+		t.Fatalf("introspection with a proof for another method: %v", in)
+	}
+
+	// The admin API checks the proof against the request at the issuer's URL.
+	apiCall := func(auth, proof string) int {
+		req, _ := http.NewRequest("GET", ts.URL+"/api/v1/orgs/acme", nil)
+		req.Header.Set("Authorization", auth)
+		if proof != "" {
+			req.Header.Set("DPoP", proof)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := apiCall("DPoP "+tok, key.Proof("GET", ts.URL+"/api/v1/orgs/acme", tok, time.Now(), nil)); got != 200 {
+		t.Fatalf("admin API with a DPoP-bound token and its proof: %d", got)
+	}
+	if got := apiCall("Bearer "+tok, ""); got != 401 {
+		t.Fatalf("admin API with a DPoP-bound token as Bearer: %d", got)
+	}
+	if got := apiCall("DPoP "+tok, key.Proof("GET", ts.URL+"/api/v1/orgs/other", tok, time.Now(), nil)); got != 401 {
+		t.Fatalf("admin API with a proof for another URL: %d", got)
+	}
+
 	// A Bearer token sent with the DPoP scheme is refused too.
 	admin.do("PATCH", "/api/v1/orgs/acme/service-accounts/"+sa, map[string]any{"require_dpop": false}).want(t, 200)
 	unbound := token(t, ts.URL, sa, secret)["access_token"].(string)
