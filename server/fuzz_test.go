@@ -6,8 +6,12 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/tollgate/tollgate/app"
+	"github.com/tollgate/tollgate/internal/josetest"
 	"github.com/tollgate/tollgate/internal/stacktest"
+	"github.com/tollgate/tollgate/oauth"
 )
 
 // newHandler builds the whole HTTP stack on a fresh SQLite database, with
@@ -109,7 +113,7 @@ func FuzzAdminAPI(f *testing.F) {
 	for store, env := range envs {
 		cookies[store] = consoleSession(f, env.Handler)
 	}
-	sa := envs["sqlite"].Account.ID
+	sa := "{sa}" // each store's own account
 	f.Add(uint8(0), "session", "", `{"email":"a\u0000@example.com","password":"x"}`)
 	f.Add(uint8(1), "orgs/acme/service-accounts/\x00", "", "")
 	f.Add(uint8(1), "orgs/acme/tokens/\xff", "", "")
@@ -122,17 +126,100 @@ func FuzzAdminAPI(f *testing.F) {
 	f.Add(uint8(0), "orgs/acme/tokens/tok_\x00/reassign", "", `{"service_account_id":"\ud800"}`)
 	f.Add(uint8(3), "orgs/acme/members/usr_\x00", "", "")
 	f.Add(uint8(0), "orgs", "", `{"slug":"a\u0000b","name":"x"}`)
+	f.Add(uint8(0), "orgs/acme/service-accounts/{sa}/keys", "", `{"public_key":"\u0000"}`)
+	f.Add(uint8(0), "orgs/acme/service-accounts/{sa}/keys", "", `{"public_key":{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"\u0000"}}`)
+	f.Add(uint8(0), "orgs/acme/service-accounts/{sa}/keys", "", `{"public_key":{"kty":"RSA","n":"AQAB","e":"AQAB"},"expires_at":"x"}`)
+	f.Add(uint8(3), "orgs/acme/service-accounts/{sa}/keys/ck_\x00", "", "")
+	f.Add(uint8(0), "orgs/acme/service-accounts/{sa}/federated-credentials", "", `{"name":"\u0000","issuer":"https://x\u0000","subject":"\ud800","claims":{"\u0000":"a"}}`)
+	f.Add(uint8(0), "orgs/acme/service-accounts/{sa}/federated-credentials", "", `{"name":"gh","issuer":"https://token.actions.githubusercontent.com","claims":{"repository":"o/r\u0000"}}`)
+	f.Add(uint8(3), "orgs/acme/service-accounts/{sa}/federated-credentials/fed_\xff", "", "")
+	f.Add(uint8(2), "orgs/acme/service-accounts/{sa}", "", `{"require_dpop":"yes"}`)
 	methods := []string{"POST", "GET", "PATCH", "DELETE"}
 	f.Fuzz(func(t *testing.T, method uint8, path, query, body string) {
 		for store, env := range envs {
 			req := httptest.NewRequest("GET", "/", strings.NewReader(body))
 			req.Method = methods[int(method)%len(methods)]
-			req.URL = &url.URL{Path: "/api/v1/" + path, RawQuery: query}
+			req.URL = &url.URL{Path: "/api/v1/" + strings.ReplaceAll(path, "{sa}", env.Account.ID), RawQuery: query}
 			req.Header.Set("Content-Type", "application/json")
 			req.AddCookie(cookies[store])
 			rec := serve(t, store, env.Handler, req)
 			if rec.Code >= 400 && rec.Header().Get("Content-Type") != "application/problem+json" {
 				t.Fatalf("%s: %s %q answered %d as %q: %s", store, req.Method, req.URL, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+			}
+		}
+	})
+}
+
+// FuzzSecretlessGrants sends arbitrary client assertions, workload tokens
+// and DPoP headers to the token endpoint, on both stores, for an account
+// with a registered key and a federated credential: never a 5xx, and
+// every refusal is RFC 6749 JSON. Its seeds include well-signed assertions
+// and proofs whose jti holds characters one store might refuse.
+func FuzzSecretlessGrants(f *testing.F) {
+	envs := stacktest.Stores(f, stacktest.Options{})
+	key := josetest.NewKey("EdDSA", "fuzz", 0)
+	for _, env := range envs {
+		if _, err := env.App.AddClientKey(f.Context(), env.Admin, "acme", env.Account.ID, app.ClientKeyInput{PublicKey: key.PublicJWK()}); err != nil {
+			f.Fatal(err)
+		}
+		if _, err := env.App.AddFederatedCredential(f.Context(), env.Admin, "acme", env.Account.ID, app.FederatedCredentialInput{
+			Name: "gh", Issuer: "https://token.actions.githubusercontent.com"}); err != nil {
+			f.Fatal(err)
+		}
+	}
+	const tokenURL = stacktest.Issuer + "/oauth2/token"
+	// "sign:<jti>" stands for a valid assertion (or proof) with that jti,
+	// signed for each store's account as the input runs: such inputs reach
+	// the replay log.
+	for _, jti := range []string{"plain", "nul\x00", "bad\xffutf8", strings.Repeat("j", 300), ""} {
+		f.Add("client_credentials", "sign:"+jti, "", "sign:"+jti)
+	}
+	// The seeds' path works: a valid assertion with an odd jti and a proof
+	// get a DPoP-bound token on each store (a jti is stored hashed).
+	for store, env := range envs {
+		form := url.Values{"grant_type": {"client_credentials"}, "client_assertion_type": {oauth.AssertionTypeJWT},
+			"client_assertion": {key.Assertion(env.Account.ID, tokenURL, time.Now(), time.Minute, map[string]any{"jti": "nul\x00\xff"})}}
+		req := httptest.NewRequest("POST", "/oauth2/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("DPoP", key.Proof("POST", tokenURL, "", time.Now(), map[string]any{"jti": "\x00"}))
+		rec := httptest.NewRecorder()
+		env.Handler.ServeHTTP(rec, req)
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"token_type":"DPoP"`) {
+			f.Fatalf("%s: a valid assertion and proof answered %d %s", store, rec.Code, rec.Body)
+		}
+	}
+	f.Add(oauth.GrantTokenExchange, "", key.Sign("JWT", map[string]any{"iss": "https://token.actions.githubusercontent.com", "aud": stacktest.Issuer}, nil), "")
+	f.Add(oauth.GrantJWTBearer, "", josetest.Unsigned(map[string]any{"iss": "https://token.actions.githubusercontent.com"}), "x.y.z")
+	f.Add("client_credentials", "a.b.c", "", "\x00")
+	f.Fuzz(func(t *testing.T, grant, assertion, subject, dpop string) {
+		for store, env := range envs {
+			form := url.Values{"grant_type": {grant}}
+			switch {
+			case strings.HasPrefix(assertion, "sign:"):
+				form.Set("client_assertion_type", oauth.AssertionTypeJWT)
+				form.Set("client_assertion", key.Assertion(env.Account.ID, tokenURL, time.Now(), time.Minute, map[string]any{"jti": assertion[5:]}))
+			case assertion != "":
+				form.Set("client_assertion_type", oauth.AssertionTypeJWT)
+				form.Set("client_assertion", assertion)
+			case grant == oauth.GrantJWTBearer:
+				form.Set("client_id", env.Account.ID)
+				form.Set("assertion", subject)
+			default:
+				form.Set("client_id", env.Account.ID)
+				form.Set("subject_token", subject)
+				form.Set("subject_token_type", oauth.TokenTypeJWT)
+			}
+			req := httptest.NewRequest("POST", "/oauth2/token", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if jti, ok := strings.CutPrefix(dpop, "sign:"); ok {
+				dpop = key.Proof("POST", tokenURL, "", time.Now(), map[string]any{"jti": jti})
+			}
+			if dpop != "" && !strings.ContainsAny(dpop, "\r\n\x00") {
+				req.Header.Set("DPoP", dpop)
+			}
+			rec := serve(t, store, env.Handler, req)
+			if rec.Code >= 400 && !strings.Contains(rec.Body.String(), `"error"`) {
+				t.Fatalf("%s: %d without an RFC 6749 error: %s", store, rec.Code, rec.Body)
 			}
 		}
 	})

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tollgate/tollgate/internal/josetest"
 )
 
 // TestLifecycle drives the foundation through the API as a person would:
@@ -127,12 +129,15 @@ func TestRoleMatrix(t *testing.T) {
 	// Each role's write gets its own target so that one role's success does
 	// not change what the next role sees.
 	targets, saTargets, tokTargets := map[string]string{}, map[string]string{}, map[string]string{}
+	keyTargets, fedTargets := map[string]string{}, map[string]string{}
 	owner := newSA(t, sa, "acme", "token-owner", 300, "viewer")["id"].(string)
 	for _, role := range roles {
 		_, id := invite(t, ts, sa, "acme", "target-"+role+"@example.com", "viewer")
 		targets[role] = id
 		saTargets[role] = newSA(t, sa, "acme", "target-"+role, 300, "viewer")["id"].(string)
 		tokTargets[role] = newToken(t, sa, "acme", owner, "private")["id"].(string)
+		keyTargets[role] = addKey(t, sa, saTargets[role], string(josetest.NewKey("EdDSA", "", 0).PublicJWK()))["id"].(string)
+		fedTargets[role] = federate(t, sa, saTargets[role], map[string]any{"name": "target", "issuer": "https://gitlab.com"})["id"].(string)
 	}
 	// all lists the people's answers; a machine answers as a person of its
 	// role, except where a row says otherwise (machines), and another org's
@@ -173,6 +178,17 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/api/v1/orgs/acme/service-accounts/{sa}/disable", nil, all(200, 403, 403, 403, 404, 401)},
 		{"POST", "/api/v1/orgs/acme/service-accounts/{sa}/enable", nil, all(200, 403, 403, 403, 404, 401)},
 		{"POST", "/api/v1/orgs/acme/service-accounts/{sa}/secrets", nil, all(201, 403, 403, 403, 404, 401)},
+		{"GET", "/api/v1/orgs/acme/service-accounts/{sa}/keys", nil, all(200, 200, 403, 403, 404, 401)},
+		{"POST", "/api/v1/orgs/acme/service-accounts/{sa}/keys", func(string) any {
+			return map[string]any{"public_key": string(josetest.NewKey("ES256", "", 0).PublicJWK())}
+		}, all(201, 403, 403, 403, 404, 401)},
+		{"DELETE", "/api/v1/orgs/acme/service-accounts/{sa}/keys/{key}", nil, all(204, 403, 403, 403, 404, 401)},
+		{"GET", "/api/v1/orgs/acme/service-accounts/{sa}/federated-credentials", nil, all(200, 200, 403, 403, 404, 401)},
+		{"POST", "/api/v1/orgs/acme/service-accounts/{sa}/federated-credentials", func(string) any {
+			return map[string]any{"name": "ci", "issuer": "https://token.actions.githubusercontent.com", "claims": map[string]string{"repository": "o/r"}}
+		}, all(201, 403, 403, 403, 404, 401)},
+		{"DELETE", "/api/v1/orgs/acme/service-accounts/{sa}/federated-credentials/{fed}", nil, all(204, 403, 403, 403, 404, 401)},
+		{"PATCH", "/api/v1/orgs/acme/service-accounts/{sa}", func(string) any { return map[string]any{"require_dpop": true} }, all(200, 403, 403, 403, 404, 401)},
 		{"DELETE", "/api/v1/orgs/acme/service-accounts/{sa}", nil, all(204, 403, 403, 403, 404, 401)},
 		{"GET", "/api/v1/orgs/acme/tokens", nil, all(200, 200, 403, 403, 404, 401)},
 		{"POST", "/api/v1/orgs/acme/tokens", func(string) any {
@@ -191,7 +207,8 @@ func TestRoleMatrix(t *testing.T) {
 	}
 	for _, r := range rows {
 		for _, role := range roles {
-			path := strings.NewReplacer("{target}", targets[role], "{sa}", saTargets[role], "{tok}", tokTargets[role]).Replace(r.path)
+			path := strings.NewReplacer("{target}", targets[role], "{sa}", saTargets[role], "{tok}", tokTargets[role],
+				"{key}", keyTargets[role], "{fed}", fedTargets[role]).Replace(r.path)
 			var body any
 			if r.body != nil {
 				body = r.body(role)
