@@ -35,7 +35,11 @@ func (a *Authenticator) federated(ctx context.Context, req Request) (app.Actor, 
 	if wait, which := a.client.blocked(limitID, req.IP, now); wait > 0 {
 		return app.Actor{}, a.limited(ctx, req, a.client, limitID, which, wait)
 	}
-	fc, err := a.federatedMatch(ctx, g, now)
+	tok, err := g.Token()
+	var fc *tollgate.FederatedCredential
+	if err == nil {
+		fc, err = a.federatedMatch(ctx, g.ClientID, tok, now)
+	}
 	if err != nil {
 		if oauth.CodeOf(err) == oauth.CodeInvalidGrant {
 			a.failedNow(req, a.client, limitID, now)
@@ -56,7 +60,7 @@ func (a *Authenticator) federated(ctx context.Context, req Request) (app.Actor, 
 	}
 	a.used("", c.sa.ID, "")
 	a.usedFederated(fc.ID)
-	cl := &g.Token.Claims
+	cl := &tok.Claims
 	return c.actor(req, &app.Credential{Kind: tollgate.CredentialFederated, ID: fc.ID, Method: oauth.MethodFederated, JKT: jkt,
 		ExternalIssuer: cl.Issuer, ExternalSubject: cl.Subject}), nil
 }
@@ -65,11 +69,11 @@ func (a *Authenticator) federated(ctx context.Context, req Request) (app.Actor, 
 // the token's issuer, whether the account exists or not.
 var errNoFederation = oauth.Fail(oauth.CodeInvalidGrant, "no federated credential of this service account trusts the token's issuer")
 
-// federatedMatch returns the federated credential of the grant's account
-// that the grant's token meets: of the token's issuer, with a key of that
+// federatedMatch returns the federated credential of the account that the
+// workload's token meets: of the token's issuer, with a key of that
 // issuer that verifies the token's signature, and every condition.
-func (a *Authenticator) federatedMatch(ctx context.Context, g *oauth.FederatedGrant, now time.Time) (*tollgate.FederatedCredential, error) {
-	c, err := a.knownClient(ctx, g.ClientID)
+func (a *Authenticator) federatedMatch(ctx context.Context, clientID string, tok *oauth.JWT, now time.Time) (*tollgate.FederatedCredential, error) {
+	c, err := a.knownClient(ctx, clientID)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +84,6 @@ func (a *Authenticator) federatedMatch(ctx context.Context, g *oauth.FederatedGr
 	if err != nil {
 		return nil, err
 	}
-	tok := g.Token
 	var candidates []*tollgate.FederatedCredential
 	for i := range t.feds {
 		if t.feds[i].Issuer == tok.Claims.Issuer {

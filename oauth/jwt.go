@@ -1,7 +1,6 @@
 package oauth
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -33,9 +32,9 @@ type JWTHeader struct {
 	Crit json.RawMessage `json:"crit"`
 }
 
-// JWTClaims are the registered claims (RFC 7519 §4.1), those of DPoP
-// proofs (RFC 9449 §4.2), and every claim as raw JSON for the exact
-// conditions of federated credentials.
+// JWTClaims are the registered claims (RFC 7519 §4.1) and those of DPoP
+// proofs (RFC 9449 §4.2); any other claim is read by StringClaim, for the
+// exact conditions of federated credentials.
 type JWTClaims struct {
 	Issuer    string
 	Subject   string
@@ -46,11 +45,11 @@ type JWTClaims struct {
 	ID        string
 	// DPoP proofs.
 	HTM, HTU, ATH, Nonce string
-	// All holds every claim.
-	All map[string]json.RawMessage
+
+	all map[string]json.RawMessage // every claim, by its exact name
 }
 
-// ErrMalformedJWT is the description of a string that is not a JWT.
+// errMalformed is the description of a string that is not a JWT.
 const errMalformed = "is not a well-formed JWT (a compact JWS of three base64url parts)"
 
 // ParseJWT decodes a compact JWS without checking its signature. what
@@ -104,46 +103,50 @@ func accepted(alg string) bool {
 }
 
 // decode reads the claims set, checking the registered claims' types.
+// Names are matched exactly (encoding/json would match a struct's fields
+// ignoring case); a claim whose value is null counts as absent; of a claim
+// given twice, the last one counts.
 func (c *JWTClaims) decode(b []byte) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	if err := d.Decode(&c.All); err != nil || c.All == nil {
+	if len(b) == 0 || b[0] != '{' || json.Unmarshal(b, &c.all) != nil || c.all == nil {
 		return errors.New("has claims that are not a JSON object")
 	}
-	for name, raw := range c.All {
-		if string(raw) == "null" { // a null claim is an absent one
-			delete(c.All, name)
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"iss", &c.Issuer}, {"sub", &c.Subject}, {"jti", &c.ID}, {"htm", &c.HTM}, {"htu", &c.HTU}, {"ath", &c.ATH}, {"nonce", &c.Nonce}} {
+		raw := c.all[f.name]
+		if present(raw) && json.Unmarshal(raw, f.dst) != nil {
+			return errors.New("has a " + f.name + " claim that is not a string")
 		}
 	}
-	strs := map[string]*string{"iss": &c.Issuer, "sub": &c.Subject, "jti": &c.ID, "htm": &c.HTM, "htu": &c.HTU, "ath": &c.ATH, "nonce": &c.Nonce}
-	for name, dst := range strs {
-		if raw, ok := c.All[name]; ok && json.Unmarshal(raw, dst) != nil {
-			return errors.New("has a " + name + " claim that is not a string")
-		}
-	}
-	nums := map[string]**int64{"exp": &c.Expiry, "nbf": &c.NotBefore, "iat": &c.IssuedAt}
-	for name, dst := range nums {
-		raw, ok := c.All[name]
-		if !ok {
+	for _, f := range []struct {
+		name string
+		dst  **int64
+	}{{"exp", &c.Expiry}, {"nbf", &c.NotBefore}, {"iat", &c.IssuedAt}} {
+		raw := c.all[f.name]
+		if !present(raw) {
 			continue
 		}
-		var f float64
-		if json.Unmarshal(raw, &f) != nil || f < 0 || f > 1e12 {
-			return errors.New("has a " + name + " claim that is not a time in seconds")
+		var v float64
+		if json.Unmarshal(raw, &v) != nil || v < 0 || v > 1e12 {
+			return errors.New("has a " + f.name + " claim that is not a time in seconds")
 		}
-		v := int64(f)
-		*dst = &v
+		n := int64(v)
+		*f.dst = &n
 	}
-	if raw, ok := c.All["aud"]; ok {
+	if aud := c.all["aud"]; present(aud) {
 		var one string
-		if json.Unmarshal(raw, &one) == nil {
+		if json.Unmarshal(aud, &one) == nil {
 			c.Audience = []string{one}
-		} else if json.Unmarshal(raw, &c.Audience) != nil {
+		} else if json.Unmarshal(aud, &c.Audience) != nil {
 			return errors.New("has an aud claim that is neither a string nor an array of strings")
 		}
 	}
 	return nil
 }
+
+// present reports whether a claim was given, and not as null.
+func present(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }
 
 // Verify checks the JWT's signature with key: the header's alg must be the
 // key's.
@@ -194,11 +197,11 @@ func (c *JWTClaims) checkTimes(what string, now time.Time, maxLife time.Duration
 	return nil
 }
 
-// StringClaim returns the claim as a string, and false when it is absent
-// or not a string.
+// StringClaim returns the claim as a string, and false when it is absent,
+// null, or not a string.
 func (c *JWTClaims) StringClaim(name string) (string, bool) {
-	raw, ok := c.All[name]
-	if !ok {
+	raw, ok := c.all[name]
+	if !ok || !present(raw) {
 		return "", false
 	}
 	var s string

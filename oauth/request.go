@@ -47,15 +47,25 @@ type TokenRequest struct {
 	GrantType string
 	Scope     string
 	// Federated is set for the two federated grants: the external JWT
-	// (subject_token or assertion), decoded but not verified, and the
-	// client_id naming the service account.
+	// (subject_token or assertion) and the client_id naming the service
+	// account.
 	Federated *FederatedGrant
 }
 
-// FederatedGrant is a token exchange or JWT bearer request.
+// FederatedGrant is a token exchange or JWT bearer request: the service
+// account's client ID and the workload's JWT, not yet decoded (Token).
 type FederatedGrant struct {
 	ClientID string
-	Token    *JWT
+	Raw      string
+}
+
+// Token decodes the workload's JWT (ParseJWT); a refusal is invalid_grant.
+func (g *FederatedGrant) Token() (*JWT, error) {
+	t, err := ParseJWT(g.Raw, "the workload's token")
+	if err != nil {
+		return nil, Fail(CodeInvalidGrant, err.Error())
+	}
+	return t, nil
 }
 
 // Federated reports whether grant trades an external JWT (K2).
@@ -260,11 +270,7 @@ func parseFederated(grant string, form url.Values) (*FederatedGrant, error) {
 			return nil, Fail(CodeInvalidRequest, "assertion is required: the workload's JWT")
 		}
 	}
-	t, err := ParseJWT(raw, "the workload's token")
-	if err != nil {
-		return nil, Fail(CodeInvalidGrant, err.Error())
-	}
-	return &FederatedGrant{ClientID: clientID, Token: t}, nil
+	return &FederatedGrant{ClientID: clientID, Raw: raw}, nil
 }
 
 // ParseTokenParam reads the token parameter of an introspection (RFC 7662

@@ -6,6 +6,13 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate/app"
+	"github.com/tollgate/tollgate/internal/josetest"
+	"github.com/tollgate/tollgate/internal/oidctest"
+	"github.com/tollgate/tollgate/internal/stacktest"
+	"github.com/tollgate/tollgate/oauth"
 )
 
 // BenchmarkTokenEndpoint measures the handler in-process, without the
@@ -53,4 +60,73 @@ func setFloor(b *testing.B, h http.Handler, seconds int) {
 	if rec.Code != 200 {
 		b.Fatalf("floor: %d %s", rec.Code, rec.Body)
 	}
+}
+
+// BenchmarkSecretless measures the token endpoint's secretless paths
+// in-process (each reusing the account's token): private_key_jwt, whose
+// assertions are signed beforehand, and token exchange with a workload
+// token of a real issuer on 127.0.0.1. The one signature check of each is
+// also measured alone ("verify"), so that a profile shows what the rest
+// costs: go test -bench Secretless -cpuprofile cpu.out ./server
+func BenchmarkSecretless(b *testing.B) {
+	gh := oidctest.New(b)
+	env := stacktest.New(b, stacktest.Options{FederationInsecureIssuers: []string{gh.URL}})
+	key := josetest.NewKey("EdDSA", "bench", 0)
+	if _, err := env.App.AddClientKey(b.Context(), env.Admin, "acme", env.Account.ID, app.ClientKeyInput{PublicKey: key.PublicJWK()}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := env.App.AddFederatedCredential(b.Context(), env.Admin, "acme", env.Account.ID, app.FederatedCredentialInput{
+		Name: "gh", Issuer: gh.URL, Subject: "repo:octo-org/octo-repo:environment:prod", Claims: map[string]string{"repository": "octo-org/octo-repo"}}); err != nil {
+		b.Fatal(err)
+	}
+	const tokenURL = stacktest.Issuer + "/oauth2/token"
+	post := func(b *testing.B, form string) {
+		req := httptest.NewRequest("POST", "/oauth2/token", strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		env.Handler.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
+	b.Run("private_key_jwt", func(b *testing.B) {
+		forms := make([]string, 0, 20000)
+		for range cap(forms) {
+			forms = append(forms, url.Values{"grant_type": {"client_credentials"}, "client_assertion_type": {oauth.AssertionTypeJWT},
+				"client_assertion": {key.Assertion(env.Account.ID, tokenURL, time.Now(), 9*time.Minute, nil)}}.Encode())
+		}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if i == len(forms) {
+				b.StopTimer()
+				forms, i = forms[:0], 0
+				for range cap(forms) {
+					forms = append(forms, url.Values{"grant_type": {"client_credentials"}, "client_assertion_type": {oauth.AssertionTypeJWT},
+						"client_assertion": {key.Assertion(env.Account.ID, tokenURL, time.Now(), 9*time.Minute, nil)}}.Encode())
+				}
+				b.StartTimer()
+			}
+			post(b, forms[i])
+			i++
+		}
+	})
+	b.Run("token_exchange", func(b *testing.B) {
+		form := url.Values{"grant_type": {oauth.GrantTokenExchange}, "client_id": {env.Account.ID}, "subject_token_type": {oauth.TokenTypeJWT},
+			"subject_token": {gh.Sign(gh.GitHub(stacktest.Issuer, map[string]any{"exp": time.Now().Add(time.Hour).Unix()}))}}.Encode()
+		b.ReportAllocs()
+		for b.Loop() {
+			post(b, form)
+		}
+	})
+	b.Run("verify_EdDSA", func(b *testing.B) {
+		pub, _ := oauth.ParsePublicKey(key.PublicJWK())
+		a := key.Assertion(env.Account.ID, tokenURL, time.Now(), time.Minute, nil)
+		for b.Loop() {
+			t, _ := oauth.ParseJWT(a, "x")
+			if t.Verify(pub) != nil {
+				b.Fatal("no")
+			}
+		}
+	})
 }

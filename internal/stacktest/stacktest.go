@@ -48,6 +48,9 @@ type Options struct {
 	TrustedProxies  []netip.Prefix
 	ForwardedHeader string
 	UsageFlushEvery time.Duration
+	// FederationInsecureIssuers are test issuers' http origins
+	// (internal/oidctest) that federated credentials may name.
+	FederationInsecureIssuers []string
 	// Log receives the stack's log (default: discarded).
 	Log *slog.Logger
 	// Wrap, when set, wraps the store the stack uses, to count or slow
@@ -96,7 +99,8 @@ func New(t testing.TB, o Options) *Env {
 		used = o.Wrap(s)
 	}
 	st, err := stack.New(t.Context(), used, stack.Config{Issuer: Issuer, Keyring: kr, Clock: o.Clock, CacheTTL: o.CacheTTL,
-		Argon2: Cheap, Limits: o.Limits, TrustedProxies: o.TrustedProxies, ForwardedHeader: o.ForwardedHeader, Log: o.Log, UsageFlushEvery: o.UsageFlushEvery})
+		Argon2: Cheap, Limits: o.Limits, TrustedProxies: o.TrustedProxies, ForwardedHeader: o.ForwardedHeader, Log: o.Log, UsageFlushEvery: o.UsageFlushEvery,
+		FederationInsecureIssuers: o.FederationInsecureIssuers})
 	if err != nil {
 		t.Fatal(err)
 	}
