@@ -222,8 +222,8 @@ func bootstrapIfEmpty(ctx context.Context, a *app.App, s tollgate.Store, getenv 
 
 // maintain runs the periodic chores until ctx ends: it rotates the signing
 // key when it is older than rotation (checked hourly; replicas agree on one
-// rotation), and deletes ended sessions and the records of access tokens
-// that expired a day ago.
+// rotation), and deletes ended sessions, the records of access tokens
+// that expired a day ago, and the expired jtis of the replay log.
 func maintain(ctx context.Context, a *app.App, km *keys.Manager, s tollgate.Store, rotation time.Duration, log *slog.Logger) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -244,6 +244,11 @@ func maintain(ctx context.Context, a *app.App, km *keys.Manager, s tollgate.Stor
 			log.Warn("pruning sessions", "err", err)
 		} else if n > 0 {
 			log.Info("pruned ended sessions", "count", n)
+		}
+		if n, err := s.DeleteUsedBefore(ctx, time.Now()); err != nil {
+			log.Warn("pruning the replay log", "err", err)
+		} else if n > 0 {
+			log.Debug("pruned expired jtis from the replay log", "count", n)
 		}
 		select {
 		case <-ctx.Done():
