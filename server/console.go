@@ -19,11 +19,24 @@ var consoleTemplates embed.FS
 //go:embed console/static
 var consoleStatic embed.FS
 
+// example is a copyable snippet: a labelled read-only text area.
+type example struct {
+	ID, Label, Text string
+	Rows            int
+}
+
+// templateFuncs are the helpers the console's templates may call.
+var templateFuncs = template.FuncMap{
+	"example": func(id, label, text string, rows int) example { return example{id, label, text, rows} },
+	"lines":   func(s string) int { return strings.Count(s, "\n") + 1 },
+	"inc":     func(i int) int { return i + 1 },
+}
+
 // pages are the console's templates, each parsed with the layout.
 var pages = func() map[string]*template.Template {
 	m := map[string]*template.Template{}
 	for _, name := range []string{"signin", "accept", "members", "problem", "serviceaccounts", "sa_new", "sa_created", "sa_show", "tokens", "token_new", "token_created", "audit", "settings"} {
-		m[name] = template.Must(template.ParseFS(consoleTemplates, "console/templates/layout.html", "console/templates/"+name+".html"))
+		m[name] = template.Must(template.New("layout.html").Funcs(templateFuncs).ParseFS(consoleTemplates, "console/templates/layout.html", "console/templates/"+name+".html"))
 	}
 	return m
 }()
@@ -65,6 +78,16 @@ type view struct {
 	NextURL            string
 	ExportURL          string
 	SettingsForm       settingsForm
+	// At names the account page's section a notice or an error belongs
+	// to ("keys", "federated", "dpop"), "" for the top of the page.
+	At        string
+	Keys      []keyRow
+	Feds      []fedRow
+	KeyForm   keyForm
+	FedForm   fedForm
+	Templates []fedTemplate
+	Issuer    string
+	Examples  secretlessExamples
 }
 
 type memberRow struct {
@@ -394,6 +417,11 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /orgs/{org}/service-accounts/{id}/enable", page(s.accountAction(s.setStatusAction(true))))
 	mux.Handle("POST /orgs/{org}/service-accounts/{id}/rotate", page(s.accountAction(s.rotateAction)))
 	mux.Handle("POST /orgs/{org}/service-accounts/{id}/delete", page(s.accountAction(s.deleteAccountAction)))
+	mux.Handle("POST /orgs/{org}/service-accounts/{id}/keys", page(s.accountActionAt("keys", s.addKeyAction)))
+	mux.Handle("POST /orgs/{org}/service-accounts/{id}/keys/{key_id}/delete", page(s.accountActionAt("keys", s.deleteKeyAction)))
+	mux.Handle("POST /orgs/{org}/service-accounts/{id}/federated-credentials", page(s.accountActionAt("federated", s.addFederatedAction)))
+	mux.Handle("POST /orgs/{org}/service-accounts/{id}/federated-credentials/{fc_id}/delete", page(s.accountActionAt("federated", s.deleteFederatedAction)))
+	mux.Handle("POST /orgs/{org}/service-accounts/{id}/dpop", page(s.accountActionAt("dpop", s.dpopAction)))
 	tok := "tokens"
 	mux.Handle("GET /orgs/{org}/tokens", page(s.consolePage(tok, s.handleTokensPage)))
 	mux.Handle("GET /orgs/{org}/tokens/new", page(s.consolePage(tok, s.handleNewTokenPage)))

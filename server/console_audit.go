@@ -21,6 +21,7 @@ var auditActions = []string{
 	tollgate.ActionSessionCreated, tollgate.ActionSessionFailed,
 	tollgate.ActionServiceAccountCreated, tollgate.ActionServiceAccountUpdated, tollgate.ActionServiceAccountDisabled,
 	tollgate.ActionServiceAccountEnabled, tollgate.ActionServiceAccountDeleted, tollgate.ActionServiceAccountSecretRotated,
+	tollgate.ActionClientKeyAdded, tollgate.ActionClientKeyDeleted, tollgate.ActionFederatedCredentialAdded, tollgate.ActionFederatedCredentialDeleted,
 	tollgate.ActionAccessTokenIssued, tollgate.ActionAccessTokenRevoked,
 	tollgate.ActionTokenCreated, tollgate.ActionTokenUpdated, tollgate.ActionTokenRevoked, tollgate.ActionTokenImported, tollgate.ActionTokenReassigned,
 }

@@ -17,6 +17,7 @@ import (
 type saRow struct {
 	ID, Name, Email, Description, Status, Lifetime, LastUsed, Created, CreatedBy, Endpoint string
 	Role                                                                                   tollgate.Role
+	RequireDPoP                                                                            bool
 }
 
 // saForm is the Create Service Account form as typed.
@@ -58,7 +59,7 @@ func lifetime(seconds int) string {
 func (s *Server) toRow(sa *tollgate.ServiceAccount) saRow {
 	r := saRow{ID: sa.ID, Name: sa.Name, Email: sa.Email, Description: sa.Description, Status: string(sa.Status), Role: sa.Role,
 		Lifetime: lifetime(sa.TokenTTLSeconds), LastUsed: "never", Created: sa.CreatedAt.Format("2 Jan 2006 15:04"),
-		CreatedBy: sa.CreatedBy, Endpoint: s.app.TokenEndpoint()}
+		CreatedBy: sa.CreatedBy, Endpoint: s.app.TokenEndpoint(), RequireDPoP: sa.RequireDPoP}
 	if sa.LastUsedAt != nil {
 		r.LastUsed = sa.LastUsedAt.Format("2 Jan 2006 15:04")
 	}
@@ -190,23 +191,43 @@ func (s *Server) accountView(r *http.Request, ac app.Actor, v *view) error {
 		return err
 	}
 	v.Tokens = tokenRows(toks)
-	return nil
+	return s.secretlessView(r, ac, v)
 }
 
-var accountNotices = map[string]string{"disabled": "The account was disabled.", "enabled": "The account was enabled."}
+// accountNotices are the account page's notices, each shown in the
+// section of the form that led to it ("" for the top of the page).
+var accountNotices = map[string]struct{ Text, At string }{
+	"disabled":          {"The account was disabled.", ""},
+	"enabled":           {"The account was enabled.", ""},
+	"key_added":         {"The key was added: assertions signed with it are accepted now.", "keys"},
+	"key_deleted":       {"The key was deleted: assertions signed with it are refused now.", "keys"},
+	"federated_added":   {"The federated credential was added.", "federated"},
+	"federated_deleted": {"The federated credential was deleted: its tokens are refused now.", "federated"},
+	"dpop_true":         {"DPoP is required now: the account's Bearer tokens were revoked, and new tokens are bound to the client's key.", "dpop"},
+	"dpop_false":        {"DPoP is no longer required: new tokens are Bearer tokens.", "dpop"},
+	"dpop_unchanged":    {"Saved: nothing changed.", "dpop"},
+}
 
 // handleServiceAccountPage: GET /orgs/{org}/service-accounts/{id}.
 func (s *Server) handleServiceAccountPage(w http.ResponseWriter, r *http.Request, ac app.Actor, v *view) (string, int, error) {
 	if err := s.accountView(r, ac, v); err != nil {
 		return "", 0, err
 	}
-	v.Notice = accountNotices[r.URL.Query().Get("notice")]
+	n := accountNotices[r.URL.Query().Get("notice")]
+	v.Notice, v.At = n.Text, n.At
 	return "sa_show", http.StatusOK, nil
 }
 
 // accountAction runs a form of the account page; on success it redirects
 // back with a notice, or renders what must be shown once.
 func (s *Server) accountAction(do func(r *http.Request, ac app.Actor, v *view) (notice string, err error)) http.HandlerFunc {
+	return s.accountActionAt("", do)
+}
+
+// accountActionAt runs a form of one section of the account page (at, its
+// anchor): success goes back to that section, and a rule broken shows in
+// it, next to its field when it names one.
+func (s *Server) accountActionAt(at string, do func(r *http.Request, ac app.Actor, v *view) (notice string, err error)) http.HandlerFunc {
 	return s.consolePage("service-accounts", func(w http.ResponseWriter, r *http.Request, ac app.Actor, v *view) (string, int, error) {
 		notice, err := do(r, ac, v)
 		if err == nil && v.Secret != nil {
@@ -216,6 +237,8 @@ func (s *Server) accountAction(do func(r *http.Request, ac app.Actor, v *view) (
 			target := "/orgs/" + url.PathEscape(v.Org.Slug) + "/service-accounts/" + url.PathEscape(r.PathValue("id")) + "?notice=" + notice
 			if notice == "deleted" {
 				target = "/orgs/" + url.PathEscape(v.Org.Slug) + "/service-accounts?notice=deleted"
+			} else if at != "" {
+				target += "#" + at
 			}
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return "", 0, nil
@@ -227,7 +250,12 @@ func (s *Server) accountAction(do func(r *http.Request, ac app.Actor, v *view) (
 		if verr := s.accountView(r, ac, v); verr != nil {
 			return "", 0, verr
 		}
-		v.Error = tollgate.ErrorMessage(err)
+		v.At = at
+		if f := tollgate.ErrorField(err); at != "" && f != "" {
+			v.Field, v.FieldError = at+"."+f, tollgate.ErrorMessage(err)
+		} else {
+			v.Error = tollgate.ErrorMessage(err)
+		}
 		return "sa_show", statusOf[code], nil
 	})
 }

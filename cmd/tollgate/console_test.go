@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/tollgate/tollgate/internal/josetest"
 	"github.com/tollgate/tollgate/internal/testenv"
 )
 
@@ -481,6 +482,11 @@ func TestConsoleAtPhoneWidth(t *testing.T) {
 	api := loggedIn(t, ts)
 	sa := newSA(t, api, "acme", "phone-bot", 300, "member")["id"].(string)
 	newToken(t, api, "acme", sa, "public", "https://m.example.com")
+	// The account page's keys and federated credentials have rows too.
+	addKey(t, api, sa, string(josetest.NewKey("ES256", "", 0).PublicJWK()))
+	api.do("POST", "/api/v1/orgs/acme/service-accounts/"+sa+"/federated-credentials", map[string]any{"name": "github-main",
+		"issuer": "https://token.actions.githubusercontent.com", "subject": "repo:octo-org/octo-repo:environment:production",
+		"claims": map[string]string{"repository": "octo-org/octo-repo", "ref": "refs/heads/main"}}).want(t, 201)
 	step(t, ctx, "phone", chromedp.EmulateViewport(390, 844))
 	browserSignIn(t, ctx, ts)
 	for _, p := range []struct{ name, path, ready string }{
@@ -488,6 +494,7 @@ func TestConsoleAtPhoneWidth(t *testing.T) {
 		{"service-accounts", "/orgs/acme/service-accounts", "a.button"},
 		{"new-service-account", "/orgs/acme/service-accounts/new", "#sa-name"},
 		{"account", "/orgs/acme/service-accounts/" + sa, "dl.details"},
+		{"account-github-template", "/orgs/acme/service-accounts/" + sa + "?template=github", "#fed-issuer"},
 		{"tokens", "/orgs/acme/tokens", "tr[data-menu]"},
 		{"new-token", "/orgs/acme/tokens/new", "#tok-name"},
 		{"audit", "/orgs/acme/audit", "form.filters"},
