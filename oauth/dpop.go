@@ -56,7 +56,7 @@ func ParseProof(header string) (*Proof, error) {
 	if err != nil {
 		return nil, Fail(CodeInvalidDPoPProof, what+"'s jwk header is not an accepted public key: "+err.Error())
 	}
-	if key.Alg != t.Header.Alg && !(key.Alg == AlgRS256 && t.Header.Alg == AlgPS256) {
+	if !fits(t.Header.Alg, key.Alg) && !(key.Alg == AlgRS256 && t.Header.Alg == AlgPS256) {
 		return nil, Fail(CodeInvalidDPoPProof, what+"'s alg does not fit its key")
 	}
 	key.Alg = t.Header.Alg // an RSA key without alg may sign PS256 proofs

@@ -2,7 +2,9 @@ package oauth_test
 
 import (
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"net/url"
@@ -31,6 +33,7 @@ func TestParsePublicKey(t *testing.T) {
 		name, data, alg, kid, refusal string
 	}{
 		{"Ed25519 JWK", string(ed.PublicJWK()), "EdDSA", "ed-1", ""},
+		{"Ed25519 JWK with RFC 9864's alg", strings.Replace(string(ed.PublicJWK()), `"EdDSA"`, `"Ed25519"`, 1), "EdDSA", "ed-1", ""},
 		{"P-256 JWK without kid", string(es.PublicJWK()), "ES256", es.Thumbprint(), ""},
 		{"RSA JWK with alg PS256", string(ps.PublicJWK()), "PS256", "ps", ""},
 		{"PEM public key", string(pemPub), "ES256", es.Thumbprint(), ""},
@@ -40,6 +43,7 @@ func TestParsePublicKey(t *testing.T) {
 		{"symmetric key", `{"kty":"oct","k":"c2VjcmV0"}`, "", "", "symmetric"},
 		{"P-384", string(p384.PublicJWK()), "", "", "P-256"},
 		{"alg that does not fit", strings.Replace(string(ed.PublicJWK()), `"EdDSA"`, `"RS256"`, 1), "", "", "not accepted"},
+		{"Ed25519 alg on a P-256 key", strings.Replace(string(es.PublicJWK()), `"ES256"`, `"Ed25519"`, 1), "", "", "not accepted"},
 		{"not a key", `{"kty":"RSA"}`, "", "", "not a valid key"},
 		{"not JSON", `hello`, "", "", "JWK"},
 		{"empty", ``, "", "", "required"},
@@ -381,4 +385,56 @@ func FuzzParsePublicKey(f *testing.F) {
 			t.Fatalf("stored JWK %s does not round-trip: %v", k.JWK, err)
 		}
 	})
+}
+
+// signEd25519 signs claims as a compact JWS with alg Ed25519, the
+// fully-specified name of RFC 9864 §2.2, as WebCrypto-based clients do
+// (go-jose, which josetest uses, signs only as EdDSA).
+func signEd25519(t *testing.T, priv ed25519.PrivateKey, header, claims map[string]any) string {
+	t.Helper()
+	h, _ := json.Marshal(mergeClaims(map[string]any{"alg": "Ed25519"}, header))
+	c, _ := json.Marshal(claims)
+	input := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(c)
+	return input + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(priv, []byte(input)))
+}
+
+// TestEd25519AlgorithmName: assertions and DPoP proofs signed with alg
+// Ed25519 (RFC 9864) verify with Ed25519 keys, as EdDSA ones do, and with
+// no other key.
+func TestEd25519AlgorithmName(t *testing.T) {
+	ed := josetest.NewKey("EdDSA", "", 0)
+	priv := ed.Private.(ed25519.PrivateKey)
+	pub, err := oauth.ParsePublicKey(ed.PublicJWK())
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := map[string]any{"iss": "sa_1", "sub": "sa_1", "aud": "https://tg.example", "exp": now.Add(time.Minute).Unix(), "jti": "j"}
+	a, err := oauth.ParseJWT(signEd25519(t, priv, nil, claims), "the client assertion")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Verify(pub); err != nil {
+		t.Fatalf("an Ed25519 assertion with the key that signed it: %v", err)
+	}
+	other, _ := oauth.ParsePublicKey(josetest.NewKey("EdDSA", "", 0).PublicJWK())
+	es, _ := oauth.ParsePublicKey(josetest.NewKey("ES256", "", 0).PublicJWK())
+	for name, k := range map[string]*oauth.PublicKey{"another Ed25519 key": other, "a P-256 key": es} {
+		if a.Verify(k) == nil {
+			t.Errorf("an Ed25519 assertion verified with %s", name)
+		}
+	}
+	// A DPoP proof, its jwk as WebCrypto exports it (with alg Ed25519).
+	var jwk map[string]any
+	json.Unmarshal(ed.PublicJWK(), &jwk)
+	delete(jwk, "use")
+	jwk["alg"] = "Ed25519"
+	const uri = "https://api.example/orders"
+	p, err := oauth.ParseProof(signEd25519(t, priv, map[string]any{"typ": "dpop+jwt", "jwk": jwk},
+		map[string]any{"jti": "x", "htm": "GET", "htu": uri, "iat": now.Unix()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Check("GET", uri, "", now); err != nil || p.JKT() != ed.Thumbprint() {
+		t.Fatalf("an Ed25519 DPoP proof: %v, jkt %s want %s", err, p.JKT(), ed.Thumbprint())
+	}
 }

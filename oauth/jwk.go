@@ -25,10 +25,22 @@ const (
 	AlgES256 = "ES256"
 	AlgRS256 = "RS256"
 	AlgPS256 = "PS256"
+	// AlgEd25519 is EdDSA with Ed25519 under its fully-specified name
+	// (RFC 9864 §2.2, which deprecates "EdDSA"): WebCrypto exports Ed25519
+	// JWKs with it, and clients such as oauth4webapi sign with it. It is
+	// accepted wherever EdDSA is, for the same keys; a registered key's
+	// alg is still stored and shown as EdDSA.
+	AlgEd25519 = "Ed25519"
 )
 
 // SigningAlgorithms lists them, as the metadata does.
-var SigningAlgorithms = []string{AlgEdDSA, AlgES256, AlgRS256, AlgPS256}
+var SigningAlgorithms = []string{AlgEdDSA, AlgEd25519, AlgES256, AlgRS256, AlgPS256}
+
+// fits reports whether a JWS signed with alg can be verified by a key
+// whose algorithm is keyAlg: the same one, or Ed25519 for an EdDSA key.
+func fits(alg, keyAlg string) bool {
+	return alg == keyAlg || (alg == AlgEd25519 && keyAlg == AlgEdDSA)
+}
 
 // MinRSABits is the smallest RSA modulus accepted (K1).
 const MinRSABits = 2048
@@ -169,7 +181,7 @@ func publicKeyOf(k jwk.Key) (*PublicKey, error) {
 	default:
 		return nil, tollgate.Invalidf("public_key", "unsupported key type: register an EdDSA (Ed25519), ES256 (P-256), RS256 or PS256 (RSA) public key")
 	}
-	if declared != "" && declared != pk.Alg {
+	if declared != "" && !fits(declared, pk.Alg) {
 		return nil, tollgate.Invalidf("public_key", "the key's alg %q is not accepted for this key type: use %s", declared, pk.Alg)
 	}
 	tp, err := k.Thumbprint(crypto.SHA256)

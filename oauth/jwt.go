@@ -75,7 +75,7 @@ func ParseJWT(s, what string) (*JWT, error) {
 		return nil, errors.New(what + " has a header that is not a JSON object")
 	}
 	if !accepted(t.Header.Alg) {
-		return nil, errors.New(what + " is signed with alg " + quote(t.Header.Alg) + ": accepted are EdDSA, ES256, RS256 and PS256")
+		return nil, errors.New(what + " is signed with alg " + quote(t.Header.Alg) + ": accepted are EdDSA (or Ed25519), ES256, RS256 and PS256")
 	}
 	if sig == "" {
 		return nil, errors.New(what + " has no signature")
@@ -149,9 +149,9 @@ func (c *JWTClaims) decode(b []byte) error {
 func present(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }
 
 // Verify checks the JWT's signature with key: the header's alg must be the
-// key's.
+// key's (Ed25519, EdDSA's fully-specified name, fits an EdDSA key).
 func (t *JWT) Verify(key *PublicKey) error {
-	if t.Header.Alg != key.Alg {
+	if !fits(t.Header.Alg, key.Alg) {
 		return errors.New("alg " + t.Header.Alg + " does not match the key's " + key.Alg)
 	}
 	alg, ok := jwa.LookupSignatureAlgorithm(t.Header.Alg)
