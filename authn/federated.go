@@ -20,6 +20,9 @@ import (
 func (a *Authenticator) federated(ctx context.Context, req Request) (app.Actor, error) {
 	now := a.now()
 	tr, err := oauth.ParseTokenRequest(req.Form)
+	if err == nil && req.Authorization != "" {
+		err = oauth.Fail(oauth.CodeInvalidRequest, "a federated grant authenticates with its JWT alone: leave out the Authorization header")
+	}
 	if err != nil {
 		if wait, which := a.client.blocked("", req.IP, now); wait > 0 {
 			return app.Actor{}, a.limited(ctx, req, a.client, "", which, wait)

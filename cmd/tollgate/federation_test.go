@@ -133,6 +133,10 @@ func TestWorkloadIdentityFederation(t *testing.T) {
 		t.Fatalf("unknown kids caused %d JWKS fetches within a minute, want 1", n)
 	}
 
+	// The JWT is the only credential: a Basic header with it is refused.
+	formPost(t, ts.URL, "/oauth2/token", exchange(deploy, gh.Sign(gh.GitHub(ts.URL, nil))), "Authorization", "Basic c2E6c2VjcmV0").
+		wantOAuth(t, 400, oauth.CodeInvalidRequest, "JWT alone")
+
 	// Bad credentials are refused when created, naming the field.
 	for _, tc := range []struct {
 		body  map[string]any
