@@ -86,7 +86,10 @@ func (a *App) AddClientKey(ctx context.Context, ac Actor, slug, id string, in Cl
 }
 
 // DeleteClientKey removes a registered key: assertions signed with it are
-// refused at once on every replica; super_admin only.
+// refused at once on every replica, and the account's current tokens
+// (one may have come from that key) are not handed out again. Tokens
+// already out stay valid until they expire; revoke them if the key
+// leaked. super_admin only.
 func (a *App) DeleteClientKey(ctx context.Context, ac Actor, slug, id, keyID string) error {
 	err := a.store.InTx(ctx, func(q tollgate.Queries) error {
 		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)
@@ -104,6 +107,9 @@ func (a *App) DeleteClientKey(ctx context.Context, ac Actor, slug, id, keyID str
 		for _, k := range keys {
 			if k.ID == keyID {
 				if err := q.DeleteClientKey(ctx, sa.ID, k.ID); err != nil {
+					return err
+				}
+				if err := a.stopReuse(ctx, q, sa); err != nil {
 					return err
 				}
 				return a.audit(ctx, q, ac, org.ID, tollgate.ActionClientKeyDeleted, saPrincipal(sa),
@@ -189,8 +195,9 @@ func (a *App) AddFederatedCredential(ctx context.Context, ac Actor, slug, id str
 	return fc, nil
 }
 
-// DeleteFederatedCredential removes a federated credential: its tokens are
-// refused at once on every replica; super_admin only.
+// DeleteFederatedCredential removes a federated credential: its workloads'
+// tokens are refused at once on every replica, and the account's current
+// access tokens are not handed out again; super_admin only.
 func (a *App) DeleteFederatedCredential(ctx context.Context, ac Actor, slug, id, fcID string) error {
 	err := a.store.InTx(ctx, func(q tollgate.Queries) error {
 		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)
@@ -208,6 +215,9 @@ func (a *App) DeleteFederatedCredential(ctx context.Context, ac Actor, slug, id,
 		for _, fc := range fcs {
 			if fc.ID == fcID {
 				if err := q.DeleteFederatedCredential(ctx, sa.ID, fc.ID); err != nil {
+					return err
+				}
+				if err := a.stopReuse(ctx, q, sa); err != nil {
 					return err
 				}
 				return a.audit(ctx, q, ac, org.ID, tollgate.ActionFederatedCredentialDeleted, saPrincipal(sa),
@@ -231,4 +241,12 @@ func (a *App) UseOnce(ctx context.Context, key string, exp time.Time, onReplay e
 		return onReplay
 	}
 	return err
+}
+
+// stopReuse moves the account's ReuseAfter to now, inside q: the token
+// endpoint mints anew instead of handing out a token that a credential
+// just removed may have obtained (T2).
+func (a *App) stopReuse(ctx context.Context, q tollgate.Queries, sa *tollgate.ServiceAccount) error {
+	sa.ReuseAfter = a.now()
+	return q.UpdateServiceAccount(ctx, sa)
 }

@@ -177,6 +177,11 @@ func (a *Authenticator) owner(ctx context.Context, e *credEntry, req Request) (a
 		if owner.sa.Status != tollgate.StatusActive {
 			return app.Actor{}, tollgate.Errorf(tollgate.EUnauthenticated, "the token's service account is disabled")
 		}
+		if e.claims != nil && e.claims.JKT() == "" && owner.sa.RequireDPoP {
+			// Requiring DPoP revoked the account's Bearer tokens; this
+			// one's cache entry may predate that.
+			return app.Actor{}, tollgate.Errorf(tollgate.EUnauthenticated, "the token's service account requires DPoP: this Bearer token was revoked")
+		}
 		// Cache entries are never changed once stored, only replaced:
 		// callers read them in place.
 		c.Account, c.Org, ownerRole = &owner.sa, &owner.org, owner.sa.Role

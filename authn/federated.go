@@ -103,6 +103,9 @@ func (a *Authenticator) federatedMatch(ctx context.Context, clientID string, tok
 		}
 		return nil, oauth.Fail(oauth.CodeInvalidGrant, err.Error())
 	}
+	if tok.Header.Kid == "" && len(keys) > 1 {
+		return nil, oauth.Fail(oauth.CodeInvalidGrant, "the workload's token names no kid, and its issuer publishes several keys")
+	}
 	verified := false
 	for _, k := range keys {
 		if tok.Verify(k) == nil {

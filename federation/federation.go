@@ -22,6 +22,10 @@ const (
 	DefaultMaxIssuers   = 1000
 )
 
+// MaxKeys bounds the signing keys of an issuer's JWK Set: more, or two
+// with one kid, make the set unusable. Platforms publish a handful.
+const MaxKeys = 20
+
 // Config tunes a Fetcher. Zero fields take the defaults above.
 type Config struct {
 	// Insecure lists exact origins like "http://127.0.0.1:PORT" allowed as

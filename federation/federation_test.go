@@ -2,15 +2,19 @@ package federation_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tollgate/tollgate/federation"
+	"github.com/tollgate/tollgate/internal/josetest"
 	"github.com/tollgate/tollgate/internal/oidctest"
 	"github.com/tollgate/tollgate/internal/stacktest"
 )
@@ -454,6 +458,67 @@ func TestPrivateAddressesAreRefused(t *testing.T) {
 		_, err := f.Keys(t.Context(), issuer, "")
 		if err == nil || !strings.Contains(err.Error(), "not public") {
 			t.Errorf("%s: %v, want a refusal of a non-public address", issuer, err)
+		}
+	}
+}
+
+// TestJWKSBounds: a JWK Set with more than MaxKeys signing keys, or two
+// keys with one kid, is refused, so that no issuer can make one exchange
+// try many keys.
+func TestJWKSBounds(t *testing.T) {
+	for name, keys := range map[string][]any{
+		"too many keys":  jwkList(federation.MaxKeys+1, func(i int) string { return fmt.Sprintf("k%d", i) }),
+		"duplicate kids": jwkList(2, func(int) string { return "same" }),
+	} {
+		iss := jwksServer(t, keys)
+		f := federation.New(federation.Config{Insecure: []string{iss}})
+		if _, err := f.Keys(t.Context(), iss, ""); err == nil || (!strings.Contains(err.Error(), "at most") && !strings.Contains(err.Error(), "two signing keys")) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	iss := jwksServer(t, jwkList(federation.MaxKeys, func(i int) string { return fmt.Sprintf("k%d", i) }))
+	if keys, err := federation.New(federation.Config{Insecure: []string{iss}}).Keys(t.Context(), iss, "k3"); err != nil || len(keys) != 1 {
+		t.Fatalf("%d keys: %v, %v", federation.MaxKeys, keys, err)
+	}
+}
+
+// jwkList is n Ed25519 public JWKs, the i-th with kid(i).
+func jwkList(n int, kid func(int) string) []any {
+	out := make([]any, n)
+	for i := range out {
+		var m map[string]any
+		json.Unmarshal(josetest.NewKey("EdDSA", kid(i), 0).PublicJWK(), &m)
+		out[i] = m
+	}
+	return out
+}
+
+// jwksServer is an issuer on 127.0.0.1 that publishes keys.
+func jwksServer(t *testing.T, keys []any) string {
+	var url string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/.well-known/openid-configuration" {
+			json.NewEncoder(w).Encode(map[string]any{"issuer": url, "jwks_uri": url + "/jwks"})
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"keys": keys})
+	}))
+	t.Cleanup(srv.Close)
+	url = srv.URL
+	return url
+}
+
+// TestPublicAddresses: what the dialer lets Tollgate connect to.
+func TestPublicAddresses(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"93.184.216.34": true, "2606:4700::6810:85e5": true, "64:ff9b::5db8:d822": true, "2002:5db8:d822::1": true,
+		"127.0.0.1": false, "10.1.2.3": false, "169.254.169.254": false, "100.64.0.1": false, "0.1.2.3": false,
+		"198.18.0.1": false, "192.0.0.8": false, "240.0.0.1": false, "255.255.255.255": false, "::1": false, "fe80::1": false,
+		"fc00::1": false, "64:ff9b::a9fe:a9fe": false, "64:ff9b:1::a00:1": false, "2002:a9fe:a9fe::1": false, "::7f00:1": false,
+		"::ffff:10.0.0.1": false, "ff02::1": false, "::": false,
+	} {
+		if got := federation.Public(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("%s: public = %v, want %v", addr, got, want)
 		}
 	}
 }

@@ -60,6 +60,19 @@ func (f *Fetcher) fetch(ctx context.Context, issuer string) ([]*oauth.PublicKey,
 	if err != nil {
 		return nil, fmt.Errorf("%s is not a JWK Set", what)
 	}
+	// Each exchange tries the keys that have its token's kid: an issuer
+	// must not make it try many (a tenant could register an issuer that
+	// makes every exchange cost thousands of verifications).
+	if len(keys) > MaxKeys {
+		return nil, fmt.Errorf("%s has %d signing keys: at most %d are accepted", what, len(keys), MaxKeys)
+	}
+	seen := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		if seen[k.KeyID] {
+			return nil, fmt.Errorf("%s has two signing keys with the kid %s", what, quote(k.KeyID))
+		}
+		seen[k.KeyID] = true
+	}
 	return keys, nil
 }
 
@@ -192,12 +205,14 @@ func defaultTransport(timeout time.Duration, insecure []string) *http.Transport 
 	return t
 }
 
-// publicOnly refuses connections to addresses that are not public:
-// loopback, private (RFC 1918, fc00::/7), link-local (cloud metadata
-// endpoints among them), shared (100.64.0.0/10) and unspecified
-// addresses, so that an issuer URL, its jwks_uri or a DNS answer cannot
-// make Tollgate probe its own network (SSRF). The host:port of an allowed
-// insecure origin (a test issuer on 127.0.0.1) is the exception.
+// publicOnly refuses connections to addresses that are not public, so
+// that an issuer URL, its jwks_uri or a DNS answer cannot make Tollgate
+// probe its own network (SSRF): loopback, private (RFC 1918, fc00::/7),
+// link-local (cloud metadata endpoints among them), shared, multicast,
+// unspecified and the other special-purpose ranges (notPublic), also when
+// they are embedded in an IPv6 transition address (NAT64, 6to4,
+// IPv4-compatible and -mapped). The host:port of an allowed insecure
+// origin (a test issuer on 127.0.0.1) is the exception.
 func publicOnly(insecure []string) func(network, address string, _ syscall.RawConn) error {
 	allowed := map[string]bool{}
 	for _, o := range insecure {
@@ -205,22 +220,60 @@ func publicOnly(insecure []string) func(network, address string, _ syscall.RawCo
 			allowed[u.Host] = true
 		}
 	}
-	shared := netip.MustParsePrefix("100.64.0.0/10")
 	return func(network, address string, _ syscall.RawConn) error {
 		if allowed[address] {
 			return nil
 		}
 		ap, err := netip.ParseAddrPort(address)
-		if err != nil {
-			return errNotPublic
-		}
-		ip := ap.Addr().Unmap()
-		if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsMulticast() ||
-			ip.IsUnspecified() || ip.IsInterfaceLocalMulticast() || shared.Contains(ip) {
+		if err != nil || !public(ap.Addr()) {
 			return errNotPublic
 		}
 		return nil
 	}
+}
+
+// notPublic are the special-purpose ranges (RFC 6890 and its updates)
+// besides those netip.Addr's methods name.
+var notPublic = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("198.51.100.0/24"),
+	netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("100::/64"), netip.MustParsePrefix("2001::/23"), netip.MustParsePrefix("2001:db8::/32"),
+}
+
+// embedded are IPv6 ranges that carry an IPv4 address, at the byte offset
+// given: the IPv4 address must be public too.
+var embedded = []struct {
+	prefix netip.Prefix
+	at     int
+}{
+	{netip.MustParsePrefix("64:ff9b::/96"), 12},   // NAT64 (RFC 6052)
+	{netip.MustParsePrefix("64:ff9b:1::/48"), 12}, // local-use NAT64 (RFC 8215)
+	{netip.MustParsePrefix("2002::/16"), 2},       // 6to4 (RFC 3056)
+	{netip.MustParsePrefix("::/96"), 12},          // IPv4-compatible (deprecated)
+}
+
+// public reports whether ip is an address Tollgate may fetch from.
+func public(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsMulticast() ||
+		ip.IsUnspecified() || ip.IsInterfaceLocalMulticast() || (ip.Is4() && ip == netip.AddrFrom4([4]byte{255, 255, 255, 255})) {
+		return false
+	}
+	for _, p := range notPublic {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	if ip.Is6() {
+		b := ip.As16()
+		for _, e := range embedded {
+			if e.prefix.Contains(ip) {
+				return public(netip.AddrFrom4([4]byte(b[e.at : e.at+4])))
+			}
+		}
+	}
+	return true
 }
 
 // errNotPublic refuses a connection to a non-public address.

@@ -38,6 +38,9 @@ func AuditMethod(method string) string {
 func CheckFederated(t *JWT, fc *tollgate.FederatedCredential, now time.Time) error {
 	const what = "the workload's token"
 	c := &t.Claims
+	if !tollgate.PlainText(c.Subject) || len(c.Subject) > tollgate.MaxFederatedValueLength {
+		return Fail(CodeInvalidGrant, what+"'s sub must be at most 512 characters of plain text")
+	}
 	if c.Issuer != fc.Issuer {
 		return Fail(CodeInvalidGrant, what+"'s iss is not the federated credential's issuer")
 	}

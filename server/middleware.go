@@ -76,13 +76,30 @@ func (s *Server) request(r *http.Request, door string) authn.Request {
 	return req
 }
 
+// The families of headers a gateway forwards the original request's
+// method and URI in (Config.ForwardedTarget).
+const (
+	TargetXForwarded = "x-forwarded"
+	TargetXOriginal  = "x-original"
+)
+
+// targetHeaders are each family's headers: the ones read, and the ones of
+// the other family, whose presence means the gateway did not set what it
+// forwards (it passed a client's header through).
+var targetHeaders = map[string]struct{ read, other []string }{
+	TargetXForwarded: {[]string{"X-Forwarded-Method", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Uri"},
+		[]string{"X-Original-Method", "X-Original-Url", "X-Original-Uri"}},
+	TargetXOriginal: {[]string{"X-Original-Method", "X-Original-Url"}, []string{"X-Forwarded-Method", "X-Forwarded-Uri"}},
+}
+
 // target is the method and absolute URI that a DPoP proof presented with
 // the request must name (K3). At /check and introspection it is the
-// original request a gateway forwards, and only a trusted proxy's
-// headers count: the method from X-Forwarded-Method (or X-Original-Method),
-// the URI from X-Original-URL when it is absolute, else rebuilt from
-// X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-Uri; "" when they
-// are missing. Elsewhere it is the request itself at the issuer's URL.
+// original request a gateway forwards, read from the one family of headers
+// --forwarded-target names, and only from a trusted proxy: "" when the
+// peer is not trusted, a header is missing or given twice, or the other
+// family is present too (a gateway that set one family passes a client's
+// headers of the other through, so that a client could name any URI).
+// Elsewhere it is the request itself at the issuer's URL.
 func (s *Server) target(r *http.Request, door string, trusted bool) (method, uri string) {
 	if door != "check" && door != "introspect" {
 		return r.Method, s.cfg.Issuer + r.URL.EscapedPath()
@@ -91,21 +108,31 @@ func (s *Server) target(r *http.Request, door string, trusted bool) (method, uri
 		return "", ""
 	}
 	h := r.Header
-	method = h.Get("X-Forwarded-Method")
-	if method == "" {
-		method = h.Get("X-Original-Method")
+	family := targetHeaders[s.cfg.ForwardedTarget]
+	for _, name := range family.other {
+		if _, ok := h[name]; ok {
+			return "", ""
+		}
 	}
-	if u := h.Get("X-Original-URL"); strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
-		return method, u
+	vals := make([]string, len(family.read))
+	for i, name := range family.read {
+		v := h[name]
+		if len(v) != 1 || v[0] == "" {
+			return "", ""
+		}
+		vals[i] = v[0]
 	}
-	proto, host, path := h.Get("X-Forwarded-Proto"), h.Get("X-Forwarded-Host"), h.Get("X-Forwarded-Uri")
-	if path == "" {
-		path = h.Get("X-Original-URI")
+	if s.cfg.ForwardedTarget == TargetXOriginal {
+		if !strings.HasPrefix(vals[1], "https://") && !strings.HasPrefix(vals[1], "http://") {
+			return "", ""
+		}
+		return vals[0], vals[1]
 	}
-	if (proto != "http" && proto != "https") || host == "" || !strings.HasPrefix(path, "/") {
-		return method, ""
+	proto, host, path := vals[1], vals[2], vals[3]
+	if (proto != "http" && proto != "https") || !strings.HasPrefix(path, "/") || strings.ContainsAny(host, "/@?#") {
+		return "", ""
 	}
-	return method, proto + "://" + host + path
+	return vals[0], proto + "://" + host + path
 }
 
 // caller resolves the caller of every request below it once, through the

@@ -37,6 +37,13 @@ type Config struct {
 	// ForwardedHeader is the one header trusted proxies record the client
 	// address in: HeaderXForwardedFor (the default) or HeaderForwarded.
 	ForwardedHeader string
+	// ForwardedTarget is the one family of headers a trusted gateway
+	// forwards the original request's method and URI in, which DPoP
+	// proofs are checked against at /check: TargetXForwarded (the
+	// default: X-Forwarded-Method, -Proto, -Host and -Uri, as Traefik and
+	// Caddy send them) or TargetXOriginal (X-Original-Method and an
+	// absolute X-Original-URL, as ingress-nginx sends them).
+	ForwardedTarget string
 	// Draining, when set and true, makes /readyz answer 503: the process is
 	// shutting down and load balancers should stop sending.
 	Draining func() bool
@@ -68,6 +75,13 @@ func New(a *app.App, au *authn.Authenticator, km *keys.Manager, log *slog.Logger
 	case HeaderXForwardedFor, HeaderForwarded:
 	default:
 		return nil, fmt.Errorf("server: the forwarded header must be %s or %s, not %q", HeaderXForwardedFor, HeaderForwarded, cfg.ForwardedHeader)
+	}
+	switch cfg.ForwardedTarget {
+	case "":
+		cfg.ForwardedTarget = TargetXForwarded
+	case TargetXForwarded, TargetXOriginal:
+	default:
+		return nil, fmt.Errorf("server: the forwarded target must be %s or %s, not %q", TargetXForwarded, TargetXOriginal, cfg.ForwardedTarget)
 	}
 	if cfg.SessionMax == 0 {
 		cfg.SessionMax = 7 * 24 * time.Hour

@@ -196,4 +196,7 @@ func TestFederatedExchangesAcrossReplicas(t *testing.T) {
 	if n := countIssued(t, admin, sa); n != 1 {
 		t.Fatalf("%d access_token.issued events, want 1", n)
 	}
+	// A sub PostgreSQL could not store in the audit log is refused first.
+	formPost(t, a.URL, "/oauth2/token", exchange(sa, gh.Sign(gh.GitHub(issuer, map[string]any{"sub": "repo:a\x00b"})))).
+		wantOAuth(t, 400, oauth.CodeInvalidGrant, "plain text")
 }

@@ -2,12 +2,15 @@ package main
 
 import (
 	"crypto/x509"
+	"database/sql"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +19,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/tollgate/tollgate/internal/josetest"
 	"github.com/tollgate/tollgate/oauth"
+	"github.com/tollgate/tollgate/store/sqlite"
 	"github.com/tollgate/tollgate/verify"
 )
 
@@ -182,10 +186,14 @@ func TestPrivateKeyJWT(t *testing.T) {
 		t.Fatalf("no access_token.issued event with method private_key_jwt and the key: %v", events)
 	}
 
-	// Deleting the key refuses its assertions at once; the others still work.
+	// Deleting the key refuses its assertions at once; the others still
+	// work, and do not get the token the deleted key may have obtained.
 	admin.do("DELETE", "/api/v1/orgs/acme/service-accounts/"+sa+"/keys/"+k["id"].(string), nil).want(t, 204)
 	formPost(t, ts.URL, "/oauth2/token", assertionForm(ed.Assertion(sa, tokenURL, time.Now(), time.Minute, nil))).wantOAuth(t, 401, oauth.CodeInvalidClient, "signature")
-	formPost(t, ts.URL, "/oauth2/token", assertionForm(es.Assertion(sa, tokenURL, time.Now(), time.Minute, nil))).wantOAuth(t, 200, "", "")
+	after := formPost(t, ts.URL, "/oauth2/token", assertionForm(es.Assertion(sa, tokenURL, time.Now(), time.Minute, nil))).wantOAuth(t, 200, "", "")
+	if after["access_token"] == again["access_token"] {
+		t.Fatal("after a key's deletion, the token it obtained was handed out again")
+	}
 	admin.do("DELETE", "/api/v1/orgs/acme/service-accounts/"+sa+"/keys/"+k["id"].(string), nil).want(t, 404, "not_found")
 
 	// A disabled account's assertions are refused.
@@ -231,11 +239,12 @@ func TestDPoP(t *testing.T) {
 		t.Fatalf("require_dpop defaults to %v", acct["require_dpop"])
 	}
 	plain := token(t, ts.URL, sa, secret)["access_token"].(string)
+	wantCheck(t, check(t, ts.URL, "GET", plain), 200) // now cached
 	upd := admin.do("PATCH", "/api/v1/orgs/acme/service-accounts/"+sa, map[string]any{"require_dpop": true}).want(t, 200).JSON()
 	if upd["require_dpop"] != true {
 		t.Fatalf("PATCH %v", upd)
 	}
-	// Requiring DPoP revoked the Bearer token already out.
+	// Requiring DPoP revoked the Bearer token already out, cached or not.
 	wantCheck(t, check(t, ts.URL, "GET", plain), 401)
 
 	tokenURL := ts.URL + "/oauth2/token"
@@ -310,8 +319,13 @@ func TestDPoP(t *testing.T) {
 	if r.Header.Get("X-Tollgate-Subject") != sa {
 		t.Fatalf("identity %v", r.Header)
 	}
-	// X-Original-URL, when absolute, is the URI too.
-	wantCheck(t, dpopCheck("DPoP "+tok, []string{"X-Original-Method", "GET", "X-Original-URL", api, "DPoP", key.Proof("GET", api, tok, time.Now(), nil)}), 200)
+	// The other family of forwarding headers is not read (--forwarded-target
+	// is x-forwarded): a gateway that sets X-Forwarded-* passes a client's
+	// X-Original-URL through, so its presence refuses the proof rather
+	// than let the client name the URI its proof is checked against.
+	spoofed := key.Proof("GET", "https://api.example/reports", tok, time.Now(), nil)
+	wantCheck(t, dpopCheck("DPoP "+tok, gateway(spoofed, "X-Original-URL", "https://api.example/reports", "X-Original-Method", "GET")), 401)
+	wantCheck(t, dpopCheck("DPoP "+tok, []string{"X-Original-Method", "GET", "X-Original-URL", api, "DPoP", key.Proof("GET", api, tok, time.Now(), nil)}), 401)
 	for _, tc := range []struct {
 		name, auth string
 		headers    []string
@@ -335,7 +349,8 @@ func TestDPoP(t *testing.T) {
 	// with its method and URI: checked, and a bad one answers inactive.
 	introspectWith := func(proof string) map[string]any {
 		return formPost(t, ts.URL, "/oauth2/introspect", url.Values{"token": {tok}, "client_id": {sa}, "client_secret": {secret}},
-			"DPoP", proof, "X-Forwarded-Method", "GET", "X-Original-URL", api).wantOAuth(t, 200, "", "")
+			"DPoP", proof, "X-Forwarded-Method", "GET", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "api.example",
+			"X-Forwarded-Uri", "/orders/7").wantOAuth(t, 200, "", "")
 	}
 	if in := introspectWith(key.Proof("GET", api, tok, time.Now(), nil)); in["active"] != true {
 		t.Fatalf("introspection with a valid forwarded proof: %v", in)
@@ -436,7 +451,7 @@ func TestDPoPReplayAndReuseAcrossReplicas(t *testing.T) {
 		// A proof used at /check on one replica is refused on the other.
 		const api = "https://api.example/x"
 		p := keys[0].Proof("GET", api, tok, time.Now(), nil)
-		h := []string{"X-Forwarded-Method", "GET", "X-Original-URL", api, "DPoP", p}
+		h := []string{"X-Forwarded-Method", "GET", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "api.example", "X-Forwarded-Uri", "/x", "DPoP", p}
 		req := func(base string) int {
 			r, _ := http.NewRequest("GET", base+"/check", nil)
 			r.Header.Set("Authorization", "DPoP "+tok)
@@ -504,5 +519,81 @@ func TestVerifyPackageWithDPoP(t *testing.T) {
 		if status, _ := call(c[0], c[1]); status != 401 {
 			t.Errorf("%s: %d, want 401", name, status)
 		}
+	}
+}
+
+// TestDPoPWithOriginalURL: with --forwarded-target x-original (as
+// ingress-nginx forwards), the proof is checked against X-Original-Method
+// and the absolute X-Original-URL, and X-Forwarded-Method/-Uri are not
+// read: their presence refuses the proof.
+func TestDPoPWithOriginalURL(t *testing.T) {
+	ts := startServer(t, databases(t)["sqlite"](t), map[string]string{"TOLLGATE_FORWARDED_TARGET": "x-original"})
+	admin := loggedIn(t, ts)
+	acct := newSA(t, admin, "acme", "dpop", 600, "member")
+	creds := url.Values{"grant_type": {"client_credentials"}, "client_id": {acct["id"].(string)}, "client_secret": {acct["client_secret"].(string)}}
+	key := josetest.NewKey("ES256", "", 0)
+	tok := formPost(t, ts.URL, "/oauth2/token", creds, "DPoP", key.Proof("POST", ts.URL+"/oauth2/token", "", time.Now(), nil)).wantOAuth(t, 200, "", "")["access_token"].(string)
+	const api = "https://api.example/orders/7"
+	call := func(headers ...string) int {
+		req, _ := http.NewRequest("GET", ts.URL+"/check", nil)
+		req.Header.Set("Authorization", "DPoP "+tok)
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := call("X-Original-Method", "GET", "X-Original-URL", api, "DPoP", key.Proof("GET", api, tok, time.Now(), nil)); got != 200 {
+		t.Fatalf("X-Original-URL: %d", got)
+	}
+	if got := call("X-Original-Method", "GET", "X-Original-URL", api, "X-Forwarded-Uri", "/x", "DPoP", key.Proof("GET", api, tok, time.Now(), nil)); got != 401 {
+		t.Fatalf("with X-Forwarded-Uri as well: %d", got)
+	}
+	if got := call("X-Original-Method", "GET", "X-Original-URL", "/orders/7", "DPoP", key.Proof("GET", api, tok, time.Now(), nil)); got != 401 {
+		t.Fatalf("a relative X-Original-URL: %d", got)
+	}
+}
+
+// TestReplayLogIsPruned: serve's maintenance deletes the replay log's
+// expired jtis (it runs at start, then every 10 minutes).
+func TestReplayLogIsPruned(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "tollgate.db")
+	s, _, err := openStore(t.Context(), db, sqlite.Synchronous("FULL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := time.Now().Add(-48 * time.Hour)
+	for i := range 100 {
+		if err := s.UseOnce(t.Context(), fmt.Sprintf("dpop:%064d", i), long, long.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.UseOnce(t.Context(), "dpop:live", time.Now(), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	startServer(t, db, nil)
+	raw, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var n int
+		if err := raw.QueryRow(`SELECT count(*) FROM used_once`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			return // the live one stays
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d jtis in the replay log, want the 1 live one", n)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -43,6 +43,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	logLevel := fs.String("log-level", envOr(getenv, "TOLLGATE_LOG_LEVEL", "info"), "debug, info (one line per request), warn or error (env TOLLGATE_LOG_LEVEL)")
 	proxies := fs.String("trusted-proxies", envOr(getenv, "TOLLGATE_TRUSTED_PROXIES", "127.0.0.0/8,::1/128"), "comma-separated CIDRs of the proxies and gateways whose forwarding headers count: the client address in Forwarded or X-Forwarded-For, and /check's X-Forwarded-Origin / X-Original-Origin (env TOLLGATE_TRUSTED_PROXIES)")
 	fwdHeader := fs.String("forwarded-header", envOr(getenv, "TOLLGATE_FORWARDED_HEADER", server.HeaderXForwardedFor), "the one header trusted proxies record the client address in: X-Forwarded-For or Forwarded (the other is ignored) (env TOLLGATE_FORWARDED_HEADER)")
+	fwdTarget := fs.String("forwarded-target", envOr(getenv, "TOLLGATE_FORWARDED_TARGET", server.TargetXForwarded), "the one family of headers trusted gateways forward the original method and URI in, which DPoP proofs are checked against at /check: x-forwarded (X-Forwarded-Method, -Proto, -Host, -Uri: Traefik, Caddy) or x-original (X-Original-Method and an absolute X-Original-URL: ingress-nginx) (env TOLLGATE_FORWARDED_TARGET)")
 	cacheTTL := ef.duration("cache-ttl", "TOLLGATE_CACHE_TTL", time.Second, "how long a replica trusts cached credential state; with PostgreSQL, changes are also pushed to every replica at once")
 	drain := ef.duration("shutdown-drain", "TOLLGATE_SHUTDOWN_DRAIN", 5*time.Second, "on SIGTERM or SIGINT, how long /readyz answers 503 while requests are still served, so that load balancers stop sending before the listener closes")
 	readHeader := ef.duration("read-header-timeout", "TOLLGATE_READ_HEADER_TIMEOUT", 5*time.Second, "how long a client may take to send a request's headers")
@@ -72,6 +73,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		*fwdHeader = server.HeaderForwarded
 	default:
 		return &usageError{msg: "--forwarded-header must be X-Forwarded-For or Forwarded"}
+	}
+	*fwdTarget = strings.ToLower(*fwdTarget)
+	if *fwdTarget != server.TargetXForwarded && *fwdTarget != server.TargetXOriginal {
+		return &usageError{msg: "--forwarded-target must be x-forwarded or x-original"}
 	}
 	var trusted []netip.Prefix
 	for _, c := range strings.Split(*proxies, ",") {
@@ -134,7 +139,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var draining atomic.Bool
 	st, err := stack.New(ctx, s, stack.Config{Issuer: base, Audience: *audience, Keyring: keyring, CacheTTL: *cacheTTL,
-		ServiceAccountEmailDomain: *saDomain, TrustedProxies: trusted, ForwardedHeader: *fwdHeader, Registry: reg, Log: log, Draining: draining.Load,
+		ServiceAccountEmailDomain: *saDomain, TrustedProxies: trusted, ForwardedHeader: *fwdHeader, ForwardedTarget: *fwdTarget, Registry: reg, Log: log, Draining: draining.Load,
 		Limits: authn.Limits{Password: *limitPassword, Client: *limitClient, Bearer: *limitBearer}, FederationInsecureIssuers: insecure})
 	if err != nil {
 		return err

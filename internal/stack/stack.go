@@ -47,6 +47,10 @@ type Config struct {
 	// ForwardedHeader the one they record the client in.
 	TrustedProxies  []netip.Prefix
 	ForwardedHeader string
+	// ForwardedTarget is the family of headers gateways forward the
+	// original method and URI in (server.TargetXForwarded or
+	// server.TargetXOriginal).
+	ForwardedTarget string
 	// Registry collects the metrics; /metrics serves it (default: a new
 	// registry).
 	Registry *prometheus.Registry
@@ -92,7 +96,7 @@ func New(ctx context.Context, s tollgate.Store, cfg Config) (*Stack, error) {
 	au := authn.New(s, a, km, cfg.Keyring, cfg.Clock, authn.Config{Issuer: cfg.Issuer, CacheTTL: cfg.CacheTTL,
 		Limits: cfg.Limits, UsageFlushEvery: cfg.UsageFlushEvery, Metrics: cfg.Registry,
 		Federation: federation.New(federation.Config{Insecure: cfg.FederationInsecureIssuers, Clock: cfg.Clock})}, cfg.Log)
-	h, err := server.New(a, au, km, cfg.Log, server.Config{Issuer: cfg.Issuer, TrustedProxies: cfg.TrustedProxies, ForwardedHeader: cfg.ForwardedHeader,
+	h, err := server.New(a, au, km, cfg.Log, server.Config{Issuer: cfg.Issuer, TrustedProxies: cfg.TrustedProxies, ForwardedHeader: cfg.ForwardedHeader, ForwardedTarget: cfg.ForwardedTarget,
 		Registerer: cfg.Registry, Metrics: promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}), Draining: cfg.Draining})
 	if err != nil {
 		au.Close()

@@ -1,0 +1,4 @@
+package federation
+
+// Public is public, for the tests.
+var Public = public
