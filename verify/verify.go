@@ -57,8 +57,10 @@ type Config struct {
 	Now func() time.Time
 	// RequestURL is the absolute URL a client called, as its DPoP proofs
 	// name it (default: http or https by the connection, the Host header
-	// and the path). Behind a proxy that terminates TLS, return the public
-	// URL.
+	// and the path). The default believes the Host header, which the
+	// client sets: in production return your public base URL and the
+	// request's path, so that a proof made for another server is refused
+	// here (and behind a proxy that terminates TLS, the scheme is right).
 	RequestURL func(r *http.Request) string
 	// ReplayCache makes each DPoP proof single use (default: in memory,
 	// per process).
