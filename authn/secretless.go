@@ -2,6 +2,12 @@ package authn
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"sync"
 	"time"
 
 	"github.com/tollgate/tollgate"
@@ -67,23 +73,33 @@ var assertionMethod = clientMethod{
 	},
 	verify: func(ctx context.Context, a *Authenticator, auth oauth.ClientAuth, c *clientEntry, now time.Time) (string, error) {
 		refused := oauth.Fail(oauth.CodeInvalidClient, "the client assertion's signature does not verify with any live key registered for this client")
-		if c == nil {
-			return "", refused
-		}
-		t, err := a.trust(ctx, c.sa.ID)
-		if err != nil {
-			return "", err
+		var keys []clientKey
+		if c != nil {
+			t, err := a.trust(ctx, c.sa.ID)
+			if err != nil {
+				return "", err
+			}
+			keys = t.keys
 		}
 		h := auth.Assertion.Header
 		var match *clientKey
-		for i := range t.keys {
-			k := &t.keys[i]
-			if (h.Kid == "" || k.row.KeyID == h.Kid) && k.row.LiveAt(now) && auth.Assertion.Verify(k.pub) == nil {
-				match = k
-				break
+		tried := false
+		for i := range keys {
+			k := &keys[i]
+			if (h.Kid == "" || k.row.KeyID == h.Kid) && k.row.LiveAt(now) {
+				tried = true
+				if auth.Assertion.Verify(k.pub) == nil {
+					match = k
+					break
+				}
 			}
 		}
 		if match == nil {
+			if !tried {
+				// An unknown client, or a kid it does not have, costs the
+				// same signature check as a wrong key.
+				_ = auth.Assertion.Verify(dummyKey(h.Alg))
+			}
 			return "", refused
 		}
 		exp := time.Unix(*auth.Assertion.Claims.Expiry, 0)
@@ -167,4 +183,28 @@ func (a *Authenticator) bound(ctx context.Context, req Request, e *credEntry, be
 		return dpopRefusal(oauth.Fail(oauth.CodeInvalidDPoPProof, "the DPoP proof is signed by another key than the one the token is bound to"))
 	}
 	return nil
+}
+
+// dummyKeys are verified against when an assertion names no key a client
+// has, one per algorithm, made once per process.
+var dummyKeys = sync.OnceValue(func() map[string]*oauth.PublicKey {
+	out := map[string]*oauth.PublicKey{}
+	ed, _, _ := ed25519.GenerateKey(rand.Reader)
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	rs, _ := rsa.GenerateKey(rand.Reader, oauth.MinRSABits)
+	out[oauth.AlgEdDSA] = &oauth.PublicKey{Key: ed, Alg: oauth.AlgEdDSA}
+	out[oauth.AlgEd25519] = out[oauth.AlgEdDSA]
+	out[oauth.AlgES256] = &oauth.PublicKey{Key: &ec.PublicKey, Alg: oauth.AlgES256}
+	out[oauth.AlgRS256] = &oauth.PublicKey{Key: &rs.PublicKey, Alg: oauth.AlgRS256}
+	out[oauth.AlgPS256] = &oauth.PublicKey{Key: &rs.PublicKey, Alg: oauth.AlgPS256}
+	return out
+})
+
+// dummyKey is the dummy key of alg (an accepted one: ParseJWT refused
+// the others).
+func dummyKey(alg string) *oauth.PublicKey {
+	if k, ok := dummyKeys()[alg]; ok {
+		return k
+	}
+	return dummyKeys()[oauth.AlgEdDSA]
 }
