@@ -15,17 +15,61 @@ type ClientKeyInput struct {
 	ExpiresAt *time.Time
 }
 
-// ListClientKeys returns the account's registered public keys; admin or
-// higher.
-func (a *App) ListClientKeys(ctx context.Context, ac Actor, slug, id string) ([]tollgate.ClientKey, error) {
+// FederatedCredentialInput creates a federated credential; Audience ""
+// means this server's issuer URL.
+type FederatedCredentialInput struct {
+	Name, Issuer, Audience, Subject string
+	Claims                          map[string]string
+}
+
+// readAccount checks that ac may read the org's account id (admin or
+// higher) and returns it.
+func (a *App) readAccount(ctx context.Context, ac Actor, slug, id string) (*tollgate.ServiceAccount, error) {
 	org, _, err := a.authorize(ctx, a.store, ac, slug, tollgate.RoleAdmin)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := a.serviceAccount(ctx, a.store, org, id); err != nil {
+	return a.serviceAccount(ctx, a.store, org, id)
+}
+
+// changeAccount runs fn on the org's account id in one transaction, for ac
+// as its super_admin, and broadcasts the account's change once it is
+// committed (every replica drops what it cached of the account's keys and
+// federated credentials).
+func (a *App) changeAccount(ctx context.Context, ac Actor, slug, id string, fn func(q tollgate.Queries, org *tollgate.Org, sa *tollgate.ServiceAccount) error) error {
+	err := a.store.InTx(ctx, func(q tollgate.Queries) error {
+		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)
+		if err != nil {
+			return err
+		}
+		sa, err := a.serviceAccount(ctx, q, org, id)
+		if err != nil {
+			return err
+		}
+		return fn(q, org, sa)
+	})
+	if err == nil {
+		a.changed(ctx, tollgate.ServiceAccountChanged(id))
+	}
+	return err
+}
+
+// stopReuse moves the account's ReuseAfter to now, inside q: the token
+// endpoint mints anew instead of handing out a token that a credential
+// just removed may have obtained (T2).
+func (a *App) stopReuse(ctx context.Context, q tollgate.Queries, sa *tollgate.ServiceAccount) error {
+	sa.ReuseAfter = a.now()
+	return q.UpdateServiceAccount(ctx, sa)
+}
+
+// ListClientKeys returns the account's registered public keys; admin or
+// higher.
+func (a *App) ListClientKeys(ctx context.Context, ac Actor, slug, id string) ([]tollgate.ClientKey, error) {
+	sa, err := a.readAccount(ctx, ac, slug, id)
+	if err != nil {
 		return nil, err
 	}
-	return a.store.ListClientKeys(ctx, id)
+	return a.store.ListClientKeys(ctx, sa.ID)
 }
 
 // AddClientKey registers a public key for private_key_jwt (K1);
@@ -47,15 +91,7 @@ func (a *App) AddClientKey(ctx context.Context, ac Actor, slug, id string, in Cl
 		in.ExpiresAt = &t
 	}
 	var k *tollgate.ClientKey
-	err = a.store.InTx(ctx, func(q tollgate.Queries) error {
-		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)
-		if err != nil {
-			return err
-		}
-		sa, err := a.serviceAccount(ctx, q, org, id)
-		if err != nil {
-			return err
-		}
+	err = a.changeAccount(ctx, ac, slug, id, func(q tollgate.Queries, org *tollgate.Org, sa *tollgate.ServiceAccount) error {
 		existing, err := q.ListClientKeys(ctx, sa.ID)
 		if err != nil {
 			return err
@@ -81,7 +117,6 @@ func (a *App) AddClientKey(ctx context.Context, ac Actor, slug, id string, in Cl
 	if err != nil {
 		return nil, err
 	}
-	a.changed(ctx, tollgate.ServiceAccountChanged(id))
 	return k, nil
 }
 
@@ -91,57 +126,36 @@ func (a *App) AddClientKey(ctx context.Context, ac Actor, slug, id string, in Cl
 // already out stay valid until they expire; revoke them if the key
 // leaked. super_admin only.
 func (a *App) DeleteClientKey(ctx context.Context, ac Actor, slug, id, keyID string) error {
-	err := a.store.InTx(ctx, func(q tollgate.Queries) error {
-		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)
-		if err != nil {
-			return err
-		}
-		sa, err := a.serviceAccount(ctx, q, org, id)
-		if err != nil {
-			return err
-		}
+	return a.changeAccount(ctx, ac, slug, id, func(q tollgate.Queries, org *tollgate.Org, sa *tollgate.ServiceAccount) error {
 		keys, err := q.ListClientKeys(ctx, sa.ID)
 		if err != nil {
 			return err
 		}
 		for _, k := range keys {
-			if k.ID == keyID {
-				if err := q.DeleteClientKey(ctx, sa.ID, k.ID); err != nil {
-					return err
-				}
-				if err := a.stopReuse(ctx, q, sa); err != nil {
-					return err
-				}
-				return a.audit(ctx, q, ac, org.ID, tollgate.ActionClientKeyDeleted, saPrincipal(sa),
-					map[string]any{"key_id": k.ID, "kid": k.KeyID, "thumbprint": k.Thumbprint})
+			if k.ID != keyID {
+				continue
 			}
+			if err := q.DeleteClientKey(ctx, sa.ID, k.ID); err != nil {
+				return err
+			}
+			if err := a.stopReuse(ctx, q, sa); err != nil {
+				return err
+			}
+			return a.audit(ctx, q, ac, org.ID, tollgate.ActionClientKeyDeleted, saPrincipal(sa),
+				map[string]any{"key_id": k.ID, "kid": k.KeyID, "thumbprint": k.Thumbprint})
 		}
 		return tollgate.Errorf(tollgate.ENotFound, "key %q not found on service account %s", keyID, sa.Name)
 	})
-	if err == nil {
-		a.changed(ctx, tollgate.ServiceAccountChanged(id))
-	}
-	return err
-}
-
-// FederatedCredentialInput creates a federated credential; Audience ""
-// means this server's issuer URL.
-type FederatedCredentialInput struct {
-	Name, Issuer, Audience, Subject string
-	Claims                          map[string]string
 }
 
 // ListFederatedCredentials returns the account's federated credentials;
 // admin or higher.
 func (a *App) ListFederatedCredentials(ctx context.Context, ac Actor, slug, id string) ([]tollgate.FederatedCredential, error) {
-	org, _, err := a.authorize(ctx, a.store, ac, slug, tollgate.RoleAdmin)
+	sa, err := a.readAccount(ctx, ac, slug, id)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := a.serviceAccount(ctx, a.store, org, id); err != nil {
-		return nil, err
-	}
-	return a.store.ListFederatedCredentials(ctx, id)
+	return a.store.ListFederatedCredentials(ctx, sa.ID)
 }
 
 // AddFederatedCredential lets the account trust an external issuer's
@@ -161,15 +175,7 @@ func (a *App) AddFederatedCredential(ctx context.Context, ac Actor, slug, id str
 	if err := tollgate.ValidateFederatedCredential(fc, a.cfg.FederationInsecureIssuers); err != nil {
 		return nil, err
 	}
-	err := a.store.InTx(ctx, func(q tollgate.Queries) error {
-		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)
-		if err != nil {
-			return err
-		}
-		sa, err := a.serviceAccount(ctx, q, org, id)
-		if err != nil {
-			return err
-		}
+	err := a.changeAccount(ctx, ac, slug, id, func(q tollgate.Queries, org *tollgate.Org, sa *tollgate.ServiceAccount) error {
 		existing, err := q.ListFederatedCredentials(ctx, sa.ID)
 		if err != nil {
 			return err
@@ -191,7 +197,6 @@ func (a *App) AddFederatedCredential(ctx context.Context, ac Actor, slug, id str
 	if err != nil {
 		return nil, err
 	}
-	a.changed(ctx, tollgate.ServiceAccountChanged(id))
 	return fc, nil
 }
 
@@ -199,54 +204,24 @@ func (a *App) AddFederatedCredential(ctx context.Context, ac Actor, slug, id str
 // tokens are refused at once on every replica, and the account's current
 // access tokens are not handed out again; super_admin only.
 func (a *App) DeleteFederatedCredential(ctx context.Context, ac Actor, slug, id, fcID string) error {
-	err := a.store.InTx(ctx, func(q tollgate.Queries) error {
-		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)
-		if err != nil {
-			return err
-		}
-		sa, err := a.serviceAccount(ctx, q, org, id)
-		if err != nil {
-			return err
-		}
+	return a.changeAccount(ctx, ac, slug, id, func(q tollgate.Queries, org *tollgate.Org, sa *tollgate.ServiceAccount) error {
 		fcs, err := q.ListFederatedCredentials(ctx, sa.ID)
 		if err != nil {
 			return err
 		}
 		for _, fc := range fcs {
-			if fc.ID == fcID {
-				if err := q.DeleteFederatedCredential(ctx, sa.ID, fc.ID); err != nil {
-					return err
-				}
-				if err := a.stopReuse(ctx, q, sa); err != nil {
-					return err
-				}
-				return a.audit(ctx, q, ac, org.ID, tollgate.ActionFederatedCredentialDeleted, saPrincipal(sa),
-					map[string]any{"federated_credential_id": fc.ID, "name": fc.Name, "issuer": fc.Issuer})
+			if fc.ID != fcID {
+				continue
 			}
+			if err := q.DeleteFederatedCredential(ctx, sa.ID, fc.ID); err != nil {
+				return err
+			}
+			if err := a.stopReuse(ctx, q, sa); err != nil {
+				return err
+			}
+			return a.audit(ctx, q, ac, org.ID, tollgate.ActionFederatedCredentialDeleted, saPrincipal(sa),
+				map[string]any{"federated_credential_id": fc.ID, "name": fc.Name, "issuer": fc.Issuer})
 		}
 		return tollgate.Errorf(tollgate.ENotFound, "federated credential %q not found on service account %s", fcID, sa.Name)
 	})
-	if err == nil {
-		a.changed(ctx, tollgate.ServiceAccountChanged(id))
-	}
-	return err
-}
-
-// UseOnce records a presented JWT's jti (namespaced by what it belongs to)
-// as used until exp, on every replica sharing the store. A second use
-// before exp is the error onReplay.
-func (a *App) UseOnce(ctx context.Context, key string, exp time.Time, onReplay error) error {
-	err := a.store.UseOnce(ctx, key, a.now(), tollgate.Timestamp(exp))
-	if tollgate.ErrorCode(err) == tollgate.EConflict {
-		return onReplay
-	}
-	return err
-}
-
-// stopReuse moves the account's ReuseAfter to now, inside q: the token
-// endpoint mints anew instead of handing out a token that a credential
-// just removed may have obtained (T2).
-func (a *App) stopReuse(ctx context.Context, q tollgate.Queries, sa *tollgate.ServiceAccount) error {
-	sa.ReuseAfter = a.now()
-	return q.UpdateServiceAccount(ctx, sa)
 }

@@ -119,14 +119,8 @@ func (a *App) CreateServiceAccount(ctx context.Context, ac Actor, slug string, i
 // the current tokens, and requiring DPoP revokes the live ones.
 func (a *App) UpdateServiceAccount(ctx context.Context, ac Actor, slug, id string, upd ServiceAccountUpdate) (*tollgate.ServiceAccount, error) {
 	var sa *tollgate.ServiceAccount
-	err := a.store.InTx(ctx, func(q tollgate.Queries) error {
-		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)
-		if err != nil {
-			return err
-		}
-		if sa, err = a.serviceAccount(ctx, q, org, id); err != nil {
-			return err
-		}
+	err := a.changeAccount(ctx, ac, slug, id, func(q tollgate.Queries, org *tollgate.Org, got *tollgate.ServiceAccount) error {
+		sa = got
 		if upd.TokenTTLSeconds != nil && *upd.TokenTTLSeconds != sa.TokenTTLSeconds {
 			return &tollgate.Error{Code: tollgate.EImmutable, Field: "token_ttl_seconds",
 				Message: "token_ttl_seconds cannot be changed after creation: create a new service account with the lifetime you need"}
@@ -173,9 +167,6 @@ func (a *App) UpdateServiceAccount(ctx context.Context, ac Actor, slug, id strin
 		}
 		return a.audit(ctx, q, ac, org.ID, tollgate.ActionServiceAccountUpdated, saPrincipal(sa), changes)
 	})
-	if err == nil {
-		a.changed(ctx, tollgate.ServiceAccountChanged(sa.ID))
-	}
 	return sa, err
 }
 
@@ -189,14 +180,8 @@ func (a *App) SetServiceAccountStatus(ctx context.Context, ac Actor, slug, id st
 		status, action = tollgate.StatusActive, tollgate.ActionServiceAccountEnabled
 	}
 	var sa *tollgate.ServiceAccount
-	err := a.store.InTx(ctx, func(q tollgate.Queries) error {
-		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)
-		if err != nil {
-			return err
-		}
-		if sa, err = a.serviceAccount(ctx, q, org, id); err != nil {
-			return err
-		}
+	err := a.changeAccount(ctx, ac, slug, id, func(q tollgate.Queries, org *tollgate.Org, got *tollgate.ServiceAccount) error {
+		sa = got
 		if sa.Status == status {
 			return nil
 		}
@@ -217,9 +202,6 @@ func (a *App) SetServiceAccountStatus(ctx context.Context, ac Actor, slug, id st
 		}
 		return a.audit(ctx, q, ac, org.ID, action, saPrincipal(sa), details)
 	})
-	if err == nil {
-		a.changed(ctx, tollgate.ServiceAccountChanged(sa.ID))
-	}
 	return sa, err
 }
 
@@ -243,15 +225,7 @@ func (a *App) RotateSecret(ctx context.Context, ac Actor, slug, id string, grace
 	now := a.now()
 	secret := credential.NewCredential(credential.PrefixClientSecret)
 	res := &RotationResult{ClientSecret: secret}
-	err := a.store.InTx(ctx, func(q tollgate.Queries) error {
-		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)
-		if err != nil {
-			return err
-		}
-		sa, err := a.serviceAccount(ctx, q, org, id)
-		if err != nil {
-			return err
-		}
+	err := a.changeAccount(ctx, ac, slug, id, func(q tollgate.Queries, org *tollgate.Org, sa *tollgate.ServiceAccount) error {
 		secrets, err := q.ListClientSecrets(ctx, sa.ID)
 		if err != nil {
 			return err
@@ -296,7 +270,6 @@ func (a *App) RotateSecret(ctx context.Context, ac Actor, slug, id string, grace
 	if err != nil {
 		return nil, err
 	}
-	a.changed(ctx, tollgate.ServiceAccountChanged(res.ServiceAccount.ID))
 	return res, nil
 }
 
