@@ -10,9 +10,19 @@ import (
 // check calls /check with a bearer token and extra headers.
 func check(t *testing.T, base, method, bearer string, headers ...string) *http.Response {
 	t.Helper()
-	req, _ := http.NewRequest(method, base+"/check", nil)
 	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
+		bearer = "Bearer " + bearer
+	}
+	return checkAuth(t, base, method, bearer, headers...)
+}
+
+// checkAuth calls /check with an Authorization header ("" for none) and
+// extra headers (name, value pairs).
+func checkAuth(t *testing.T, base, method, authorization string, headers ...string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(method, base+"/check", nil)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])

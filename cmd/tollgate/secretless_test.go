@@ -300,19 +300,7 @@ func TestDPoP(t *testing.T) {
 		}
 		return append(h, extra...)
 	}
-	dpopCheck := func(auth string, headers []string) *http.Response {
-		req, _ := http.NewRequest("GET", ts.URL+"/check", nil)
-		req.Header.Set("Authorization", auth)
-		for i := 0; i+1 < len(headers); i += 2 {
-			req.Header.Set(headers[i], headers[i+1])
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
-	}
+	dpopCheck := func(auth string, headers []string) *http.Response { return checkAuth(t, ts.URL, "GET", auth, headers...) }
 	good := key.Proof("DELETE", api, tok, time.Now(), nil)
 	r := dpopCheck("DPoP "+tok, gateway(good))
 	wantCheck(t, r, 200)
@@ -452,19 +440,7 @@ func TestDPoPReplayAndReuseAcrossReplicas(t *testing.T) {
 		const api = "https://api.example/x"
 		p := keys[0].Proof("GET", api, tok, time.Now(), nil)
 		h := []string{"X-Forwarded-Method", "GET", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "api.example", "X-Forwarded-Uri", "/x", "DPoP", p}
-		req := func(base string) int {
-			r, _ := http.NewRequest("GET", base+"/check", nil)
-			r.Header.Set("Authorization", "DPoP "+tok)
-			for i := 0; i+1 < len(h); i += 2 {
-				r.Header.Set(h[i], h[i+1])
-			}
-			resp, err := http.DefaultClient.Do(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			return resp.StatusCode
-		}
+		req := func(base string) int { return checkAuth(t, base, "GET", "DPoP "+tok, h...).StatusCode }
 		if got := req(a.URL); got != 200 {
 			t.Fatalf("first use of the proof: %d", got)
 		}
@@ -534,19 +510,7 @@ func TestDPoPWithOriginalURL(t *testing.T) {
 	key := josetest.NewKey("ES256", "", 0)
 	tok := formPost(t, ts.URL, "/oauth2/token", creds, "DPoP", key.Proof("POST", ts.URL+"/oauth2/token", "", time.Now(), nil)).wantOAuth(t, 200, "", "")["access_token"].(string)
 	const api = "https://api.example/orders/7"
-	call := func(headers ...string) int {
-		req, _ := http.NewRequest("GET", ts.URL+"/check", nil)
-		req.Header.Set("Authorization", "DPoP "+tok)
-		for i := 0; i+1 < len(headers); i += 2 {
-			req.Header.Set(headers[i], headers[i+1])
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	call := func(headers ...string) int { return checkAuth(t, ts.URL, "GET", "DPoP "+tok, headers...).StatusCode }
 	if got := call("X-Original-Method", "GET", "X-Original-URL", api, "DPoP", key.Proof("GET", api, tok, time.Now(), nil)); got != 200 {
 		t.Fatalf("X-Original-URL: %d", got)
 	}
