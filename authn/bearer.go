@@ -133,7 +133,7 @@ func (a *Authenticator) resolve(ctx context.Context, req Request, bearer string,
 	}
 	if !use {
 		ac.Credential.Hash = []byte(key) // revocation broadcasts it; a use needs no copy
-		if e.claims != nil && e.claims.JKT() != "" && len(req.Header.Values("DPoP")) > 0 {
+		if req.Door == "introspect" && e.claims != nil && e.claims.JKT() != "" && len(req.Header.Values("DPoP")) > 0 {
 			if err := a.bound(ctx, req, e, bearer, oauth.TokenTypeDPoP); err != nil {
 				return app.Actor{}, err
 			}

@@ -371,6 +371,16 @@ func TestDPoP(t *testing.T) {
 		t.Fatalf("admin API with a proof for another URL: %d", got)
 	}
 
+	// Revocation reads no DPoP header (RFC 7009 has none): a client that
+	// sends its proof there still revokes its token.
+	key3 := josetest.NewKey("ES256", "", 0)
+	revocable := formPost(t, ts.URL, "/oauth2/token", creds, "DPoP", key3.Proof("POST", tokenURL, "", time.Now(), nil)).wantOAuth(t, 200, "", "")["access_token"].(string)
+	formPost(t, ts.URL, "/oauth2/revoke", url.Values{"token": {revocable}, "client_id": {sa}, "client_secret": {secret}},
+		"DPoP", key3.Proof("POST", ts.URL+"/oauth2/revoke", "", time.Now(), nil)).wantOAuth(t, 200, "", "")
+	if in := formPost(t, ts.URL, "/oauth2/introspect", url.Values{"token": {revocable}, "client_id": {sa}, "client_secret": {secret}}).wantOAuth(t, 200, "", ""); in["active"] != false {
+		t.Fatalf("a DPoP-bound token revoked with a proof header is still active: %v", in)
+	}
+
 	// A Bearer token sent with the DPoP scheme is refused too.
 	admin.do("PATCH", "/api/v1/orgs/acme/service-accounts/"+sa, map[string]any{"require_dpop": false}).want(t, 200)
 	unbound := token(t, ts.URL, sa, secret)["access_token"].(string)
