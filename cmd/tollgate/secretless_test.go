@@ -300,7 +300,9 @@ func TestDPoP(t *testing.T) {
 		}
 		return append(h, extra...)
 	}
-	dpopCheck := func(auth string, headers []string) *http.Response { return checkAuth(t, ts.URL, "GET", auth, headers...) }
+	dpopCheck := func(auth string, headers []string) *http.Response {
+		return checkAuth(t, ts.URL, "GET", auth, headers...)
+	}
 	good := key.Proof("DELETE", api, tok, time.Now(), nil)
 	r := dpopCheck("DPoP "+tok, gateway(good))
 	wantCheck(t, r, 200)
