@@ -100,8 +100,8 @@ type memberRow struct {
 type invitationView struct{ Email, URL, Expires string }
 
 // consoleHeaders protect the console's pages: a strict Content-Security-
-// Policy (no inline script or style), no framing, no Referer (an
-// invitation link carries its token), and HSTS behind https.
+// Policy (no inline script or style), no framing, and no Referer (an
+// invitation link carries its token).
 func (s *Server) consoleHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
@@ -110,9 +110,6 @@ func (s *Server) consoleHeaders(h http.Handler) http.Handler {
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "no-referrer")
 		hd.Set("Cache-Control", "no-store")
-		if s.secureCookies() {
-			hd.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-		}
 		h.ServeHTTP(w, r)
 	})
 }

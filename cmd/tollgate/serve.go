@@ -31,6 +31,10 @@ import (
 // or SIGTERM.
 const shutdownGrace = 30 * time.Second
 
+// certReloadEvery is how often the TLS certificate files are checked for
+// a change.
+const certReloadEvery = 2 * time.Second
+
 func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	addr := fs.String("addr", envOr(getenv, "TOLLGATE_ADDR", "127.0.0.1:8080"), "listen address (env TOLLGATE_ADDR)")
@@ -55,6 +59,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	limitClient := ef.rate("limit-client", "TOLLGATE_LIMIT_CLIENT", authn.DefaultLimits.Client, "failed client authentications per client ID and address (10x per address); per process")
 	limitBearer := ef.rate("limit-bearer", "TOLLGATE_LIMIT_BEARER", authn.DefaultLimits.Bearer, "unknown bearer credentials per client address at /check and the admin API; per process")
 	saDomain := fs.String("sa-email-domain", envOr(getenv, "TOLLGATE_SA_EMAIL_DOMAIN", "serviceaccounts.tollgate.local"), "domain of service accounts' email addresses (env TOLLGATE_SA_EMAIL_DOMAIN)")
+	tlsCert := fs.String("tls-cert", getenv("TOLLGATE_TLS_CERT"), "PEM certificate (chain) to serve HTTPS with, reloaded when the file changes; with --tls-key (env TOLLGATE_TLS_CERT)")
+	tlsKey := fs.String("tls-key", getenv("TOLLGATE_TLS_KEY"), "PEM private key of --tls-cert (env TOLLGATE_TLS_KEY)")
 	insecureIssuers := fs.String("federation-insecure-issuers", getenv("TOLLGATE_FEDERATION_INSECURE_ISSUERS"), "comma-separated exact http://127.0.0.1:PORT origins that federated credentials may name as issuers without https: for tests only (env TOLLGATE_FEDERATION_INSECURE_ISSUERS)")
 	synchronous := fs.String("sqlite-synchronous", envOr(getenv, "TOLLGATE_SQLITE_SYNCHRONOUS", "FULL"), "SQLite durability: FULL (a committed write survives a power loss), NORMAL (faster; the last commits before a power loss can be lost), EXTRA or OFF (env TOLLGATE_SQLITE_SYNCHRONOUS)")
 	if err := parseFlags(fs, args); err != nil {
@@ -88,6 +94,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return &usageError{msg: fmt.Sprintf("--trusted-proxies: %q is not a CIDR such as 10.0.0.0/8", c)}
 		}
 		trusted = append(trusted, p)
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return &usageError{msg: "--tls-cert and --tls-key go together: give both, or neither"}
 	}
 	insecure, err := loopbackOrigins("--federation-insecure-issuers", *insecureIssuers)
 	if err != nil {
@@ -125,6 +134,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		log.Info("database migrated", "versions", fmt.Sprint(applied))
 	}
 
+	var certs *certReloader
+	if *tlsCert != "" {
+		if certs, err = newCertReloader(*tlsCert, *tlsKey, log); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
@@ -132,7 +147,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer ln.Close()
 	base := strings.TrimRight(*issuer, "/")
 	if base == "" {
-		base = "http://" + ln.Addr().String()
+		scheme := "http://"
+		if certs != nil {
+			scheme = "https://"
+		}
+		base = scheme + ln.Addr().String()
 	}
 
 	reg := prometheus.NewRegistry()
@@ -163,7 +182,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	if certs != nil {
+		srv.TLSConfig = certs.tlsConfig()
+		go certs.watch(ctx, certReloadEvery)
+		go func() { served <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { served <- srv.Serve(ln) }()
+	}
 	go maintain(ctx, st.App, st.Keys, s, *rotation, log)
 	fmt.Fprintf(stderr, "Tollgate is listening on %s\n  console: %s/\n  API:     %s/api/v1 (OpenAPI: %s/openapi.json)\n",
 		ln.Addr(), base, base, base)
