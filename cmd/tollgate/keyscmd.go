@@ -13,8 +13,13 @@ import (
 // (on every replica within a minute); the old one stays in the JWK Set
 // until its last token has expired.
 func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	const keysUsage = "usage: tollgate keys rotate [--db …] [--key-file …]"
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Fprintln(stdout, keysUsage)
+		return nil
+	}
 	if len(args) == 0 || args[0] != "rotate" {
-		fmt.Fprintln(stderr, "usage: tollgate keys rotate [--db …] [--key-file …]")
+		fmt.Fprintln(stderr, keysUsage)
 		return &usageError{msg: "unknown keys command"}
 	}
 	fs := newFlags("keys rotate", stderr)

@@ -32,6 +32,14 @@ Run "tollgate <command> -h" for a command's flags.`
 // that tests can run it in-process: args without the program name, getenv
 // for TOLLGATE_* configuration, and the three standard streams.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if err := runCommand(ctx, args, getenv, stdin, stdout, stderr); !errors.Is(err, errHelp) {
+		return err
+	}
+	return nil
+}
+
+// runCommand runs the command args name.
+func runCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, usage)
 		return &usageError{}
@@ -74,11 +82,16 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args, turning every problem into a usageError.
+// errHelp: the command line asked for help (-h), which the flag set has
+// printed; run answers it with exit status 0.
+var errHelp = errors.New("help requested")
+
+// parseFlags parses args, turning every problem into a usageError, and
+// -h into errHelp.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return &usageError{}
+			return errHelp
 		}
 		return &usageError{msg: err.Error()}
 	}

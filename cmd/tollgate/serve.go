@@ -95,6 +95,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		trusted = append(trusted, p)
 	}
+	if !isDomain(*saDomain) {
+		return &usageError{msg: fmt.Sprintf("--sa-email-domain: %q is not a domain name such as serviceaccounts.example.com", *saDomain)}
+	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return &usageError{msg: "--tls-cert and --tls-key go together: give both, or neither"}
 	}
@@ -309,4 +312,23 @@ func loopbackOrigins(flag, list string) ([]string, error) {
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// isDomain reports whether s is a DNS name: dot-separated labels of
+// letters, digits and inner hyphens, 253 characters at most.
+func isDomain(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
