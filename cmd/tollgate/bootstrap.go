@@ -18,7 +18,7 @@ func runBootstrap(ctx context.Context, args []string, getenv func(string) string
 	org := fs.String("org", envOr(getenv, "TOLLGATE_BOOTSTRAP_ORG", "acme"), "slug of the first organization")
 	email := fs.String("email", envOr(getenv, "TOLLGATE_BOOTSTRAP_EMAIL", "admin@example.com"), "email of the first super admin")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (default: generate and print one)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	password := ""

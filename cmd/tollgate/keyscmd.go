@@ -25,7 +25,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	fs := newFlags("keys rotate", stderr)
 	db := fs.String("db", envOr(getenv, "TOLLGATE_DB", "tollgate.db"), "database: a SQLite file path, or a postgres:// URL (env TOLLGATE_DB)")
 	keyFile := fs.String("key-file", getenv("TOLLGATE_KEY_FILE"), "the server's key file (env TOLLGATE_KEY_FILE; default tollgate.key beside the SQLite file)")
-	if err := parseFlags(fs, args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:], getenv); err != nil {
 		return err
 	}
 	path, err := keyFilePath(*keyFile, *db)

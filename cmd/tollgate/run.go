@@ -86,9 +86,14 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 // printed; run answers it with exit status 0.
 var errHelp = errors.New("help requested")
 
-// parseFlags parses args, turning every problem into a usageError, and
-// -h into errHelp.
-func parseFlags(fs *flag.FlagSet, args []string) error {
+// parseFlags parses args, then applies the --config file to the flags
+// neither args nor the environment set (applyConfig), turning every
+// problem into a usageError, and -h into errHelp. It defines --config
+// (defineConfig) unless the command did.
+func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	if fs.Lookup(configFlag) == nil {
+		defineConfig(fs, getenv)
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
@@ -99,7 +104,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		fs.Usage()
 		return &usageError{msg: fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
-	return nil
+	return applyConfig(fs, getenv)
 }
 
 // envOr returns the environment variable's value, or def when it is empty.
@@ -145,7 +150,7 @@ func openStore(ctx context.Context, db string, opts ...sqlite.Option) (store, []
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlags("migrate", stderr)
 	db := fs.String("db", envOr(getenv, "TOLLGATE_DB", "tollgate.db"), "database: a SQLite file path, or a postgres:// URL (env TOLLGATE_DB)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	s, applied, err := openStore(ctx, *db)

@@ -63,7 +63,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	tlsKey := fs.String("tls-key", getenv("TOLLGATE_TLS_KEY"), "PEM private key of --tls-cert (env TOLLGATE_TLS_KEY)")
 	insecureIssuers := fs.String("federation-insecure-issuers", getenv("TOLLGATE_FEDERATION_INSECURE_ISSUERS"), "comma-separated exact http://127.0.0.1:PORT origins that federated credentials may name as issuers without https: for tests only (env TOLLGATE_FEDERATION_INSECURE_ISSUERS)")
 	synchronous := fs.String("sqlite-synchronous", envOr(getenv, "TOLLGATE_SQLITE_SYNCHRONOUS", "FULL"), "SQLite durability: FULL (a committed write survives a power loss), NORMAL (faster; the last commits before a power loss can be lost), EXTRA or OFF (env TOLLGATE_SQLITE_SYNCHRONOUS)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	if err := ef.err(); err != nil {
