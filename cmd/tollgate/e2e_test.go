@@ -374,3 +374,30 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("run returned %v", err)
 	}
 }
+
+// TestHealthcheck: "tollgate healthcheck" exits 0 while a server is ready
+// and 1 when none answers or it is not ready.
+func TestHealthcheck(t *testing.T) {
+	ts := startServer(t, databases(t)["sqlite"](t), nil)
+	addr := strings.TrimPrefix(ts.URL, "http://")
+	hc := func(env map[string]string, args ...string) int {
+		var out strings.Builder
+		err := run(t.Context(), append([]string{"healthcheck"}, args...), func(k string) string { return env[k] }, strings.NewReader(""), &out, io.Discard)
+		return exitCode(err, io.Discard)
+	}
+	if got := hc(map[string]string{"TOLLGATE_ADDR": addr}); got != 0 {
+		t.Fatalf("healthcheck of a ready server (TOLLGATE_ADDR): exit %d", got)
+	}
+	if got := hc(nil, "--url", ts.URL+"/readyz"); got != 0 {
+		t.Fatalf("healthcheck --url: exit %d", got)
+	}
+	if got := hc(nil, "--url", ts.URL+"/no-such-page"); got != 1 {
+		t.Fatalf("healthcheck of a URL that is not 200: exit %d", got)
+	}
+	if got := hc(nil, "--addr", "127.0.0.1:1", "--timeout", "2s"); got != 1 {
+		t.Fatalf("healthcheck with no server: exit %d", got)
+	}
+	if got := hc(nil, "--url", "::bad"); got != 2 {
+		t.Fatalf("healthcheck with a bad URL: exit %d", got)
+	}
+}

@@ -3,6 +3,7 @@
 //	tollgate serve      run the server (migrates, bootstraps an empty database)
 //	tollgate bootstrap  create the first organization and super admin
 //	tollgate migrate    apply pending database migrations
+//	tollgate healthcheck  probe a running server's /readyz
 //	tollgate version    print the version
 //
 // Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.

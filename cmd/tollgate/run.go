@@ -24,6 +24,7 @@ commands:
   bootstrap  create the first organization and super admin, without serving
   migrate    apply pending database migrations
   keys rotate  make a new signing key current (the old one stays published)
+  healthcheck  exit 0 when a running server is ready (GET /readyz), 1 otherwise
   version    print the version
 
 Run "tollgate <command> -h" for a command's flags.`
@@ -53,6 +54,8 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return runMigrate(ctx, rest, getenv, stdout, stderr)
 	case "keys":
 		return runKeys(ctx, rest, getenv, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, rest, getenv, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "tollgate", versionString())
 		return nil
