@@ -153,10 +153,13 @@ func (is *issuer) unseal(rec *tollgate.AccessToken, now time.Time) (*issued, err
 // revoked, issued after the account's last disable, rotation, role change
 // or revocation of its current token (ReuseAfter), carrying the account's
 // current role and lifetime (a mint that raced a role change on another
-// replica may have stored the old role), and with more time left than the
-// org's reuse floor (and some).
-func reusable(cur *issued, sa *tollgate.ServiceAccount, org *tollgate.Org, now time.Time) bool {
-	if cur == nil || cur.rec.RevokedAt != nil || cur.rec.IssuedAt.Before(sa.ReuseAfter) || !cur.claims.Matches(sa) {
+// replica may have stored the old role), made for this server's issuer and
+// audience (they may have been reconfigured, or the database restored
+// under another URL), and with more time left than the org's reuse floor
+// (and some).
+func (a *App) reusable(cur *issued, sa *tollgate.ServiceAccount, org *tollgate.Org, now time.Time) bool {
+	if cur == nil || cur.rec.RevokedAt != nil || cur.rec.IssuedAt.Before(sa.ReuseAfter) || !cur.claims.Matches(sa) ||
+		cur.claims.Issuer != a.cfg.Issuer || cur.claims.Audience != a.cfg.Audience {
 		return false
 	}
 	left := cur.rec.ExpiresAt.Sub(now)
@@ -200,7 +203,7 @@ func (a *App) IssueToken(ctx context.Context, ac Actor, scope string) (*oauth.To
 	if err != nil {
 		return nil, err
 	}
-	if reusable(cur, sa, org, now) {
+	if a.reusable(cur, sa, org, now) {
 		a.metrics.reused.Inc()
 		return oauth.NewTokenResponse(cur.token, jkt, cur.rec.ExpiresAt, now, sa, org), nil
 	}
@@ -405,7 +408,7 @@ func (is *issuer) mintInTx(ctx context.Context, q tollgate.Queries, j *mintJob) 
 		if err != nil {
 			return nil, err
 		}
-		if reusable(cur, sa, org, now) {
+		if is.a.reusable(cur, sa, org, now) {
 			j.res.cur = cur
 			return nil, nil
 		}

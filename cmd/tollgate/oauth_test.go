@@ -183,7 +183,13 @@ func countIssued(t *testing.T, admin *client, id string) int {
 // TestTokenReuse: sequential requests, 64 concurrent ones, and requests
 // after a restart all get one token, minted (and audited) once.
 func TestTokenReuse(t *testing.T) {
-	ts, admin, id, secret := withSA(t, 600, "viewer")
+	// One public URL across the restart, as a deployment has: a token is
+	// reused only by the issuer it names.
+	env := map[string]string{"TOLLGATE_ISSUER": "http://tollgate.test"}
+	ts := startServer(t, databases(t)["sqlite"](t), env)
+	admin := loggedIn(t, ts)
+	acct := newSA(t, admin, "acme", "robot", 600, "viewer")
+	id, secret := acct["id"].(string), acct["client_secret"].(string)
 	seen := distinct(t, []string{ts.URL}, id, secret, 64)
 	if len(seen) != 1 {
 		t.Fatalf("64 concurrent requests got %d tokens", len(seen))
@@ -213,7 +219,7 @@ func TestTokenReuse(t *testing.T) {
 	if err := ts.stop(); err != nil {
 		t.Fatal(err)
 	}
-	ts2 := startServer(t, ts.DB, nil)
+	ts2 := startServer(t, ts.DB, env)
 	if after := token(t, ts2.URL, id, secret); after["access_token"] != first["access_token"] {
 		t.Fatal("the token changed across a restart")
 	}

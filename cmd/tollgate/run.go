@@ -24,6 +24,7 @@ commands:
   bootstrap  create the first organization and super admin, without serving
   migrate    apply pending database migrations
   keys rotate  make a new signing key current (the old one stays published)
+  backup     write a consistent snapshot of a SQLite database while serve runs
   healthcheck  exit 0 when a running server is ready (GET /readyz), 1 otherwise
   version    print the version
 
@@ -56,6 +57,8 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return runKeys(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, rest, getenv, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, rest, getenv, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "tollgate", versionString())
 		return nil
