@@ -67,6 +67,7 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 		s.writeCheckError(w, r, err)
 		return
 	}
+	noteCaller(r, ac)
 	c := ac.Credential
 	h.Set(HeaderOrg, c.OrgID)
 	h.Set(HeaderSubject, ac.ID)

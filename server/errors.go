@@ -62,7 +62,7 @@ func (s *Server) fault(r *http.Request, err error) fault {
 	f := fault{code: tollgate.ErrorCode(err), message: tollgate.ErrorMessage(err), field: tollgate.ErrorField(err)}
 	f.status = statusOf[f.code]
 	if f.code == tollgate.EInternal {
-		s.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "request_id", requestIDOf(r), "err", err)
 	}
 	var te *tollgate.Error
 	if errors.As(err, &te) && te.RetryAfter > 0 {

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -50,7 +52,54 @@ const sessionCookie = "tollgate_session"
 
 type ctxKey int
 
-const keyCaller ctxKey = 0
+const (
+	keyCaller ctxKey = iota
+	keyRequestInfo
+)
+
+// requestInfo is what the access log says of a request besides its method,
+// path and status: its ID, and who called, once the boundary says.
+type requestInfo struct {
+	id     string
+	caller string // "<type>:<id>", "" until resolved
+}
+
+// noteCaller records who called, for the access log.
+func noteCaller(r *http.Request, ac app.Actor) {
+	if info, ok := r.Context().Value(keyRequestInfo).(*requestInfo); ok && ac.Type != tollgate.PrincipalAnonymous {
+		info.caller = string(ac.Type) + ":" + ac.ID
+	}
+}
+
+// requestIDOf is the request's ID (X-Request-Id), "" outside logRequests.
+func requestIDOf(r *http.Request) string {
+	if info, ok := r.Context().Value(keyRequestInfo).(*requestInfo); ok {
+		return info.id
+	}
+	return ""
+}
+
+// validRequestID accepts what a gateway or client sends as X-Request-Id:
+// 1 to 128 characters of letters, digits and - _ . : (so that it cannot
+// forge log lines).
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	return true
+}
+
+// newRequestID is 16 random bytes in hex.
+func newRequestID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
 
 // resolved is the caller of a request, or why it has none.
 type resolved struct {
@@ -160,6 +209,9 @@ func (s *Server) caller(door string, h http.Handler) http.Handler {
 			w.Header().Set("Access-Control-Allow-Origin", req.Origin) // the exact origin, never *
 			w.Header().Add("Vary", "Origin")
 		}
+		if err == nil {
+			noteCaller(r, ac)
+		}
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyCaller, &resolved{ac: ac, err: err})))
 	})
 }
@@ -268,15 +320,23 @@ func (w *loggingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) logRequests(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		info := &requestInfo{id: r.Header.Get("X-Request-Id")}
+		if !validRequestID(info.id) {
+			info.id = newRequestID()
+		}
+		w.Header().Set("X-Request-Id", info.id)
+		r = r.WithContext(context.WithValue(r.Context(), keyRequestInfo, info))
 		lw := &loggingWriter{ResponseWriter: w}
 		h.ServeHTTP(lw, r)
-		s.log.InfoContext(r.Context(), "http", "method", r.Method, "path", r.URL.Path, "status", lw.status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", s.clientIPOf(r))
+		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", lw.status,
+			"duration_ms", float64(time.Since(start).Microseconds()) / 1000, "ip", s.clientIPOf(r), "request_id", info.id}
+		if info.caller != "" {
+			attrs = append(attrs, "caller", info.caller)
+		}
+		s.log.InfoContext(r.Context(), "http", attrs...)
 	})
 }
 
-// recoverer turns a panic into a logged 500 problem instead of a dropped
-// connection.
 // hsts tells browsers to use only https for this host, for two years
 // (RFC 6797), on every answer when the issuer is https.
 func (s *Server) hsts(h http.Handler) http.Handler {
@@ -289,6 +349,8 @@ func (s *Server) hsts(h http.Handler) http.Handler {
 	})
 }
 
+// recoverer turns a panic into a logged 500 problem instead of a dropped
+// connection.
 func (s *Server) recoverer(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {

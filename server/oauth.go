@@ -64,6 +64,7 @@ func (s *Server) oauthClient(endpoint string, fn oauthFunc) http.HandlerFunc {
 			req.Form = form
 			var client app.Actor
 			if client, err = s.authn.Client(r.Context(), req); err == nil {
+				noteCaller(r, client)
 				err = fn(w, r, form, client)
 			}
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -399,5 +400,44 @@ func TestHealthcheck(t *testing.T) {
 	}
 	if got := hc(nil, "--url", "::bad"); got != 2 {
 		t.Fatalf("healthcheck with a bad URL: exit %d", got)
+	}
+}
+
+// TestRequestIDAndJSONLogs: with --log-format json every request is one
+// JSON line with its X-Request-Id (the client's, when well formed, else a
+// new one, echoed in the answer) and who called; no credential is logged.
+func TestRequestIDAndJSONLogs(t *testing.T) {
+	ts := startServer(t, databases(t)["sqlite"](t), map[string]string{"TOLLGATE_LOG_FORMAT": "json"})
+	admin := loggedIn(t, ts)
+	sa := newSA(t, admin, "acme", "logged", 300, "viewer")["id"].(string)
+	tok := newToken(t, admin, "acme", sa, "private")["token"].(string)
+	r := check(t, ts.URL, "GET", tok, "X-Request-Id", "gw-123.a:b_c")
+	if got := r.Header.Get("X-Request-Id"); got != "gw-123.a:b_c" {
+		t.Fatalf("X-Request-Id echoed as %q", got)
+	}
+	forged := check(t, ts.URL, "GET", tok, "X-Request-Id", "x\" level=ERROR msg=forged")
+	made := forged.Header.Get("X-Request-Id")
+	if len(made) != 32 || strings.Contains(made, "forged") {
+		t.Fatalf("a malformed X-Request-Id was kept: %q", made)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	var line map[string]any
+	for line == nil && time.Now().Before(deadline) {
+		for _, l := range strings.Split(ts.stderr.String(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil && m["request_id"] == "gw-123.a:b_c" {
+				line = m
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if line == nil || line["msg"] != "http" || line["path"] != "/check" || line["status"] != float64(200) || line["caller"] != "service_account:"+sa {
+		t.Fatalf("access log line %v", line)
+	}
+	if strings.Contains(ts.stderr.String(), tok) {
+		t.Fatal("the API token is in the log")
+	}
+	if !strings.Contains(ts.stderr.String(), `"request_id":"`+made+`"`) {
+		t.Fatal("the generated request ID is not logged")
 	}
 }

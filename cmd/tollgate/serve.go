@@ -44,6 +44,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	audience := fs.String("audience", getenv("TOLLGATE_AUDIENCE"), "aud of access tokens (env TOLLGATE_AUDIENCE; default: the issuer)")
 	ef := &envFlags{fs: fs, getenv: getenv}
 	rotation := ef.duration("key-rotation", "TOLLGATE_KEY_ROTATION", 30*24*time.Hour, "rotate the signing key when it is this old")
+	logFormat := fs.String("log-format", envOr(getenv, "TOLLGATE_LOG_FORMAT", "text"), "text (key=value lines) or json (one JSON object a line) (env TOLLGATE_LOG_FORMAT)")
 	logLevel := fs.String("log-level", envOr(getenv, "TOLLGATE_LOG_LEVEL", "info"), "debug, info (one line per request), warn or error (env TOLLGATE_LOG_LEVEL)")
 	proxies := fs.String("trusted-proxies", envOr(getenv, "TOLLGATE_TRUSTED_PROXIES", "127.0.0.0/8,::1/128"), "comma-separated CIDRs of the proxies and gateways whose forwarding headers count: the client address in Forwarded or X-Forwarded-For, and /check's X-Forwarded-Origin / X-Original-Origin (env TOLLGATE_TRUSTED_PROXIES)")
 	fwdHeader := fs.String("forwarded-header", envOr(getenv, "TOLLGATE_FORWARDED_HEADER", server.HeaderXForwardedFor), "the one header trusted proxies record the client address in: X-Forwarded-For or Forwarded (the other is ignored) (env TOLLGATE_FORWARDED_HEADER)")
@@ -117,7 +118,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return &usageError{msg: "--log-level must be debug, info, warn or error"}
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	var handler slog.Handler
+	switch strings.ToLower(*logFormat) {
+	case "text":
+		handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	case "json":
+		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
+	default:
+		return &usageError{msg: "--log-format must be text or json"}
+	}
+	log := slog.New(handler)
 	if getenv("GOGC") == "" {
 		// Tollgate's live heap is small (caches of credentials) and its hot
 		// paths allocate per request: collecting at 4x the live heap
