@@ -337,6 +337,23 @@ func (s *Server) logRequests(h http.Handler) http.Handler {
 	})
 }
 
+// closeWhileDraining ends each connection after its answer while the
+// process drains (Config.Draining): clients move to other replicas one
+// answered request at a time, and no connection is closed between two of
+// its requests, where a client may be sending the next one (which would
+// fail with EOF: a POST is not retried).
+func (s *Server) closeWhileDraining(h http.Handler) http.Handler {
+	if s.cfg.Draining == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.Draining() {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // hsts tells browsers to use only https for this host, for two years
 // (RFC 6797), on every answer when the issuer is https.
 func (s *Server) hsts(h http.Handler) http.Handler {

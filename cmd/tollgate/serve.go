@@ -213,12 +213,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	// Drain: /readyz says 503 so that load balancers stop sending, while
 	// everything else is still served (connections already queued are
-	// answered, not reset) and keep-alive connections are closed after
-	// their next answer. Then the listener closes.
+	// answered, not reset) and each connection closes after its next
+	// answer (Connection: close, server.closeWhileDraining: closing idle
+	// ones now would race clients sending on them). Then the listener
+	// closes.
 	if *drain > 0 {
 		log.Info("draining: /readyz answers 503", "for", drain.String())
 		draining.Store(true)
-		srv.SetKeepAlivesEnabled(false)
 		select {
 		case <-time.After(*drain):
 		case err := <-served:
