@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -514,5 +516,82 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	}
 	if ok.Load() <= before {
 		t.Fatalf("the load did not span the shutdown: %d answered (%d before SIGINT)", ok.Load(), before)
+	}
+}
+
+// TestKillDurability kills the server process with SIGKILL at random
+// moments under a write load, three times, on each store. A ledger keeps
+// every write the server acknowledged (a created service account); after
+// each restart every one of them is there, and the account whose token is
+// reused gets the same token back.
+func TestKillDurability(t *testing.T) {
+	for name, newDB := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			db := newDB(t)
+			env := map[string]string{"TOLLGATE_ISSUER": "http://tollgate.test"}
+			if isPostgres(db) {
+				env["TOLLGATE_KEY_FILE"] = newKeyFile(t)
+			}
+			ts := startProcess(t, db, env)
+			admin := loggedIn(t, ts)
+			acct := newSA(t, admin, "acme", "durable", 3600, "viewer")
+			id, secret := acct["id"].(string), acct["client_secret"].(string)
+			reused := token(t, ts.URL, id, secret)["access_token"].(string)
+			var ledger []string
+			var mu sync.Mutex
+			total := 0
+			for round := range 3 {
+				stop := make(chan struct{})
+				var wg sync.WaitGroup
+				for w := range 4 {
+					wg.Go(func() {
+						c := loggedIn(t, ts)
+						c.http.Timeout = 5 * time.Second
+						for i := 0; ; i++ {
+							select {
+							case <-stop:
+								return
+							default:
+							}
+							body, _ := json.Marshal(map[string]any{"name": fmt.Sprintf("r%dw%di%d", round, w, i), "role": "viewer", "token_ttl_seconds": 300})
+							req, _ := http.NewRequest("POST", ts.URL+"/api/v1/orgs/acme/service-accounts", bytes.NewReader(body))
+							req.Header.Set("Content-Type", "application/json")
+							resp, err := c.http.Do(req)
+							if err != nil {
+								return // killed: this write was never acknowledged
+							}
+							var out map[string]any
+							json.NewDecoder(resp.Body).Decode(&out)
+							resp.Body.Close()
+							if resp.StatusCode == 201 {
+								mu.Lock()
+								ledger = append(ledger, out["id"].(string))
+								mu.Unlock()
+							}
+						}
+					})
+				}
+				time.Sleep(time.Duration(200+rand.IntN(400)) * time.Millisecond)
+				ts.kill()
+				close(stop)
+				wg.Wait()
+				ts = startProcess(t, db, env)
+				admin = loggedIn(t, ts)
+				mu.Lock()
+				acked := append([]string(nil), ledger...)
+				mu.Unlock()
+				for _, sa := range acked {
+					admin.do("GET", "/api/v1/orgs/acme/service-accounts/"+sa, nil).want(t, 200)
+				}
+				if got := token(t, ts.URL, id, secret)["access_token"].(string); got != reused {
+					t.Fatalf("round %d: the reused token did not survive the kill", round)
+				}
+				t.Logf("round %d: %d acknowledged writes so far, all present after SIGKILL and restart", round, len(acked))
+				total = len(acked)
+			}
+			if total == 0 {
+				t.Fatal("no write was acknowledged: the load did not run")
+			}
+		})
 	}
 }

@@ -36,6 +36,9 @@ type testServer struct {
 	DB     string
 	stderr *stacktest.SyncBuffer
 	stop   func() error
+	// kill ends a server process at once (SIGKILL), as a crash would;
+	// startProcess's servers only.
+	kill func()
 }
 
 var listeningRE = regexp.MustCompile(`Tollgate is listening on (127\.0\.0\.1:\d+)`)
@@ -135,6 +138,12 @@ func startProcess(t *testing.T, db string, env map[string]string) *testServer {
 	ts := &testServer{DB: db, stderr: stderr}
 	var once sync.Once
 	var stopErr error
+	ts.kill = func() {
+		once.Do(func() {
+			cmd.Process.Kill()
+			<-exited
+		})
+	}
 	ts.stop = func() error {
 		once.Do(func() {
 			cmd.Process.Signal(os.Interrupt)
