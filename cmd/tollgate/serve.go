@@ -128,6 +128,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return &usageError{msg: "--log-format must be text or json"}
 	}
 	log := slog.New(handler)
+	// The certificate pair is checked before anything touches the
+	// database.
+	var certs *certReloader
+	if *tlsCert != "" {
+		if certs, err = newCertReloader(*tlsCert, *tlsKey, log); err != nil {
+			return err
+		}
+	}
 	if getenv("GOGC") == "" {
 		// Tollgate's live heap is small (caches of credentials) and its hot
 		// paths allocate per request: collecting at 4x the live heap
@@ -147,12 +155,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		log.Info("database migrated", "versions", fmt.Sprint(applied))
 	}
 
-	var certs *certReloader
-	if *tlsCert != "" {
-		if certs, err = newCertReloader(*tlsCert, *tlsKey, log); err != nil {
-			return err
-		}
-	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
