@@ -520,7 +520,8 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 }
 
 // TestKillDurability kills the server process with SIGKILL at random
-// moments under a write load, three times, on each store. A ledger keeps
+// moments under a write load (once it is under way), three times, on each
+// store. A ledger keeps
 // every write the server acknowledged (a created service account); after
 // each restart every one of them is there, and the account whose token is
 // reused gets the same token back.
@@ -543,10 +544,10 @@ func TestKillDurability(t *testing.T) {
 			for round := range 3 {
 				stop := make(chan struct{})
 				var wg sync.WaitGroup
+				c := admin // signed in before the load: one session for the four writers
+				c.http.Timeout = 5 * time.Second
 				for w := range 4 {
 					wg.Go(func() {
-						c := loggedIn(t, ts)
-						c.http.Timeout = 5 * time.Second
 						for i := 0; ; i++ {
 							select {
 							case <-stop:
@@ -571,7 +572,19 @@ func TestKillDurability(t *testing.T) {
 						}
 					})
 				}
-				time.Sleep(time.Duration(200+rand.IntN(400)) * time.Millisecond)
+				// Kill at a random moment once the load is under way.
+				mu.Lock()
+				start := len(ledger)
+				mu.Unlock()
+				for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+					mu.Lock()
+					n := len(ledger)
+					mu.Unlock()
+					if n > start {
+						break
+					}
+				}
+				time.Sleep(time.Duration(100+rand.IntN(400)) * time.Millisecond)
 				ts.kill()
 				close(stop)
 				wg.Wait()
