@@ -256,8 +256,7 @@ func (a *App) RotateSecret(ctx context.Context, ac Actor, slug, id string, grace
 			ServiceAccountID: sa.ID, Hash: a.cfg.Keyring.Hash(secret), CreatedAt: now}); err != nil {
 			return err
 		}
-		sa.ReuseAfter = now
-		if err := q.UpdateServiceAccount(ctx, sa); err != nil {
+		if err := a.stopReuse(ctx, q, sa); err != nil {
 			return err
 		}
 		res.ServiceAccount = sa

@@ -70,6 +70,11 @@ func TestWorkloadIdentityFederation(t *testing.T) {
 		t.Fatalf("k8s exchange %v", kr)
 	}
 	formPost(t, ts.URL, "/oauth2/token", exchange(pods, k8s.Sign(k8s.Kubernetes("tollgate", "shop", "admin", nil)))).wantOAuth(t, 400, oauth.CodeInvalidGrant, "sub")
+	// A disabled account's workload is refused, though its account is cached.
+	admin.do("POST", "/api/v1/orgs/acme/service-accounts/"+pods+"/disable", nil).want(t, 200)
+	formPost(t, ts.URL, "/oauth2/token", exchange(pods, k8s.Sign(k8s.Kubernetes("tollgate", "shop", "checkout", nil)))).wantOAuth(t, 400, oauth.CodeInvalidGrant, "disabled")
+	admin.do("POST", "/api/v1/orgs/acme/service-accounts/"+pods+"/enable", nil).want(t, 200)
+	formPost(t, ts.URL, "/oauth2/token", exchange(pods, k8s.Sign(k8s.Kubernetes("tollgate", "shop", "checkout", nil)))).wantOAuth(t, 200, "", "")
 
 	// The audit event names the method and the external identity.
 	events := admin.do("GET", "/api/v1/orgs/acme/audit-events?action=access_token.issued&actor_id="+deploy, nil).want(t, 200).JSON()["items"].([]any)

@@ -351,17 +351,8 @@ func TestDPoP(t *testing.T) {
 
 	// The admin API checks the proof against the request at the issuer's URL.
 	apiCall := func(auth, proof string) int {
-		req, _ := http.NewRequest("GET", ts.URL+"/api/v1/orgs/acme", nil)
-		req.Header.Set("Authorization", auth)
-		if proof != "" {
-			req.Header.Set("DPoP", proof)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		status, _ := getWithProof(t, ts.URL+"/api/v1/orgs/acme", auth, proof)
+		return status
 	}
 	if got := apiCall("DPoP "+tok, key.Proof("GET", ts.URL+"/api/v1/orgs/acme", tok, time.Now(), nil)); got != 200 {
 		t.Fatalf("admin API with a DPoP-bound token and its proof: %d", got)
@@ -480,20 +471,7 @@ func TestVerifyPackageWithDPoP(t *testing.T) {
 		io.WriteString(w, who.ServiceAccountID+" "+who.JKT)
 	})))
 	defer rs.Close()
-	call := func(auth, proof string) (int, string) {
-		req, _ := http.NewRequest("GET", rs.URL+"/orders", nil)
-		req.Header.Set("Authorization", auth)
-		if proof != "" {
-			req.Header.Set("DPoP", proof)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	call := func(auth, proof string) (int, string) { return getWithProof(t, rs.URL+"/orders", auth, proof) }
 	proof := key.Proof("GET", rs.URL+"/orders", tok, time.Now(), nil)
 	if status, body := call("DPoP "+tok, proof); status != 200 || body != sa+" "+key.Thumbprint() {
 		t.Fatalf("with a proof: %d %s", status, body)
@@ -572,4 +550,48 @@ func TestReplayLogIsPruned(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// getWithProof sends a GET with an Authorization header and, when proof is
+// not "", a DPoP header; it returns the status and body.
+func getWithProof(t *testing.T, url, authorization, proof string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", authorization)
+	if proof != "" {
+		req.Header.Set("DPoP", proof)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestAssertionFailuresAreLimited: failed client assertions count like
+// failed secrets (R1): over the limit, 429 slow_down with Retry-After for
+// that client ID and address, while a correct assertion from another
+// address still passes (R2).
+func TestAssertionFailuresAreLimited(t *testing.T) {
+	ts := startServer(t, databases(t)["sqlite"](t), map[string]string{"TOLLGATE_LIMIT_CLIENT": "3/1m"})
+	admin := loggedIn(t, ts)
+	sa := newSA(t, admin, "acme", "limited", 600, "viewer")["id"].(string)
+	key := josetest.NewKey("EdDSA", "k", 0)
+	addKey(t, admin, sa, string(key.PublicJWK()))
+	stranger := josetest.NewKey("EdDSA", "k", 0)
+	tokenURL := ts.URL + "/oauth2/token"
+	from := func(ip string) []string { return []string{"X-Forwarded-For", ip} } // 127.0.0.1 is a trusted proxy
+	for range 3 {
+		formPost(t, ts.URL, "/oauth2/token", assertionForm(stranger.Assertion(sa, tokenURL, time.Now(), time.Minute, nil)), from("198.51.100.7")...).
+			wantOAuth(t, 401, oauth.CodeInvalidClient, "signature")
+	}
+	r := formPost(t, ts.URL, "/oauth2/token", assertionForm(key.Assertion(sa, tokenURL, time.Now(), time.Minute, nil)), from("198.51.100.7")...)
+	r.wantOAuth(t, 429, oauth.CodeSlowDown, "")
+	if r.Header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+	formPost(t, ts.URL, "/oauth2/token", assertionForm(key.Assertion(sa, tokenURL, time.Now(), time.Minute, nil)), from("203.0.113.9")...).
+		wantOAuth(t, 200, "", "")
 }
