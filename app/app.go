@@ -83,6 +83,7 @@ func New(store tollgate.Store, clock tollgate.Clock, cfg Config, log *slog.Logge
 	}
 	a := &App{store: store, clock: clock, cfg: cfg, log: log, metrics: newMetrics(reg)}
 	a.issuer = newIssuer(a)
+	a.issuer.registerMemo(reg)
 	return a
 }
 

@@ -17,8 +17,10 @@ import (
 // metrics count what the token endpoint does. Reusing a token is counted
 // here only, never audited (DESIGN.md L2).
 type metrics struct {
-	issued prometheus.Counter
-	reused prometheus.Counter
+	issued    prometheus.Counter
+	reused    prometheus.Counter
+	mint      prometheus.Histogram
+	batchSize prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -27,9 +29,25 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Access tokens minted by the token endpoint."}),
 		reused: prometheus.NewCounter(prometheus.CounterOpts{Name: "tollgate_access_tokens_reused_total",
 			Help: "Token requests answered with the still-valid current token."}),
+		mint: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tollgate_token_mint_duration_seconds",
+			Help:    "Time to mint an access token: signing, sealing, waiting for the committer and its transaction.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tollgate_token_mint_batch_size",
+			Help:    "Mints committed together in one transaction (group commit).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, maxBatch}}),
 	}
-	reg.MustRegister(m.issued, m.reused)
+	reg.MustRegister(m.issued, m.reused, m.mint, m.batchSize)
 	return m
+}
+
+// registerMemo publishes the size of the memo of current tokens.
+func (is *issuer) registerMemo(reg prometheus.Registerer) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tollgate_token_memo_entries",
+		Help: "Current access tokens held in memory for reuse."}, func() float64 {
+		is.mu.Lock()
+		defer is.mu.Unlock()
+		return float64(len(is.memo))
+	}))
 }
 
 // issued is an access token with its plain string and claims, held only
@@ -259,6 +277,8 @@ type mintJob struct {
 // the request's: the callers that wait for it each stop waiting on their
 // own.
 func (is *issuer) mint(ac Actor) (*mintResult, error) {
+	start := time.Now()
+	defer func() { is.a.metrics.mint.Observe(time.Since(start).Seconds()) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// The signer is fetched first: refreshing the keys needs the database,
@@ -338,6 +358,7 @@ func (is *issuer) commitLoop() {
 // others with it; not after a timeout or a shutdown, which would only wait
 // once per member.
 func (is *issuer) commit(batch []*mintJob) {
+	is.a.metrics.batchSize.Observe(float64(len(batch)))
 	err := is.commitTx(batch)
 	if err != nil && len(batch) > 1 && is.ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
 		for _, j := range batch {

@@ -104,6 +104,11 @@ func (a *Authenticator) resolve(ctx context.Context, req Request, bearer string,
 		a.mu.Lock()
 		e, cached = a.creds.get(key, now, a.cfg.CacheTTL)
 		a.mu.Unlock()
+		if cached {
+			a.metrics.credHits.Inc()
+		} else {
+			a.metrics.credMisses.Inc()
+		}
 	}
 	if !cached {
 		// Only what needs the store is limited, and not a credential

@@ -18,6 +18,10 @@ type metrics struct {
 	negativeHits prometheus.Counter
 	listenLost   prometheus.Counter
 	auditDropped prometheus.Counter
+	credLookups  *prometheus.CounterVec
+	credHits     prometheus.Counter // credLookups' two series
+	credMisses   prometheus.Counter
+	onceBatch    prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer, a *Authenticator) *metrics {
@@ -32,15 +36,43 @@ func newMetrics(reg prometheus.Registerer, a *Authenticator) *metrics {
 			Help: "Times the channel that carries other replicas' changes was lost."}),
 		auditDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "tollgate_auth_rate_limit_events_dropped_total",
 			Help: "Rate limit audit events not written because the writer was behind."}),
+		credLookups: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tollgate_auth_credential_cache_lookups_total",
+			Help: "Bearer credentials looked up in the cache of verified credentials, by result: hit (fresh) or miss (absent or stale)."}, []string{"result"}),
+		onceBatch: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tollgate_replay_log_batch_size",
+			Help:    "One-time keys (assertion and DPoP proof jtis) recorded together in one transaction.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, maxOnceBatch}}),
 	}
+	m.credHits, m.credMisses = m.credLookups.WithLabelValues("hit"), m.credLookups.WithLabelValues("miss")
 	cached := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tollgate_auth_cached_credentials",
 		Help: "Credentials verified and held in memory."}, func() float64 {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		return float64(a.creds.len())
 	})
-	reg.MustRegister(m.failures, m.limited, m.negativeHits, m.listenLost, m.auditDropped, cached)
+	reg.MustRegister(m.failures, m.limited, m.negativeHits, m.listenLost, m.auditDropped, m.credLookups, m.onceBatch, cached,
+		&cacheSizes{a: a, desc: prometheus.NewDesc("tollgate_auth_cache_entries",
+			"Entries held in each of the boundary's caches.", []string{"cache"}, nil)})
 	return m
+}
+
+// cacheSizes reports the size of every cache of the boundary, read under
+// one lock at scrape time.
+type cacheSizes struct {
+	a    *Authenticator
+	desc *prometheus.Desc
+}
+
+func (c *cacheSizes) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *cacheSizes) Collect(ch chan<- prometheus.Metric) {
+	a := c.a
+	a.mu.Lock()
+	sizes := map[string]int{"credentials": a.creds.len(), "negative": a.negative.len(), "clients": a.clients.len(),
+		"trusts": a.trusts.len(), "members": a.members.len(), "sessions": a.sessions.len(), "preflight": a.preflight.len()}
+	a.mu.Unlock()
+	for name, n := range sizes {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), name)
+	}
 }
 
 // failed counts a failed authentication in the metrics (the limiter

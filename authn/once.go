@@ -94,6 +94,7 @@ func (a *Authenticator) onceLoop() {
 // fails, each key is tried alone, so that one bad key cannot fail the
 // others.
 func (a *Authenticator) commitOnce(batch []*onceJob) {
+	a.metrics.onceBatch.Observe(float64(len(batch)))
 	err := a.onceTx(batch)
 	if err != nil && len(batch) > 1 {
 		for _, j := range batch {

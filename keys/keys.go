@@ -49,9 +49,10 @@ type Manager struct {
 }
 
 type signer struct {
-	kid     string
-	private ed25519.PrivateKey
-	headers jws.Headers
+	kid       string
+	createdAt time.Time
+	private   ed25519.PrivateKey
+	headers   jws.Headers
 }
 
 // New returns a Manager. Call Load (or any method, which loads lazily).
@@ -152,7 +153,7 @@ func (m *Manager) install(rows []tollgate.SigningKey) error {
 		return err
 	}
 	m.mu.Lock()
-	m.current = &signer{kid: active.ID, private: ed25519.NewKeyFromSeed(seed), headers: hdr}
+	m.current = &signer{kid: active.ID, createdAt: active.CreatedAt, private: ed25519.NewKeyFromSeed(seed), headers: hdr}
 	m.public, m.jwks, m.loadedAt = public, doc, now
 	m.mu.Unlock()
 	return nil
@@ -178,6 +179,17 @@ func (m *Manager) Signer(ctx context.Context) (*Signer, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return &Signer{s: m.current}, nil
+}
+
+// CurrentCreatedAt is when the signing key of this process's view was
+// made, without reading the database (false before the first Load).
+func (m *Manager) CurrentCreatedAt() (time.Time, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.current == nil {
+		return time.Time{}, false
+	}
+	return m.current.createdAt, true
 }
 
 // Signer signs with one key, without touching the database.

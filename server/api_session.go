@@ -47,10 +47,13 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request, _ app.Acto
 // session: the API's and the console's sign-in.
 func (s *Server) signIn(r *http.Request, door, email, password string) (string, *app.SessionInfo, error) {
 	ac, err := s.authn.Password(r.Context(), s.request(r, door), email, password)
-	if err != nil {
-		return "", nil, err
+	var token string
+	var info *app.SessionInfo
+	if err == nil {
+		token, info, err = s.app.StartSession(r.Context(), ac)
 	}
-	return s.app.StartSession(r.Context(), ac)
+	s.metrics.signIn.WithLabelValues(door, outcome(tollgate.Public(tollgate.ErrorCode(err)), err)).Inc()
+	return token, info, err
 }
 
 // acceptInvitation resolves who accepts an invitation at the boundary

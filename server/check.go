@@ -79,6 +79,7 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 		h.Set("Access-Control-Allow-Origin", o)
 		h.Add("Vary", "Origin")
 	}
+	s.metrics.check.WithLabelValues("ok").Inc()
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -116,6 +117,7 @@ func (s *Server) checkPreflight(w http.ResponseWriter, r *http.Request, o string
 	case !ok:
 		s.writeCheckError(w, r, tollgate.Errorf(tollgate.EForbidden, "no public token lists this origin"))
 	default:
+		s.metrics.check.WithLabelValues("preflight_ok").Inc()
 		w.WriteHeader(http.StatusOK)
 	}
 }

@@ -61,6 +61,7 @@ type fault struct {
 func (s *Server) fault(r *http.Request, err error) fault {
 	f := fault{code: tollgate.ErrorCode(err), message: tollgate.ErrorMessage(err), field: tollgate.ErrorField(err)}
 	f.status = statusOf[f.code]
+	noteError(r, f.code)
 	if f.code == tollgate.EInternal {
 		s.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "request_id", requestIDOf(r), "err", err)
 	}
@@ -144,7 +145,10 @@ func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, endpoin
 	if f.code == tollgate.EInternal {
 		f.message = "internal error"
 	}
-	s.oauthErrors.WithLabelValues(endpoint, string(code)).Inc()
+	s.metrics.oauthErrors.WithLabelValues(endpoint, string(code)).Inc()
+	if endpoint == "introspect" {
+		s.metrics.introspection.WithLabelValues(string(code)).Inc()
+	}
 	f.headers(w)
 	if code == oauth.CodeInvalidClient && isBasic(r.Header.Get("Authorization")) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="tollgate", charset="UTF-8"`)
@@ -185,6 +189,7 @@ func (s *Server) writeCheckError(w http.ResponseWriter, r *http.Request, err err
 	default:
 		name, f.status = "invalid_request", http.StatusBadRequest
 	}
+	s.metrics.check.WithLabelValues(name).Inc()
 	f.headers(w)
 	writeJSON(w, f.status, oauthError{name, f.message})
 }

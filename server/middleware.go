@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
-	"time"
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/app"
@@ -57,11 +56,13 @@ const (
 	keyRequestInfo
 )
 
-// requestInfo is what the access log says of a request besides its method,
-// path and status: its ID, and who called, once the boundary says.
+// requestInfo is what the access log, the trace and the metrics say of a
+// request besides its method, path and status: its ID, who called, once
+// the boundary says, and the route pattern that served it.
 type requestInfo struct {
 	id     string
 	caller string // "<type>:<id>", "" until resolved
+	route  string // the pattern without its method, "" until routed
 }
 
 // noteCaller records who called, for the access log.
@@ -71,7 +72,7 @@ func noteCaller(r *http.Request, ac app.Actor) {
 	}
 }
 
-// requestIDOf is the request's ID (X-Request-Id), "" outside logRequests.
+// requestIDOf is the request's ID (X-Request-Id), "" outside observe.
 func requestIDOf(r *http.Request) string {
 	if info, ok := r.Context().Value(keyRequestInfo).(*requestInfo); ok {
 		return info.id
@@ -268,8 +269,11 @@ func (s *Server) problemOnNoRoute(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
-			mux.ServeHTTP(w, r)
+			routed(mux).ServeHTTP(w, r)
 			return
+		}
+		if info, ok := r.Context().Value(keyRequestInfo).(*requestInfo); ok {
+			info.route = "unmatched"
 		}
 		rec := &statusRecorder{header: http.Header{}}
 		h.ServeHTTP(rec, r)
@@ -291,51 +295,6 @@ type statusRecorder struct {
 func (r *statusRecorder) Header() http.Header         { return r.header }
 func (r *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (r *statusRecorder) WriteHeader(status int)      { r.status = status }
-
-// loggingWriter remembers the status for the request log.
-type loggingWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *loggingWriter) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
-	w.ResponseWriter.WriteHeader(status)
-}
-
-func (w *loggingWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *loggingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// logRequests logs one line per request: method, path (never the query,
-// which may carry an invitation token), status, duration and the client
-// address (R4).
-func (s *Server) logRequests(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		info := &requestInfo{id: r.Header.Get("X-Request-Id")}
-		if !validRequestID(info.id) {
-			info.id = newRequestID()
-		}
-		w.Header().Set("X-Request-Id", info.id)
-		r = r.WithContext(context.WithValue(r.Context(), keyRequestInfo, info))
-		lw := &loggingWriter{ResponseWriter: w}
-		h.ServeHTTP(lw, r)
-		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", lw.status,
-			"duration_ms", float64(time.Since(start).Microseconds()) / 1000, "ip", s.clientIPOf(r), "request_id", info.id}
-		if info.caller != "" {
-			attrs = append(attrs, "caller", info.caller)
-		}
-		s.log.InfoContext(r.Context(), "http", attrs...)
-	})
-}
 
 // closeWhileDraining ends each connection after its answer while the
 // process drains (Config.Draining): clients move to other replicas one

@@ -114,6 +114,11 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request, form u
 	if err != nil {
 		return err
 	}
+	if res.Active {
+		s.metrics.introspection.WithLabelValues("active").Inc()
+	} else {
+		s.metrics.introspection.WithLabelValues("inactive").Inc()
+	}
 	oauthHeaders(w)
 	writeJSON(w, http.StatusOK, res)
 	return nil

@@ -63,5 +63,5 @@ func (s *Server) routes() http.Handler {
 	if s.cfg.Metrics != nil {
 		mux.Handle("GET /metrics", s.cfg.Metrics)
 	}
-	return s.recoverer(s.hsts(s.closeWhileDraining(s.logRequests(s.plainInput(mux)))))
+	return s.recoverer(s.hsts(s.closeWhileDraining(s.observe(s.plainInput(routed(mux))))))
 }

@@ -51,13 +51,13 @@ type Config struct {
 
 // Server holds what handlers need.
 type Server struct {
-	app         *app.App
-	authn       *authn.Authenticator
-	keys        *keys.Manager
-	log         *slog.Logger
-	cfg         Config
-	openapi     []byte
-	oauthErrors *prometheus.CounterVec
+	app     *app.App
+	authn   *authn.Authenticator
+	keys    *keys.Manager
+	log     *slog.Logger
+	cfg     Config
+	openapi []byte
+	metrics *metrics
 }
 
 // New returns the complete Tollgate HTTP handler: a and au serve the use
@@ -95,10 +95,7 @@ func New(a *app.App, au *authn.Authenticator, km *keys.Manager, log *slog.Logger
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	s := &Server{app: a, authn: au, keys: km, log: log, cfg: cfg, openapi: doc,
-		oauthErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tollgate_oauth_errors_total",
-			Help: "OAuth error responses, by endpoint and error code."}, []string{"endpoint", "error"})}
-	reg.MustRegister(s.oauthErrors)
+	s := &Server{app: a, authn: au, keys: km, log: log, cfg: cfg, openapi: doc, metrics: newMetrics(reg)}
 	return s.routes(), nil
 }
 

@@ -78,3 +78,17 @@ func (e *envFlags) rate(name, env string, def authn.Rate, usage string) *authn.R
 	})
 	return &r
 }
+
+// boolean defines a boolean flag (true/false, 1/0).
+func (e *envFlags) boolean(name, env string, def bool, usage string) *bool {
+	b := def
+	if v := e.getenv(env); v != "" {
+		if p, err := strconv.ParseBool(v); err != nil {
+			e.bad(env, v, "true or false")
+		} else {
+			b = p
+		}
+	}
+	e.fs.BoolVar(&b, name, b, usage+" (env "+env+")")
+	return &b
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	httppprof "net/http/pprof"
 	"net/netip"
 	"net/url"
 	"runtime/debug"
@@ -63,6 +64,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	tlsCert := fs.String("tls-cert", getenv("TOLLGATE_TLS_CERT"), "PEM certificate (chain) to serve HTTPS with, reloaded when the file changes; with --tls-key (env TOLLGATE_TLS_CERT)")
 	tlsKey := fs.String("tls-key", getenv("TOLLGATE_TLS_KEY"), "PEM private key of --tls-cert (env TOLLGATE_TLS_KEY)")
 	insecureIssuers := fs.String("federation-insecure-issuers", getenv("TOLLGATE_FEDERATION_INSECURE_ISSUERS"), "comma-separated exact http://127.0.0.1:PORT origins that federated credentials may name as issuers without https: for tests only (env TOLLGATE_FEDERATION_INSECURE_ISSUERS)")
+	adminAddr := fs.String("admin-addr", getenv("TOLLGATE_ADMIN_ADDR"), "listen address of a second, operators' listener: /metrics moves there from --addr, and --pprof adds /debug/pprof/; keep it off the public network (env TOLLGATE_ADMIN_ADDR; default: none, /metrics on --addr)")
+	pprof := ef.boolean("pprof", "TOLLGATE_PPROF", false, "serve Go's profiler at /debug/pprof/ on --admin-addr (never on --addr)")
 	synchronous := fs.String("sqlite-synchronous", envOr(getenv, "TOLLGATE_SQLITE_SYNCHRONOUS", "FULL"), "SQLite durability: FULL (a committed write survives a power loss), NORMAL (faster; the last commits before a power loss can be lost), EXTRA or OFF (env TOLLGATE_SQLITE_SYNCHRONOUS)")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
@@ -101,6 +104,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return &usageError{msg: "--tls-cert and --tls-key go together: give both, or neither"}
+	}
+	if *pprof && *adminAddr == "" {
+		return &usageError{msg: "--pprof needs --admin-addr: the profiler is never served on the public listener"}
 	}
 	insecure, err := loopbackOrigins("--federation-insecure-issuers", *insecureIssuers)
 	if err != nil {
@@ -160,6 +166,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
 	defer ln.Close()
+	var adminLn net.Listener
+	if *adminAddr != "" {
+		if adminLn, err = net.Listen("tcp", *adminAddr); err != nil {
+			return fmt.Errorf("listen on %s (--admin-addr): %w", *adminAddr, err)
+		}
+		defer adminLn.Close()
+	}
 	base := strings.TrimRight(*issuer, "/")
 	if base == "" {
 		scheme := "http://"
@@ -174,6 +187,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	var draining atomic.Bool
 	st, err := stack.New(ctx, s, stack.Config{Issuer: base, Audience: *audience, Keyring: keyring, CacheTTL: *cacheTTL,
 		ServiceAccountEmailDomain: *saDomain, TrustedProxies: trusted, ForwardedHeader: *fwdHeader, ForwardedTarget: *fwdTarget, Registry: reg, Log: log, Draining: draining.Load,
+		MetricsElsewhere: adminLn != nil, Version: versionString(),
 		Limits: authn.Limits{Password: *limitPassword, Client: *limitClient, Bearer: *limitBearer}, FederationInsecureIssuers: insecure})
 	if err != nil {
 		return err
@@ -204,9 +218,24 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	} else {
 		go func() { served <- srv.Serve(ln) }()
 	}
+	var admin *http.Server
+	if adminLn != nil {
+		admin = adminServer(st.Metrics, *pprof, log)
+		go func() {
+			if err := admin.Serve(adminLn); !errors.Is(err, http.ErrServerClosed) {
+				served <- fmt.Errorf("admin listener: %w", err)
+			}
+		}()
+	}
 	go maintain(ctx, st.App, st.Keys, s, *rotation, log)
 	fmt.Fprintf(stderr, "Tollgate is listening on %s\n  console: %s/\n  API:     %s/api/v1 (OpenAPI: %s/openapi.json)\n",
 		ln.Addr(), base, base, base)
+	if adminLn != nil {
+		fmt.Fprintf(stderr, "  metrics: http://%s/metrics\n", adminLn.Addr())
+		if *pprof {
+			fmt.Fprintf(stderr, "  pprof:   http://%s/debug/pprof/\n", adminLn.Addr())
+		}
+	}
 
 	select {
 	case err := <-served:
@@ -234,10 +263,31 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	if admin != nil {
+		admin.Close() // scrapes and profiles need no draining
+	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// adminServer is the operators' listener (--admin-addr): /metrics and,
+// with pprof, Go's profiler; nothing else, and no credentials: it is
+// meant for a private network or loopback.
+func adminServer(metrics http.Handler, pprof bool, log *slog.Logger) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	if pprof {
+		mux.HandleFunc("/debug/pprof/", httppprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
+	}
+	// A CPU profile or trace takes as long as its seconds parameter asks.
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 }
 
 // bootstrapIfEmpty creates the first organization and super admin on an

@@ -6,9 +6,12 @@ package stack
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,6 +57,12 @@ type Config struct {
 	// Registry collects the metrics; /metrics serves it (default: a new
 	// registry).
 	Registry *prometheus.Registry
+	// MetricsElsewhere leaves /metrics out of Handler: the caller serves
+	// Stack.Metrics on another listener (serve --admin-addr).
+	MetricsElsewhere bool
+	// Version and Revision label tollgate_build_info (default: what the
+	// binary's build information says).
+	Version, Revision string
 	// Log is the logger (default: discard).
 	Log *slog.Logger
 	// Draining, when set and true, makes /readyz answer 503.
@@ -71,6 +80,8 @@ type Stack struct {
 	Authn    *authn.Authenticator
 	Handler  http.Handler
 	Registry *prometheus.Registry
+	// Metrics serves the registry in the Prometheus formats.
+	Metrics http.Handler
 }
 
 // New assembles Tollgate over s, loading (or creating) its signing keys.
@@ -96,14 +107,60 @@ func New(ctx context.Context, s tollgate.Store, cfg Config) (*Stack, error) {
 	au := authn.New(s, a, km, cfg.Keyring, cfg.Clock, authn.Config{Issuer: cfg.Issuer, CacheTTL: cfg.CacheTTL,
 		Limits: cfg.Limits, UsageFlushEvery: cfg.UsageFlushEvery, Metrics: cfg.Registry,
 		Federation: federation.New(federation.Config{Insecure: cfg.FederationInsecureIssuers, Clock: cfg.Clock})}, cfg.Log)
-	h, err := server.New(a, au, km, cfg.Log, server.Config{Issuer: cfg.Issuer, TrustedProxies: cfg.TrustedProxies, ForwardedHeader: cfg.ForwardedHeader, ForwardedTarget: cfg.ForwardedTarget,
-		Registerer: cfg.Registry, Metrics: promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}), Draining: cfg.Draining})
+	metrics := promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})
+	scfg := server.Config{Issuer: cfg.Issuer, TrustedProxies: cfg.TrustedProxies, ForwardedHeader: cfg.ForwardedHeader, ForwardedTarget: cfg.ForwardedTarget,
+		Registerer: cfg.Registry, Metrics: metrics, Draining: cfg.Draining}
+	if cfg.MetricsElsewhere {
+		scfg.Metrics = nil
+	}
+	h, err := server.New(a, au, km, cfg.Log, scfg)
+	if err == nil {
+		err = register(cfg, s, km)
+	}
 	if err != nil {
 		au.Close()
 		a.Close()
 		return nil, err
 	}
-	return &Stack{Store: s, Keys: km, App: a, Authn: au, Handler: h, Registry: cfg.Registry}, nil
+	return &Stack{Store: s, Keys: km, App: a, Authn: au, Handler: h, Registry: cfg.Registry, Metrics: metrics}, nil
+}
+
+// register adds the metrics that belong to no one package: the build's,
+// the signing key's age, and the store's connection pool when the store
+// exports it.
+func register(cfg Config, s tollgate.Store, km *keys.Manager) error {
+	version, revision := cfg.Version, cfg.Revision
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if version == "" {
+			version = bi.Main.Version
+		}
+		for _, st := range bi.Settings {
+			if st.Key == "vcs.revision" && revision == "" {
+				revision = st.Value
+			}
+		}
+	}
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "tollgate_build_info",
+		Help: "Always 1, labelled with the build: version, VCS revision and Go version."}, []string{"version", "revision", "go_version"})
+	build.WithLabelValues(version, revision, runtime.Version()).Set(1)
+	keyAge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tollgate_signing_key_age_seconds",
+		Help: "Age of the key access tokens are signed with, as this process last read the keys (rotation resets it)."}, func() float64 {
+		created, ok := km.CurrentCreatedAt()
+		if !ok {
+			return 0
+		}
+		return cfg.Clock.Now().Sub(created).Seconds()
+	})
+	cs := []prometheus.Collector{build, keyAge}
+	if c, ok := s.(interface{ Collector() prometheus.Collector }); ok {
+		cs = append(cs, c.Collector())
+	}
+	for _, c := range cs {
+		if err := cfg.Registry.Register(c); err != nil {
+			return fmt.Errorf("stack: metrics: %w", err)
+		}
+	}
+	return nil
 }
 
 // Close stops the boundary (writing the last-used times it holds) and the

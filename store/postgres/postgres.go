@@ -20,6 +20,7 @@ import (
 	"github.com/tollgate/tollgate/store/internal/hub"
 	"github.com/tollgate/tollgate/store/internal/migrate"
 	"github.com/tollgate/tollgate/store/internal/sqlq"
+	"github.com/tollgate/tollgate/store/internal/txtrace"
 )
 
 //go:embed migrations/*.sql
@@ -76,9 +77,12 @@ func (s *Store) Ping(ctx context.Context) error {
 // InTx runs fn in a SERIALIZABLE transaction, committing if fn returns nil,
 // and runs it again (up to maxTxAttempts) when PostgreSQL reports a
 // serialization failure (40001) or a deadlock (40P01).
-func (s *Store) InTx(ctx context.Context, fn func(q tollgate.Queries) error) error {
-	var err error
+func (s *Store) InTx(ctx context.Context, fn func(q tollgate.Queries) error) (err error) {
+	ctx, end := txtrace.Start(ctx, "postgresql")
+	attempts := 0
+	defer func() { end(err, attempts) }()
 	for attempt := 0; attempt < maxTxAttempts; attempt++ {
+		attempts++
 		err = s.tryTx(ctx, fn)
 		if !retryable(err) {
 			return err

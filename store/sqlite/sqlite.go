@@ -17,10 +17,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/store/internal/hub"
 	"github.com/tollgate/tollgate/store/internal/migrate"
 	"github.com/tollgate/tollgate/store/internal/sqlq"
+	"github.com/tollgate/tollgate/store/internal/txtrace"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -99,7 +102,9 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // InTx runs fn in one transaction (BEGIN IMMEDIATE), committing if fn
 // returns nil. fn runs once: SQLite serializes writers with the lock.
-func (s *Store) InTx(ctx context.Context, fn func(q tollgate.Queries) error) error {
+func (s *Store) InTx(ctx context.Context, fn func(q tollgate.Queries) error) (err error) {
+	ctx, end := txtrace.Start(ctx, "sqlite")
+	defer func() { end(err, 1) }()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
@@ -112,6 +117,12 @@ func (s *Store) InTx(ctx context.Context, fn func(q tollgate.Queries) error) err
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
 	return nil
+}
+
+// Collector exports the connection pool's statistics (database/sql's
+// DBStats) as go_sql_* metrics with db_name="sqlite".
+func (s *Store) Collector() prometheus.Collector {
+	return collectors.NewDBStatsCollector(s.db, "sqlite")
 }
 
 // Migrate applies the embedded migrations not yet applied, each in its own
