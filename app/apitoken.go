@@ -129,6 +129,8 @@ func (a *App) orgServiceAccount(ctx context.Context, q tollgate.Queries, org *to
 // super_admin only. The plain token (tgp_… private, tgq_… public) is
 // returned this once; only its keyed hash is stored.
 func (a *App) CreateAPIToken(ctx context.Context, ac Actor, slug string, in APITokenInput) (*tollgate.APITokenView, string, error) {
+	ctx, span := tracer.Start(ctx, "app.CreateAPIToken")
+	defer span.End()
 	domains, err := a.checkTokenFields(in.Name, in.Description, in.Kind, in.Domains, in.ExpiresAt)
 	if err != nil {
 		return nil, "", err
@@ -181,6 +183,8 @@ func stamp(t *time.Time) *time.Time {
 // member of the org, hashed like any other (A6); super_admin only. A token
 // imported before is EConflict.
 func (a *App) ImportAPIToken(ctx context.Context, ac Actor, slug string, in ImportInput) (*tollgate.APITokenView, error) {
+	ctx, span := tracer.Start(ctx, "app.ImportAPIToken")
+	defer span.End()
 	domains, err := a.checkTokenFields(in.Name, in.Description, in.Kind, in.Domains, in.ExpiresAt)
 	if err != nil {
 		return nil, err
@@ -233,6 +237,8 @@ func notTokenChar(r rune) bool { return r > unicode.MaxASCII || !unicode.IsPrint
 
 // ListAPITokens returns a page of the org's tokens; admin or higher.
 func (a *App) ListAPITokens(ctx context.Context, ac Actor, slug string, f tollgate.APITokenFilter, p tollgate.Page) ([]tollgate.APITokenView, string, error) {
+	ctx, span := tracer.Start(ctx, "app.ListAPITokens")
+	defer span.End()
 	if err := p.Validate(); err != nil {
 		return nil, "", err
 	}
@@ -248,6 +254,8 @@ func (a *App) ListAPITokens(ctx context.Context, ac Actor, slug string, f tollga
 
 // GetAPIToken returns one token; admin or higher.
 func (a *App) GetAPIToken(ctx context.Context, ac Actor, slug, id string) (*tollgate.APITokenView, error) {
+	ctx, span := tracer.Start(ctx, "app.GetAPIToken")
+	defer span.End()
 	org, _, err := a.authorize(ctx, a.store, ac, slug, tollgate.RoleAdmin)
 	if err != nil {
 		return nil, err
@@ -266,6 +274,8 @@ func (a *App) apiToken(ctx context.Context, q tollgate.Queries, org *tollgate.Or
 // UpdateAPIToken changes a token's name, description or domains;
 // super_admin only.
 func (a *App) UpdateAPIToken(ctx context.Context, ac Actor, slug, id string, upd APITokenUpdate) (*tollgate.APITokenView, error) {
+	ctx, span := tracer.Start(ctx, "app.UpdateAPIToken")
+	defer span.End()
 	var t *tollgate.APITokenView
 	err := a.store.InTx(ctx, func(q tollgate.Queries) error {
 		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)
@@ -320,6 +330,8 @@ func (a *App) UpdateAPIToken(ctx context.Context, ac Actor, slug, id string, upd
 // DeleteAPIToken revokes a token: it is deleted and refused at once
 // (A9); its audit history stays. super_admin only.
 func (a *App) DeleteAPIToken(ctx context.Context, ac Actor, slug, id string) error {
+	ctx, span := tracer.Start(ctx, "app.DeleteAPIToken")
+	defer span.End()
 	var t *tollgate.APITokenView
 	err := a.store.InTx(ctx, func(q tollgate.Queries) error {
 		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)
@@ -345,6 +357,8 @@ func (a *App) DeleteAPIToken(ctx context.Context, ac Actor, slug, id string) err
 // never to a user (A6); super_admin only. A token whose role is above its
 // new owner's is lowered to it, and the audit event says so.
 func (a *App) ReassignAPIToken(ctx context.Context, ac Actor, slug, id, serviceAccountID string) (*tollgate.APITokenView, error) {
+	ctx, span := tracer.Start(ctx, "app.ReassignAPIToken")
+	defer span.End()
 	var t *tollgate.APITokenView
 	err := a.store.InTx(ctx, func(q tollgate.Queries) error {
 		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)

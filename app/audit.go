@@ -10,6 +10,8 @@ import (
 // ListAuditEvents returns a page of the org's audit events, newest first;
 // admin or higher.
 func (a *App) ListAuditEvents(ctx context.Context, ac Actor, slug string, f tollgate.AuditFilter, p tollgate.Page) ([]tollgate.AuditEvent, string, error) {
+	ctx, span := tracer.Start(ctx, "app.ListAuditEvents")
+	defer span.End()
 	if err := p.Validate(); err != nil {
 		return nil, "", err
 	}
@@ -23,6 +25,8 @@ func (a *App) ListAuditEvents(ctx context.Context, ac Actor, slug string, f toll
 // ExportAuditEvents calls emit for every event of the org matching f,
 // newest first; super_admin only. It stops at emit's first error.
 func (a *App) ExportAuditEvents(ctx context.Context, ac Actor, slug string, f tollgate.AuditFilter, emit func(tollgate.AuditEvent) error) error {
+	ctx, span := tracer.Start(ctx, "app.ExportAuditEvents")
+	defer span.End()
 	org, _, err := a.authorize(ctx, a.store, ac, slug, tollgate.RoleSuperAdmin)
 	if err != nil {
 		return err
@@ -61,6 +65,8 @@ type RateLimited struct {
 // user an email names, or with no org when the identifier names nobody or
 // only the address was counted. The authn package samples these events.
 func (a *App) RecordRateLimited(ctx context.Context, ac Actor, rl RateLimited) error {
+	ctx, span := tracer.Start(ctx, "app.RecordRateLimited")
+	defer span.End()
 	details := map[string]any{"door": rl.Door, "credential": rl.Credential, "count": rl.Count,
 		"retry_after_seconds": int(rl.RetryAfter.Seconds()), "suppressed": rl.Suppressed}
 	target := tollgate.Principal{Type: tollgate.PrincipalAnonymous, Name: ac.IP}

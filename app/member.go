@@ -12,6 +12,8 @@ import (
 
 // ListMembers returns a page of an organization's members; admin or higher.
 func (a *App) ListMembers(ctx context.Context, ac Actor, slug string, p tollgate.Page) ([]tollgate.MemberView, string, error) {
+	ctx, span := tracer.Start(ctx, "app.ListMembers")
+	defer span.End()
 	if err := p.Validate(); err != nil {
 		return nil, "", err
 	}
@@ -35,6 +37,8 @@ type InvitationResult struct {
 // email already belongs to a member. A new invitation replaces a pending one
 // for the same email.
 func (a *App) Invite(ctx context.Context, ac Actor, slug, email string, role tollgate.Role) (*InvitationResult, error) {
+	ctx, span := tracer.Start(ctx, "app.Invite")
+	defer span.End()
 	email, err := tollgate.NormalizeEmail("email", email)
 	if err != nil {
 		return nil, err
@@ -83,6 +87,8 @@ func (a *App) Invite(ctx context.Context, ac Actor, slug, email string, role tol
 // unknown token is ENotFound, an accepted one EConflict, an expired one
 // EInvalid naming "token".
 func (a *App) PendingInvitation(ctx context.Context, token string) (*tollgate.Invitation, *tollgate.User, error) {
+	ctx, span := tracer.Start(ctx, "app.PendingInvitation")
+	defer span.End()
 	if token == "" {
 		return nil, nil, tollgate.Invalidf("token", "token is required")
 	}
@@ -114,6 +120,8 @@ func (a *App) PendingInvitation(ctx context.Context, token string) (*tollgate.In
 // (EConflict after) and until it expires (EInvalid); an unknown token is
 // ENotFound.
 func (a *App) AcceptInvitation(ctx context.Context, ac Actor, token, name, password string) (string, *SessionInfo, error) {
+	ctx, span := tracer.Start(ctx, "app.AcceptInvitation")
+	defer span.End()
 	inv, existing, err := a.PendingInvitation(ctx, token)
 	if err != nil {
 		return "", nil, err
@@ -181,6 +189,8 @@ func errLastSuperAdmin(verb string) error {
 // ChangeRole sets a member's role; super_admin only. The last super_admin
 // cannot be demoted (EConflict).
 func (a *App) ChangeRole(ctx context.Context, ac Actor, slug, userID string, role tollgate.Role) (*tollgate.MemberView, error) {
+	ctx, span := tracer.Start(ctx, "app.ChangeRole")
+	defer span.End()
 	if err := tollgate.ValidateRole("role", role); err != nil {
 		return nil, err
 	}
@@ -228,6 +238,8 @@ func (a *App) ChangeRole(ctx context.Context, ac Actor, slug, userID string, rol
 // that is EConflict saying how many, pointing to reassignment (A7), and is
 // audited as member.removal_blocked.
 func (a *App) RemoveMember(ctx context.Context, ac Actor, slug, userID string) error {
+	ctx, span := tracer.Start(ctx, "app.RemoveMember")
+	defer span.End()
 	var blocked error
 	var removed tollgate.Change
 	err := a.store.InTx(ctx, func(q tollgate.Queries) error {

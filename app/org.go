@@ -21,6 +21,8 @@ type BootstrapResult struct {
 // password generates one. It refuses with EConflict when the database
 // already has users.
 func (a *App) Bootstrap(ctx context.Context, slug, email, password string) (*BootstrapResult, error) {
+	ctx, span := tracer.Start(ctx, "app.Bootstrap")
+	defer span.End()
 	if err := tollgate.ValidateSlug(slug); err != nil {
 		return nil, err
 	}
@@ -79,6 +81,8 @@ func orgPrincipal(o *tollgate.Org) tollgate.Principal {
 // the platform admin may (EForbidden otherwise). EConflict if the slug is
 // taken.
 func (a *App) CreateOrg(ctx context.Context, ac Actor, slug, name string) (*tollgate.Org, error) {
+	ctx, span := tracer.Start(ctx, "app.CreateOrg")
+	defer span.End()
 	if ac.Type == tollgate.PrincipalAnonymous {
 		return nil, errUnauthenticated
 	}
@@ -98,12 +102,16 @@ func (a *App) CreateOrg(ctx context.Context, ac Actor, slug, name string) (*toll
 
 // GetOrg returns an organization to any of its members.
 func (a *App) GetOrg(ctx context.Context, ac Actor, slug string) (*tollgate.Org, error) {
+	ctx, span := tracer.Start(ctx, "app.GetOrg")
+	defer span.End()
 	org, _, err := a.authorize(ctx, a.store, ac, slug, tollgate.RoleViewer)
 	return org, err
 }
 
 // UpdateOrg changes an organization's name or settings; super_admin only.
 func (a *App) UpdateOrg(ctx context.Context, ac Actor, slug string, upd tollgate.OrgUpdate) (*tollgate.Org, error) {
+	ctx, span := tracer.Start(ctx, "app.UpdateOrg")
+	defer span.End()
 	if upd.Name != nil {
 		n := strings.TrimSpace(*upd.Name)
 		if err := tollgate.ValidateOrgName(n); err != nil {

@@ -65,6 +65,8 @@ func (a *App) stopReuse(ctx context.Context, q tollgate.Queries, sa *tollgate.Se
 // ListClientKeys returns the account's registered public keys; admin or
 // higher.
 func (a *App) ListClientKeys(ctx context.Context, ac Actor, slug, id string) ([]tollgate.ClientKey, error) {
+	ctx, span := tracer.Start(ctx, "app.ListClientKeys")
+	defer span.End()
 	sa, err := a.readAccount(ctx, ac, slug, id)
 	if err != nil {
 		return nil, err
@@ -78,6 +80,8 @@ func (a *App) ListClientKeys(ctx context.Context, ac Actor, slug, id string) ([]
 // on field public_key. Its kid is the JWK's, else its thumbprint; a kid or
 // key the account has already is EConflict. At most MaxClientKeys.
 func (a *App) AddClientKey(ctx context.Context, ac Actor, slug, id string, in ClientKeyInput) (*tollgate.ClientKey, error) {
+	ctx, span := tracer.Start(ctx, "app.AddClientKey")
+	defer span.End()
 	pk, err := oauth.ParsePublicKey(in.PublicKey)
 	if err != nil {
 		return nil, err
@@ -126,6 +130,8 @@ func (a *App) AddClientKey(ctx context.Context, ac Actor, slug, id string, in Cl
 // already out stay valid until they expire; revoke them if the key
 // leaked. super_admin only.
 func (a *App) DeleteClientKey(ctx context.Context, ac Actor, slug, id, keyID string) error {
+	ctx, span := tracer.Start(ctx, "app.DeleteClientKey")
+	defer span.End()
 	return a.changeAccount(ctx, ac, slug, id, func(q tollgate.Queries, org *tollgate.Org, sa *tollgate.ServiceAccount) error {
 		keys, err := q.ListClientKeys(ctx, sa.ID)
 		if err != nil {
@@ -151,6 +157,8 @@ func (a *App) DeleteClientKey(ctx context.Context, ac Actor, slug, id, keyID str
 // ListFederatedCredentials returns the account's federated credentials;
 // admin or higher.
 func (a *App) ListFederatedCredentials(ctx context.Context, ac Actor, slug, id string) ([]tollgate.FederatedCredential, error) {
+	ctx, span := tracer.Start(ctx, "app.ListFederatedCredentials")
+	defer span.End()
 	sa, err := a.readAccount(ctx, ac, slug, id)
 	if err != nil {
 		return nil, err
@@ -163,6 +171,8 @@ func (a *App) ListFederatedCredentials(ctx context.Context, ac Actor, slug, id s
 // tollgate.ValidateFederatedCredential is checked and named; a name the
 // account has already, ignoring case, is EConflict.
 func (a *App) AddFederatedCredential(ctx context.Context, ac Actor, slug, id string, in FederatedCredentialInput) (*tollgate.FederatedCredential, error) {
+	ctx, span := tracer.Start(ctx, "app.AddFederatedCredential")
+	defer span.End()
 	now := a.now()
 	fc := &tollgate.FederatedCredential{ID: tollgate.NewID(tollgate.PrefixFederatedCredential, now), Name: in.Name, Issuer: in.Issuer,
 		Audience: in.Audience, Subject: in.Subject, Claims: in.Claims, CreatedAt: now, CreatedBy: ac.ID}
@@ -204,6 +214,8 @@ func (a *App) AddFederatedCredential(ctx context.Context, ac Actor, slug, id str
 // tokens are refused at once on every replica, and the account's current
 // access tokens are not handed out again; super_admin only.
 func (a *App) DeleteFederatedCredential(ctx context.Context, ac Actor, slug, id, fcID string) error {
+	ctx, span := tracer.Start(ctx, "app.DeleteFederatedCredential")
+	defer span.End()
 	return a.changeAccount(ctx, ac, slug, id, func(q tollgate.Queries, org *tollgate.Org, sa *tollgate.ServiceAccount) error {
 		fcs, err := q.ListFederatedCredentials(ctx, sa.ID)
 		if err != nil {

@@ -39,6 +39,8 @@ func saPrincipal(sa *tollgate.ServiceAccount) tollgate.Principal {
 // ListServiceAccounts returns a page of the org's service accounts; admin
 // or higher (S1).
 func (a *App) ListServiceAccounts(ctx context.Context, ac Actor, slug string, p tollgate.Page) ([]tollgate.ServiceAccount, string, error) {
+	ctx, span := tracer.Start(ctx, "app.ListServiceAccounts")
+	defer span.End()
 	if err := p.Validate(); err != nil {
 		return nil, "", err
 	}
@@ -51,6 +53,8 @@ func (a *App) ListServiceAccounts(ctx context.Context, ac Actor, slug string, p 
 
 // GetServiceAccount returns one service account; admin or higher.
 func (a *App) GetServiceAccount(ctx context.Context, ac Actor, slug, id string) (*tollgate.ServiceAccount, error) {
+	ctx, span := tracer.Start(ctx, "app.GetServiceAccount")
+	defer span.End()
 	org, _, err := a.authorize(ctx, a.store, ac, slug, tollgate.RoleAdmin)
 	if err != nil {
 		return nil, err
@@ -71,6 +75,8 @@ func (a *App) serviceAccount(ctx context.Context, q tollgate.Queries, org *tollg
 // Every rule of S2–S6 is checked and named; a name taken in the org,
 // ignoring case, is EConflict.
 func (a *App) CreateServiceAccount(ctx context.Context, ac Actor, slug string, in ServiceAccountInput) (*tollgate.ServiceAccount, string, error) {
+	ctx, span := tracer.Start(ctx, "app.CreateServiceAccount")
+	defer span.End()
 	if err := tollgate.ValidateServiceAccountName(in.Name); err != nil {
 		return nil, "", err
 	}
@@ -118,6 +124,8 @@ func (a *App) CreateServiceAccount(ctx context.Context, ac Actor, slug string, i
 // super_admin only. A change of role or of require_dpop stops the reuse of
 // the current tokens, and requiring DPoP revokes the live ones.
 func (a *App) UpdateServiceAccount(ctx context.Context, ac Actor, slug, id string, upd ServiceAccountUpdate) (*tollgate.ServiceAccount, error) {
+	ctx, span := tracer.Start(ctx, "app.UpdateServiceAccount")
+	defer span.End()
 	var sa *tollgate.ServiceAccount
 	err := a.changeAccount(ctx, ac, slug, id, func(q tollgate.Queries, org *tollgate.Org, got *tollgate.ServiceAccount) error {
 		sa = got
@@ -175,6 +183,8 @@ func (a *App) UpdateServiceAccount(ctx context.Context, ac Actor, slug, id strin
 // everywhere (S7). Disabling also revokes its live access tokens, so after
 // enabling the token endpoint mints a fresh one.
 func (a *App) SetServiceAccountStatus(ctx context.Context, ac Actor, slug, id string, enabled bool) (*tollgate.ServiceAccount, error) {
+	ctx, span := tracer.Start(ctx, "app.SetServiceAccountStatus")
+	defer span.End()
 	status, action := tollgate.StatusDisabled, tollgate.ActionServiceAccountDisabled
 	if enabled {
 		status, action = tollgate.StatusActive, tollgate.ActionServiceAccountEnabled
@@ -219,6 +229,8 @@ type RotationResult struct {
 // two secrets are ever live. Tokens minted before the rotation are not
 // handed out again.
 func (a *App) RotateSecret(ctx context.Context, ac Actor, slug, id string, grace time.Duration) (*RotationResult, error) {
+	ctx, span := tracer.Start(ctx, "app.RotateSecret")
+	defer span.End()
 	if grace < 0 || grace > tollgate.MaxSecretGracePeriod {
 		return nil, tollgate.Invalidf("grace_period_seconds", "grace_period_seconds must be between 0 and %d (7 days)", int(tollgate.MaxSecretGracePeriod.Seconds()))
 	}
@@ -276,6 +288,8 @@ func (a *App) RotateSecret(ctx context.Context, ac Actor, slug, id string, grace
 // tokens, which stop working at once (S8); its audit history stays.
 // super_admin only.
 func (a *App) DeleteServiceAccount(ctx context.Context, ac Actor, slug, id string) error {
+	ctx, span := tracer.Start(ctx, "app.DeleteServiceAccount")
+	defer span.End()
 	defer a.changed(ctx, tollgate.ServiceAccountChanged(id))
 	return a.store.InTx(ctx, func(q tollgate.Queries) error {
 		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)

@@ -17,6 +17,8 @@ type SessionInfo struct {
 // checked: it creates a session, audits session.created in each of the
 // user's orgs, and returns the session token for the cookie.
 func (a *App) StartSession(ctx context.Context, ac Actor) (string, *SessionInfo, error) {
+	ctx, span := tracer.Start(ctx, "app.StartSession")
+	defer span.End()
 	if ac.Type != tollgate.PrincipalUser || ac.Credential != nil {
 		return "", nil, errUnauthenticated
 	}
@@ -37,6 +39,8 @@ func (a *App) StartSession(ctx context.Context, ac Actor) (string, *SessionInfo,
 // every org of user, or once with no org when user is nil (an unknown
 // email), so that both cases do the same work.
 func (a *App) RecordFailedSignIn(ctx context.Context, ac Actor, email string, user *tollgate.User) error {
+	ctx, span := tracer.Start(ctx, "app.RecordFailedSignIn")
+	defer span.End()
 	return a.store.InTx(ctx, func(q tollgate.Queries) error {
 		actor := Actor{Type: tollgate.PrincipalAnonymous, Name: email, IP: ac.IP, UserAgent: ac.UserAgent}
 		target := tollgate.Principal{Type: tollgate.PrincipalUser, Name: email}
@@ -99,6 +103,8 @@ func (a *App) startSession(ctx context.Context, q tollgate.Queries, ac Actor, us
 // SignOut ends the session of token. Ending an unknown session is not an
 // error.
 func (a *App) SignOut(ctx context.Context, token string) error {
+	ctx, span := tracer.Start(ctx, "app.SignOut")
+	defer span.End()
 	err := a.store.DeleteSession(ctx, credential.Hash(token))
 	if tollgate.ErrorCode(err) == tollgate.ENotFound {
 		return nil
@@ -108,6 +114,8 @@ func (a *App) SignOut(ctx context.Context, token string) error {
 
 // Me returns the signed-in user and their memberships.
 func (a *App) Me(ctx context.Context, ac Actor) (*SessionInfo, error) {
+	ctx, span := tracer.Start(ctx, "app.Me")
+	defer span.End()
 	if ac.Type == tollgate.PrincipalAnonymous {
 		return nil, errUnauthenticated
 	}
@@ -128,6 +136,8 @@ func (a *App) Me(ctx context.Context, ac Actor) (*SessionInfo, error) {
 // PruneSessions deletes sessions past their absolute or idle expiry and
 // returns how many.
 func (a *App) PruneSessions(ctx context.Context) (int, error) {
+	ctx, span := tracer.Start(ctx, "app.PruneSessions")
+	defer span.End()
 	now := a.now()
 	return a.store.DeleteSessionsBefore(ctx, now, now.Add(-a.cfg.Sessions.Idle))
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/keys"
 	"github.com/tollgate/tollgate/oauth"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -205,6 +207,8 @@ func client(ac Actor) (*tollgate.ServiceAccount, *tollgate.Org, error) {
 // started it goes away. The only scope an account may ask for is its role
 // (T1a): another is invalid_scope.
 func (a *App) IssueToken(ctx context.Context, ac Actor, scope string) (*oauth.TokenResponse, error) {
+	ctx, span := tracer.Start(ctx, "app.IssueToken")
+	defer span.End()
 	sa, org, err := client(ac)
 	if err != nil {
 		return nil, err
@@ -229,7 +233,7 @@ func (a *App) IssueToken(ctx context.Context, ac Actor, scope string) (*oauth.To
 	leader := false
 	ch := a.issuer.group.DoChan(memoKey(sa.ID, jkt), func() (any, error) {
 		leader = true
-		return a.issuer.mint(ac)
+		return a.issuer.mint(trace.SpanContextFromContext(ctx), ac)
 	})
 	var r singleflight.Result
 	select {
@@ -265,6 +269,9 @@ type mintJob struct {
 	claims oauth.Claims
 	token  string
 	sealed []byte
+	// caller is the span of the request that asked, which the batch's
+	// span links to.
+	caller trace.SpanContext
 
 	res  *mintResult
 	err  error
@@ -276,7 +283,7 @@ type mintJob struct {
 // have minted meanwhile) and stores it. It runs on its own context, not
 // the request's: the callers that wait for it each stop waiting on their
 // own.
-func (is *issuer) mint(ac Actor) (*mintResult, error) {
+func (is *issuer) mint(caller trace.SpanContext, ac Actor) (*mintResult, error) {
 	start := time.Now()
 	defer func() { is.a.metrics.mint.Observe(time.Since(start).Seconds()) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -287,7 +294,7 @@ func (is *issuer) mint(ac Actor) (*mintResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &mintJob{ac: ac, signer: signer, done: make(chan struct{})}
+	j := &mintJob{ac: ac, signer: signer, caller: caller, done: make(chan struct{})}
 	if err := is.prepare(j, ac.Credential.Account); err != nil {
 		return nil, err
 	}
@@ -374,6 +381,17 @@ func (is *issuer) commit(batch []*mintJob) {
 func (is *issuer) commitTx(batch []*mintJob) error {
 	ctx, cancel := context.WithTimeout(is.ctx, 30*time.Second)
 	defer cancel()
+	// The batch serves many requests: its span is a root that links to
+	// each of theirs.
+	links := make([]trace.Link, 0, len(batch))
+	for _, j := range batch {
+		if j.caller.IsValid() {
+			links = append(links, trace.Link{SpanContext: j.caller})
+		}
+	}
+	ctx, span := tracer.Start(ctx, "app.commitMints", trace.WithNewRoot(), trace.WithLinks(links...),
+		trace.WithAttributes(attribute.Int("tollgate.batch_size", len(batch))))
+	defer span.End()
 	return is.a.store.InTx(ctx, func(q tollgate.Queries) error {
 		for _, j := range batch {
 			j.res, j.err = nil, nil
@@ -482,6 +500,8 @@ func issuedDetails(rec *tollgate.AccessToken, c *Credential) map[string]any {
 // enabled (S7, S8), and which belongs to the caller's organization (T7).
 // Its role is the account's current one.
 func (a *App) Introspect(ctx context.Context, caller Actor, subject *Credential) (oauth.Introspection, error) {
+	_, span := tracer.Start(ctx, "app.Introspect")
+	defer span.End()
 	_, org, err := client(caller)
 	if err != nil {
 		return oauth.Inactive, err
@@ -498,6 +518,8 @@ func (a *App) Introspect(ctx context.Context, caller Actor, subject *Credential)
 // so that nothing is learnt. Revoking an account's current token stops its
 // reuse: the next token request mints a new one.
 func (a *App) RevokeAccessToken(ctx context.Context, caller Actor, subject *Credential) error {
+	ctx, span := tracer.Start(ctx, "app.RevokeAccessToken")
+	defer span.End()
 	sa, _, err := client(caller)
 	if err != nil {
 		return err

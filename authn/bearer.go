@@ -46,6 +46,8 @@ var (
 // public token from an origin it does not list (A4); ERateLimited for an
 // address over its limit of unknown credentials.
 func (a *Authenticator) Bearer(ctx context.Context, req Request) (app.Actor, error) {
+	ctx, span := tracer.Start(ctx, "authn.Bearer")
+	defer span.End()
 	scheme, tok, ok := tokenScheme(req.Authorization)
 	if !ok {
 		return app.Actor{}, tollgate.Errorf(tollgate.EUnauthenticated, "send Authorization: Bearer <token> (or DPoP <token> with a DPoP proof)")
@@ -77,6 +79,8 @@ func tokenScheme(authorization string) (scheme, token string, ok bool) {
 // 9449 §6.2); when the request carries a DPoP proof, forwarded with the
 // method and URI it signs, the proof must be valid for the token.
 func (a *Authenticator) Inspect(ctx context.Context, req Request, token string) (*app.Credential, error) {
+	ctx, span := tracer.Start(ctx, "authn.Inspect")
+	defer span.End()
 	ac, err := a.resolve(ctx, req, token, "")
 	if code := tollgate.ErrorCode(err); code == tollgate.EUnauthenticated || code == tollgate.EForbidden {
 		return nil, nil
@@ -356,6 +360,8 @@ func (a *Authenticator) addNegative(gen uint64, key string) {
 // the address like an unknown credential: guessing origins costs the store
 // nothing once the address is over its limit.
 func (a *Authenticator) Preflight(ctx context.Context, req Request) (bool, error) {
+	ctx, span := tracer.Start(ctx, "authn.Preflight")
+	defer span.End()
 	if req.Origin == "" {
 		return false, nil
 	}

@@ -105,6 +105,8 @@ var errClientAuth = oauth.Fail(oauth.CodeInvalidClient, "client authentication f
 // disabled account, invalid_request (EInvalid) for a malformed request,
 // and ERateLimited once the client ID or address is over its limit.
 func (a *Authenticator) Client(ctx context.Context, req Request) (app.Actor, error) {
+	ctx, span := tracer.Start(ctx, "authn.Client")
+	defer span.End()
 	if req.Door == "token" && oauth.Federated(req.Form.Get("grant_type")) && len(req.Form["grant_type"]) == 1 {
 		return a.federated(ctx, req)
 	}

@@ -22,6 +22,8 @@ const touchEvery = time.Minute
 // credential, or a cookie of an ended session, is an error, so that the
 // client learns why.
 func (a *Authenticator) Caller(ctx context.Context, req Request) (app.Actor, error) {
+	ctx, span := tracer.Start(ctx, "authn.Caller")
+	defer span.End()
 	if scheme, tok, ok := tokenScheme(req.Authorization); ok {
 		return a.resolve(ctx, req, tok, scheme)
 	}
@@ -114,6 +116,8 @@ var errBadPassword = tollgate.Errorf(tollgate.EUnauthenticated, "the email or pa
 // RetryAfter) and answered the same way, after the same work, whether or
 // not the email exists; each is audited as session.failed.
 func (a *Authenticator) Password(ctx context.Context, req Request, email, password string) (app.Actor, error) {
+	ctx, span := tracer.Start(ctx, "authn.Password")
+	defer span.End()
 	if strings.TrimSpace(email) == "" {
 		return app.Actor{}, tollgate.Invalidf("email", "email is required")
 	}
@@ -175,6 +179,8 @@ func (a *Authenticator) checkPassword(ctx context.Context, req Request, email, p
 // sign-in. The invitation's own errors (unknown, accepted, expired) are
 // the app's.
 func (a *Authenticator) Invitee(ctx context.Context, req Request, token, password string) (app.Actor, error) {
+	ctx, span := tracer.Start(ctx, "authn.Invitee")
+	defer span.End()
 	inv, existing, err := a.app.PendingInvitation(ctx, token)
 	if err != nil {
 		return app.Actor{}, err

@@ -23,6 +23,7 @@ import (
 	"github.com/tollgate/tollgate/app"
 	"github.com/tollgate/tollgate/authn"
 	"github.com/tollgate/tollgate/internal/stack"
+	"github.com/tollgate/tollgate/internal/telemetry"
 	"github.com/tollgate/tollgate/keys"
 	"github.com/tollgate/tollgate/server"
 	"github.com/tollgate/tollgate/store/sqlite"
@@ -133,7 +134,21 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	default:
 		return &usageError{msg: "--log-format must be text or json"}
 	}
-	log := slog.New(handler)
+	log := slog.New(telemetry.LogHandler(handler))
+	shutdownTracing, err := telemetry.Setup(ctx, getenv, versionString(), log)
+	if errors.Is(err, telemetry.ErrConfig) {
+		return &usageError{msg: err.Error()}
+	} else if err != nil {
+		return err
+	}
+	defer func() {
+		// Spans still queued are sent, for a few seconds at most.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(sctx); err != nil {
+			log.Warn("flushing traces", "err", err)
+		}
+	}()
 	// The certificate pair is checked before anything touches the
 	// database.
 	var certs *certReloader
