@@ -266,10 +266,11 @@ func (s *Server) csrf(h http.Handler) http.Handler {
 // path with another method (405, with Allow) in problem+json like every
 // other API error.
 func (s *Server) problemOnNoRoute(mux *http.ServeMux) http.Handler {
+	serve := routed(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
-			routed(mux).ServeHTTP(w, r)
+			serve.ServeHTTP(w, r)
 			return
 		}
 		if info, ok := r.Context().Value(keyRequestInfo).(*requestInfo); ok {

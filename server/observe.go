@@ -84,10 +84,12 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // given, so the pattern is read there.
 func routed(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() { // also as a panic unwinds to the recoverer
+			if info, ok := r.Context().Value(keyRequestInfo).(*requestInfo); ok && info.route == "" {
+				info.route = routeOf(r.Pattern)
+			}
+		}()
 		mux.ServeHTTP(w, r)
-		if info, ok := r.Context().Value(keyRequestInfo).(*requestInfo); ok && info.route == "" {
-			info.route = routeOf(r.Pattern)
-		}
 	})
 }
 

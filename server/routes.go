@@ -63,5 +63,7 @@ func (s *Server) routes() http.Handler {
 	if s.cfg.Metrics != nil {
 		mux.Handle("GET /metrics", s.cfg.Metrics)
 	}
-	return s.recoverer(s.hsts(s.closeWhileDraining(s.observe(s.plainInput(routed(mux))))))
+	// A panic becomes a 500 inside observe, so that it is logged, traced and
+	// counted like any answer.
+	return s.hsts(s.closeWhileDraining(s.observe(s.recoverer(s.plainInput(routed(mux))))))
 }

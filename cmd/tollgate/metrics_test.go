@@ -117,6 +117,14 @@ func TestMetrics(t *testing.T) {
 			if !pprof && status != http.StatusNotFound {
 				t.Fatalf("admin /debug/pprof/ without --pprof: %d, want 404", status)
 			}
+			if status, _ := get(t, admin+"/debug/pprof/cmdline"); status != http.StatusNotFound {
+				t.Fatalf("admin /debug/pprof/cmdline: %d, want 404 (a --db URL may hold a password)", status)
+			}
+			if pprof {
+				if status, body := get(t, admin+"/debug/pprof/goroutine?debug=1"); status != http.StatusOK || !strings.Contains(body, "goroutine profile") {
+					t.Fatalf("admin goroutine profile: %d %.100s", status, body)
+				}
+			}
 
 			c := loggedIn(t, ts)
 			newClient(t, ts.URL).do("POST", "/api/v1/session", map[string]any{"email": "admin@example.com", "password": "wrong-password-000"}).want(t, 401)

@@ -289,13 +289,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 // adminServer is the operators' listener (--admin-addr): /metrics and,
 // with pprof, Go's profiler; nothing else, and no credentials: it is
-// meant for a private network or loopback.
+// meant for a private network or loopback. The profiler's cmdline
+// endpoint is left out: a --db URL on the command line may hold the
+// database password.
 func adminServer(metrics http.Handler, pprof bool, log *slog.Logger) *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics)
 	if pprof {
 		mux.HandleFunc("/debug/pprof/", httppprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)
 		mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
 		mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
