@@ -200,7 +200,8 @@ func (p *Process) exitErr() error {
 	return nil
 }
 
-// WaitReady waits until GET /readyz answers 200, failing the test if the
+// WaitReady waits until the process has printed its "listening" banner
+// and GET /readyz answers 200, failing the test if the
 // process exits first or a minute passes.
 func (p *Process) WaitReady(t testing.TB) {
 	t.Helper()
@@ -211,10 +212,14 @@ func (p *Process) WaitReady(t testing.TB) {
 			t.Fatalf("%s exited before it was ready: %v\n%s", p.Name, p.err, p.Stderr)
 		default:
 		}
-		if resp, err := http.Get(p.URL + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
+		// The banner comes after the bootstrap's output; it is read from
+		// a pipe, so it can lag behind the first answers.
+		if strings.Contains(p.Stderr.String(), "Tollgate is listening on") {
+			if resp, err := http.Get(p.URL + "/readyz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return
+				}
 			}
 		}
 		if time.Now().After(deadline) {
