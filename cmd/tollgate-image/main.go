@@ -163,6 +163,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	configName, err := img.ConfigName()
+	if err != nil {
+		return err
+	}
 	if *out != "" {
 		if err := writeTarball(*out, ref, img); err != nil {
 			return err
@@ -182,6 +186,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "pushed %s@%s\n", pushRef.Context(), digest)
 	}
 	fmt.Fprintf(stderr, "image %s, linux/%s, %d bytes compressed, created %s\n", ref, *goarch, size, created.UTC().Format(time.RFC3339))
+	fmt.Fprintf(stderr, "config (the image ID docker load and podman load show): %s\nmanifest digest (registry, OCI layout):\n", configName)
 	fmt.Fprintln(stdout, digest)
 	return nil
 }
