@@ -194,7 +194,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		if certs != nil {
 			scheme = "https://"
 		}
-		base = scheme + ln.Addr().String()
+		host := ln.Addr().String()
+		if ta, ok := ln.Addr().(*net.TCPAddr); ok && ta.IP.IsUnspecified() {
+			// A wildcard listener (0.0.0.0, a container's) has no name to
+			// give out: localhost works from the host a port is published
+			// on, and anything else needs --issuer.
+			host = fmt.Sprintf("localhost:%d", ta.Port)
+			log.Warn("no --issuer: using "+scheme+host+"; set --issuer (TOLLGATE_ISSUER) to the URL clients use", "addr", *addr)
+		}
+		base = scheme + host
 	}
 
 	reg := prometheus.NewRegistry()

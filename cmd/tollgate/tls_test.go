@@ -227,3 +227,35 @@ func TestTLSConfigurationErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestHealthcheckOverTLS: with TOLLGATE_TLS_CERT (as the image's health
+// check sees serve's environment), "tollgate healthcheck" probes https on
+// loopback and trusts exactly that certificate: a server presenting
+// another one, even from the same CA, is not healthy.
+func TestHealthcheckOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	certPath, keyPath := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	ca := newTestCA(t)
+	ca.issue(t, certPath, keyPath, 200)
+	base, _ := serveTLS(t, ca.pool, map[string]string{"TOLLGATE_TLS_CERT": certPath, "TOLLGATE_TLS_KEY": keyPath})
+	addr := strings.TrimPrefix(base, "https://")
+	port := addr[strings.LastIndexByte(addr, ':'):]
+	hc := func(env map[string]string, args ...string) int {
+		err := run(t.Context(), append([]string{"healthcheck", "--timeout", "3s"}, args...), func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, io.Discard)
+		return exitCode(err, io.Discard)
+	}
+	if got := hc(map[string]string{"TOLLGATE_ADDR": "0.0.0.0" + port, "TOLLGATE_TLS_CERT": certPath}); got != 0 {
+		t.Fatalf("healthcheck over TLS of a ready server: exit %d", got)
+	}
+	if got := hc(map[string]string{"TOLLGATE_ADDR": addr}); got != 1 {
+		t.Fatalf("healthcheck over plain http of a TLS server: exit %d, want 1", got)
+	}
+	other := filepath.Join(dir, "other.crt")
+	ca.issue(t, other, filepath.Join(dir, "other.key"), 201)
+	if got := hc(map[string]string{"TOLLGATE_ADDR": addr, "TOLLGATE_TLS_CERT": other}); got != 1 {
+		t.Fatalf("healthcheck pinning another certificate: exit %d, want 1", got)
+	}
+	if got := hc(map[string]string{"TOLLGATE_ADDR": addr, "TOLLGATE_TLS_CERT": filepath.Join(dir, "missing.crt")}); got != 2 {
+		t.Fatalf("healthcheck with a missing certificate file: exit %d, want 2", got)
+	}
+}
