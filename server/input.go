@@ -110,20 +110,41 @@ func join(path, name string) string {
 
 // plainInput refuses, before any handler runs, a request whose path or
 // query is not plain text, in the format of the route's family.
-func (s *Server) plainInput(h http.Handler) http.Handler {
+// The refusal is observed under the route the request was sent to
+// (route), as if it had been served.
+func (s *Server) plainInput(route func(*http.Request) string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		err := plainRequest(r)
+		if err != nil {
+			if info, ok := r.Context().Value(keyRequestInfo).(*requestInfo); ok {
+				info.route = route(r)
+			}
+		}
 		switch {
 		case err == nil:
 			h.ServeHTTP(w, r)
 		case strings.HasPrefix(r.URL.Path, "/api/"):
 			s.writeError(w, r, err)
 		case strings.HasPrefix(r.URL.Path, "/oauth2/"):
-			s.writeOAuthError(w, r, "input", err)
+			s.writeOAuthError(w, r, oauthEndpointOf(r.URL.Path), err)
 		case r.URL.Path == "/check":
 			s.writeCheckError(w, r, err)
 		default:
 			s.consoleError(w, r, &view{}, err)
 		}
 	})
+}
+
+// oauthEndpointOf names the OAuth endpoint at path for the metrics: one
+// of a fixed set (never the path itself), "input" for any other.
+func oauthEndpointOf(path string) string {
+	switch path {
+	case "/oauth2/token":
+		return "token"
+	case "/oauth2/introspect":
+		return "introspect"
+	case "/oauth2/revoke":
+		return "revoke"
+	}
+	return "input"
 }

@@ -93,6 +93,22 @@ func routed(mux *http.ServeMux) http.Handler {
 	})
 }
 
+// routeFinder returns the route that mux would serve a request with,
+// looking into inner, the mux mounted at the subtree pattern prefix (the
+// admin API's), for requests below it: what labels a request refused
+// before routing (plainInput).
+func routeFinder(mux *http.ServeMux, prefix string, inner *http.ServeMux) func(*http.Request) string {
+	return func(r *http.Request) string {
+		_, pattern := mux.Handler(r)
+		if pattern == prefix {
+			if _, pattern = inner.Handler(r); pattern == "" {
+				return "unmatched"
+			}
+		}
+		return routeOf(pattern)
+	}
+}
+
 // routeOf is a ServeMux pattern without its method ("GET /orgs/{org}" →
 // "/orgs/{org}"), "unmatched" for none.
 func routeOf(pattern string) string {

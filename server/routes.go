@@ -2,6 +2,9 @@ package server
 
 import "net/http"
 
+// apiPrefix is the subtree pattern the admin API's mux is mounted at.
+const apiPrefix = "/api/"
+
 // routes lists every route of Tollgate in one place.
 func (s *Server) routes() http.Handler {
 	api := http.NewServeMux()
@@ -47,7 +50,7 @@ func (s *Server) routes() http.Handler {
 	api.Handle("GET /api/v1/orgs/{org}/audit-events/export", s.api(s.handleExportAuditEvents))
 
 	mux := http.NewServeMux()
-	mux.Handle("/api/", apiHeaders(s.caller("api", s.csrf(s.problemOnNoRoute(api)))))
+	mux.Handle(apiPrefix, apiHeaders(s.caller("api", s.csrf(s.problemOnNoRoute(api)))))
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)
@@ -65,5 +68,5 @@ func (s *Server) routes() http.Handler {
 	}
 	// A panic becomes a 500 inside observe, so that it is logged, traced and
 	// counted like any answer.
-	return s.hsts(s.closeWhileDraining(s.observe(s.recoverer(s.plainInput(routed(mux))))))
+	return s.hsts(s.closeWhileDraining(s.observe(s.recoverer(s.plainInput(routeFinder(mux, apiPrefix, api), routed(mux))))))
 }
