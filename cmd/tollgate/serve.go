@@ -241,14 +241,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	} else {
 		go func() { served <- srv.Serve(ln) }()
 	}
-	var admin *http.Server
+	// An early return (a listener failed, shutdown timed out) closes what
+	// is still open before the stack below it closes; after Shutdown,
+	// srv.Close does nothing.
+	defer srv.Close()
+	// The admin listener reports on its own channel, so that its end never
+	// blocks on served; it closes on every return (scrapes and profiles
+	// need no draining).
+	adminServed := make(chan error, 1)
 	if adminLn != nil {
-		admin = adminServer(st.Metrics, *pprof, log)
-		go func() {
-			if err := admin.Serve(adminLn); !errors.Is(err, http.ErrServerClosed) {
-				served <- fmt.Errorf("admin listener: %w", err)
-			}
-		}()
+		admin := adminServer(st.Metrics, *pprof, log)
+		defer admin.Close()
+		go func() { adminServed <- admin.Serve(adminLn) }()
 	}
 	go maintain(ctx, st.App, st.Keys, s, *rotation, log)
 	fmt.Fprintf(stderr, "Tollgate is listening on %s\n  console: %s/\n  API:     %s/api/v1 (OpenAPI: %s/openapi.json)\n",
@@ -263,6 +267,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	select {
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
+	case err := <-adminServed:
+		return fmt.Errorf("serve: admin listener: %w", err)
 	case <-ctx.Done():
 	}
 	// Drain: /readyz says 503 so that load balancers stop sending, while
@@ -278,6 +284,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		case <-time.After(*drain):
 		case err := <-served:
 			return fmt.Errorf("serve: %w", err)
+		case err := <-adminServed:
+			return fmt.Errorf("serve: admin listener: %w", err)
 		}
 	}
 	log.Info("shutting down: finishing in-flight requests")
@@ -285,9 +293,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
-	}
-	if admin != nil {
-		admin.Close() // scrapes and profiles need no draining
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
