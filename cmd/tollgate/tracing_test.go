@@ -202,6 +202,9 @@ func TestTracesOverOTLP(t *testing.T) {
 			acct := admin.do("POST", "/api/v1/orgs/acme/service-accounts", map[string]any{"name": "traced", "role": "viewer", "token_ttl_seconds": 600},
 				"traceparent", create).want(t, 201).JSON()
 			id, secret := acct["id"].(string), acct["client_secret"].(string)
+			// A path with IDs in it, and a query: neither may reach a span.
+			read, readTrace, _ := traceparent(0x20)
+			admin.do("GET", "/api/v1/orgs/acme/service-accounts/"+id+"?probe=raw-query", nil, "traceparent", read).want(t, 200)
 
 			tokenTP, tokenTrace, callerSpan := traceparent(0x40)
 			req, _ := http.NewRequest("POST", ts.URL+"/oauth2/token", strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
@@ -224,7 +227,8 @@ func TestTracesOverOTLP(t *testing.T) {
 			system := map[string]string{"sqlite": "sqlite", "postgres": "postgresql"}[tc.store]
 			spans := r.wait(t, "token request, account creation and group commit spans", func(spans []gotSpan) bool {
 				issue := spanNamed(spans, tokenTrace, "app.IssueToken")
-				if issue == nil || spanNamed(spans, createTrace, system+".transaction") == nil {
+				if issue == nil || spanNamed(spans, createTrace, system+".transaction") == nil ||
+					spanNamed(spans, readTrace, "GET /api/v1/orgs/{org}/service-accounts/{id}") == nil {
 					return false
 				}
 				for _, s := range spans {
@@ -291,11 +295,17 @@ func TestTracesOverOTLP(t *testing.T) {
 				if s.resource["service.name"] != "tollgate-under-test" || s.resource["service.version"] == "" {
 					t.Fatalf("resource service.name %q version %q", s.resource["service.name"], s.resource["service.version"])
 				}
+				leaks := []string{secret, access, adminPassword, "/" + id, "/acme/", "raw-query"}
+				for _, leak := range leaks {
+					if strings.Contains(s.Name, leak) {
+						t.Fatalf("span name %q holds a secret, token, password, raw path or query", s.Name)
+					}
+				}
 				for _, kv := range s.Attributes {
 					v := kv.GetValue().String()
-					for _, leak := range []string{secret, access, adminPassword, id + "/"} {
+					for _, leak := range leaks {
 						if strings.Contains(v, leak) {
-							t.Fatalf("span %s attribute %s holds a secret, token, password or raw path", s.Name, kv.Key)
+							t.Fatalf("span %s attribute %s holds a secret, token, password, raw path or query", s.Name, kv.Key)
 						}
 					}
 				}
