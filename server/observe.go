@@ -130,15 +130,29 @@ func methodOf(m string) string {
 	return "other"
 }
 
+// maxUserAgent bounds the user agent a span records.
+const maxUserAgent = 256
+
+// statusAborted is the status logged and counted for a request whose
+// handler aborted (http.ErrAbortHandler) before answering; the client got
+// no answer. It is nginx's "client closed request".
+const statusAborted = 499
+
 // observe gives every request its ID (X-Request-Id, read when it is
-// well-formed or made, and echoed), a server span (continuing the
-// caller's trace from traceparent), one log line (method, path, status,
-// duration, client address, request ID, caller, and the trace ID through
-// the logger), and its observation in tollgate_http_request_duration_seconds.
-// Neither the span nor the metrics carry the raw path or the query, which
-// may hold an invitation token (R4, C4): they name the route pattern.
+// well-formed or made, and echoed), a server span, one log line (method,
+// path, status, duration, client address, request ID, caller, and the
+// trace ID through the logger), and its observation in
+// tollgate_http_request_duration_seconds; also when a handler aborts
+// (http.ErrAbortHandler). Neither the span nor the metrics carry the raw
+// path or the query, which may hold an invitation token (R4, C4): they
+// name the route pattern.
+//
+// The span continues the caller's trace (traceparent) only from a trusted
+// proxy (Config.TrustedProxies), as the client address is believed only
+// from one: anyone else could hide its requests from a parent-based
+// sampler, force sampling, or choose the trace ID in the logs. A caller
+// elsewhere gets a new trace, linked to the one it named.
 func (s *Server) observe(h http.Handler) http.Handler {
-	propagator := otel.GetTextMapPropagator
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		info := &requestInfo{id: r.Header.Get("X-Request-Id")}
@@ -146,46 +160,83 @@ func (s *Server) observe(h http.Handler) http.Handler {
 			info.id = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", info.id)
-		ctx := propagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-		ctx, span := tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
-		defer span.End()
+		ctx, span := s.startSpan(r)
 		r = r.WithContext(context.WithValue(ctx, keyRequestInfo, info))
 		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			// Only http.ErrAbortHandler gets here (the recoverer below
+			// answers every other panic): the answer was cut off.
+			v := recover()
+			if v != nil && sw.status == 0 {
+				sw.status = statusAborted
+			}
+			s.finish(r, sw, info, span, time.Since(start))
+			span.End()
+			if v != nil {
+				panic(v)
+			}
+		}()
 		h.ServeHTTP(sw, r)
-		if sw.status == 0 {
-			sw.status = http.StatusOK
-		}
-		elapsed := time.Since(start)
-		route, method := info.route, methodOf(r.Method)
-		if route == "" {
-			route = "unmatched"
-		}
-		if span.IsRecording() {
-			span.SetName(method + " " + route)
-			attrs := []attribute.KeyValue{
-				attribute.String("http.request.method", method),
-				attribute.String("http.route", route),
-				attribute.Int("http.response.status_code", sw.status),
-				attribute.String("client.address", s.clientIPOf(r)),
-				attribute.String("user_agent.original", r.UserAgent()),
-				attribute.String("tollgate.request_id", info.id),
-			}
-			if info.caller != "" {
-				attrs = append(attrs, attribute.String("tollgate.caller", info.caller))
-			}
-			span.SetAttributes(attrs...)
-			if sw.status >= 500 {
-				span.SetStatus(codes.Error, http.StatusText(sw.status))
-			}
-		}
-		s.metrics.duration.WithLabelValues(route, method, strconv.Itoa(sw.status)).Observe(elapsed.Seconds())
-		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status,
-			"duration_ms", float64(elapsed.Microseconds()) / 1000, "ip", s.clientIPOf(r), "request_id", info.id}
-		if info.caller != "" {
-			attrs = append(attrs, "caller", info.caller)
-		}
-		s.log.InfoContext(r.Context(), "http", attrs...)
 	})
+}
+
+// startSpan starts a request's server span: a child of the caller's span
+// from a trusted proxy, else a new root linked to it.
+func (s *Server) startSpan(r *http.Request) (context.Context, trace.Span) {
+	ctx := r.Context()
+	if _, ok := r.Header["Traceparent"]; !ok {
+		return tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
+	}
+	remote := otel.GetTextMapPropagator().Extract(ctx, propagation.HeaderCarrier(r.Header))
+	if s.trusted(r) {
+		return tracer.Start(remote, r.Method, trace.WithSpanKind(trace.SpanKindServer))
+	}
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer), trace.WithNewRoot()}
+	if sc := trace.SpanContextFromContext(remote); sc.IsValid() {
+		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: sc}))
+	}
+	return tracer.Start(ctx, r.Method, opts...)
+}
+
+// finish records an answered request in its span, the metrics and the log.
+func (s *Server) finish(r *http.Request, sw *statusWriter, info *requestInfo, span trace.Span, elapsed time.Duration) {
+	if sw.status == 0 {
+		sw.status = http.StatusOK
+	}
+	route, method := info.route, methodOf(r.Method)
+	if route == "" {
+		route = "unmatched"
+	}
+	ip := s.clientIPOf(r)
+	if span.IsRecording() {
+		ua := r.UserAgent()
+		if len(ua) > maxUserAgent {
+			ua = strings.ToValidUTF8(ua[:maxUserAgent], "")
+		}
+		span.SetName(method + " " + route)
+		attrs := []attribute.KeyValue{
+			attribute.String("http.request.method", method),
+			attribute.String("http.route", route),
+			attribute.Int("http.response.status_code", sw.status),
+			attribute.String("client.address", ip),
+			attribute.String("user_agent.original", ua),
+			attribute.String("tollgate.request_id", info.id),
+		}
+		if info.caller != "" {
+			attrs = append(attrs, attribute.String("tollgate.caller", info.caller))
+		}
+		span.SetAttributes(attrs...)
+		if sw.status >= 500 {
+			span.SetStatus(codes.Error, http.StatusText(sw.status))
+		}
+	}
+	s.metrics.duration.WithLabelValues(route, method, strconv.Itoa(sw.status)).Observe(elapsed.Seconds())
+	attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status,
+		"duration_ms", float64(elapsed.Microseconds()) / 1000, "ip", ip, "request_id", info.id}
+	if info.caller != "" {
+		attrs = append(attrs, "caller", info.caller)
+	}
+	s.log.InfoContext(r.Context(), "http", attrs...)
 }
 
 // noteError adds the code of the error a request is answered with to its

@@ -8,6 +8,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/tollgate/tollgate/internal/stacktest"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
 // series returns the label sets (name=value, comma-joined, sorted as the
@@ -71,5 +75,55 @@ func TestRouteOfRefusedInput(t *testing.T) {
 	}
 	if got := series(t, env.Registry, "tollgate_introspection_total"); got["outcome=invalid_request"] != 1 {
 		t.Errorf("tollgate_introspection_total: %v, want the refused introspection's invalid_request", got)
+	}
+}
+
+// TestTraceparentTrust: a request's span continues the caller's
+// traceparent only from a trusted proxy (loopback by default); from any
+// other peer it starts a new trace linked to the one named, so that a
+// client can neither hide its requests from a parent-based sampler nor
+// choose the trace ID.
+func TestTraceparentTrust(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
+	otel.SetTextMapPropagator(propagation.TraceContext{})
+	env := stacktest.New(t, stacktest.Options{})
+	const traceID, spanID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+	for _, tc := range []struct {
+		peer string
+		cont bool
+	}{{"127.0.0.1:40000", true}, {"192.0.2.7:40000", false}} {
+		before := len(rec.Ended())
+		req := httptest.NewRequest("GET", "/healthz", nil)
+		req.RemoteAddr = tc.peer
+		req.Header.Set("traceparent", "00-"+traceID+"-"+spanID+"-00") // not sampled
+		env.Handler.ServeHTTP(httptest.NewRecorder(), req)
+		var got sdktrace.ReadOnlySpan
+		for _, s := range rec.Ended()[before:] {
+			if s.Name() == "GET /healthz" {
+				got = s
+			}
+		}
+		switch {
+		case tc.cont && got != nil:
+			t.Fatalf("from %s: a span was recorded for a caller that asked not to sample", tc.peer)
+		case tc.cont:
+		case got == nil:
+			t.Fatalf("from %s: no span recorded: the untrusted caller's not-sampled flag was obeyed", tc.peer)
+		case got.SpanContext().TraceID().String() == traceID || got.Parent().IsValid():
+			t.Fatalf("from %s: the span continues the caller's trace", tc.peer)
+		case len(got.Links()) != 1 || got.Links()[0].SpanContext.TraceID().String() != traceID:
+			t.Fatalf("from %s: links %v, want one to the named trace", tc.peer, got.Links())
+		}
+	}
+	// A trusted caller's sampled trace is continued.
+	req := httptest.NewRequest("GET", "/healthz", nil)
+	req.RemoteAddr = "127.0.0.1:40000"
+	req.Header.Set("traceparent", "00-"+traceID+"-"+spanID+"-01")
+	env.Handler.ServeHTTP(httptest.NewRecorder(), req)
+	ended := rec.Ended()
+	last := ended[len(ended)-1]
+	if last.SpanContext().TraceID().String() != traceID || last.Parent().SpanID().String() != spanID {
+		t.Fatalf("trusted caller: span in trace %s with parent %s", last.SpanContext().TraceID(), last.Parent().SpanID())
 	}
 }

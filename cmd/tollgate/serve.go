@@ -315,7 +315,7 @@ func adminServer(metrics http.Handler, pprof bool, log *slog.Logger) *http.Serve
 		mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
 	}
 	// A CPU profile or trace takes as long as its seconds parameter asks.
-	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 2 * time.Minute,
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 }
 

@@ -13,8 +13,8 @@
 // service.version, overridden by OTEL_SERVICE_NAME and
 // OTEL_RESOURCE_ATTRIBUTES.
 //
-// W3C trace context (traceparent) and baggage are propagated whether or
-// not tracing is on, so that log lines carry the caller's trace ID.
+// W3C trace context (traceparent) is read whether or not tracing is on,
+// so that log lines carry the trace ID of a caller the server trusts.
 package telemetry
 
 import (
@@ -59,9 +59,9 @@ func Enabled(getenv func(string) string) bool {
 // tracing is off. A variable with a value Tollgate cannot use is an
 // error wrapping ErrConfig.
 func Setup(ctx context.Context, getenv func(string) string, version string, log *slog.Logger) (shutdown func(context.Context) error, err error) {
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	otel.SetTextMapPropagator(propagation.TraceContext{}) // baggage is not used: none is parsed
 	noop := func(context.Context) error { return nil }
-	if exp := strings.TrimSpace(getenv("OTEL_TRACES_EXPORTER")); exp != "" && exp != "otlp" && !strings.EqualFold(exp, "none") {
+	if exp := strings.TrimSpace(getenv("OTEL_TRACES_EXPORTER")); exp != "" && !strings.EqualFold(exp, "otlp") && !strings.EqualFold(exp, "none") {
 		return noop, fmt.Errorf("%w: OTEL_TRACES_EXPORTER=%q: Tollgate exports traces with otlp (or none)", ErrConfig, exp)
 	}
 	if !Enabled(getenv) {
