@@ -6,8 +6,6 @@ package deploytest
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,12 +19,12 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/tollgate/tollgate/internal/stacktest"
+	"github.com/tollgate/tollgate/store/postgres/pgtest"
 )
 
 // RepoRoot is the directory of the parent module (github.com/tollgate/tollgate).
@@ -57,56 +55,11 @@ func Build(t testing.TB) string {
 	return out
 }
 
-// Require returns the environment variable name, skipping the test when it
-// is empty, or failing it when name+"_REQUIRED" is "1" (as in CI).
-func Require(t testing.TB, name, hint string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if os.Getenv(name+"_REQUIRED") == "1" {
-			t.Fatalf("%s is not set but %s_REQUIRED=1", name, name)
-		}
-		t.Skipf("set %s to %s to run this test", name, hint)
-	}
-	return v
-}
-
-// PostgresURL creates an empty schema in the database of
-// TOLLGATE_TEST_POSTGRES, drops it when the test ends, and returns a URL
-// whose connections use it as their search path (as the parent module's
-// store/postgres/pgtest does).
+// PostgresURL is a fresh PostgreSQL schema of TOLLGATE_TEST_POSTGRES for
+// the test (the parent module's pgtest.URL).
 func PostgresURL(t testing.TB) string {
 	t.Helper()
-	base := Require(t, "TOLLGATE_TEST_POSTGRES", "a postgres:// URL")
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect to TOLLGATE_TEST_POSTGRES: %v", err)
-	}
-	defer conn.Close(ctx)
-	schema := "deploy_" + strings.ToLower(rand.Text()[:16])
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop schema: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("TOLLGATE_TEST_POSTGRES: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return pgtest.URL(t)
 }
 
 // FreeAddr returns a loopback address with a port that was free a moment
@@ -122,22 +75,7 @@ func FreeAddr(t testing.TB) string {
 }
 
 // Buffer is an io.Writer safe for a process's output and a test's reads.
-type Buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *Buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *Buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+type Buffer = stacktest.SyncBuffer
 
 // Process is a started Tollgate.
 type Process struct {
@@ -293,18 +231,9 @@ func (c *Client) Do(method, path string, body any, want int) map[string]any {
 // (client_secret_basic) and returns the token response.
 func ClientCredentials(t testing.TB, base, id, secret string) map[string]any {
 	t.Helper()
-	req, _ := http.NewRequest("POST", base+"/oauth2/token", strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	if resp.StatusCode != 200 || json.Unmarshal(b, &m) != nil || m["access_token"] == nil {
-		t.Fatalf("token at %s: %d %s", base, resp.StatusCode, b)
+	m := oauthPost(t, base+"/oauth2/token", id, secret, url.Values{"grant_type": {"client_credentials"}})
+	if m["access_token"] == nil {
+		t.Fatalf("token at %s: %v", base, m)
 	}
 	return m
 }
@@ -313,7 +242,14 @@ func ClientCredentials(t testing.TB, base, id, secret string) map[string]any {
 // as the client.
 func Introspect(t testing.TB, base, id, secret, tok string) map[string]any {
 	t.Helper()
-	req, _ := http.NewRequest("POST", base+"/oauth2/introspect", strings.NewReader(url.Values{"token": {tok}}.Encode()))
+	return oauthPost(t, base+"/oauth2/introspect", id, secret, url.Values{"token": {tok}})
+}
+
+// oauthPost posts form to an OAuth endpoint with client_secret_basic and
+// returns its 200 JSON answer, failing the test on any other.
+func oauthPost(t testing.TB, endpoint, id, secret string, form url.Values) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("POST", endpoint, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
 	resp, err := http.DefaultClient.Do(req)
@@ -324,7 +260,7 @@ func Introspect(t testing.TB, base, id, secret, tok string) map[string]any {
 	b, _ := io.ReadAll(resp.Body)
 	var m map[string]any
 	if resp.StatusCode != 200 || json.Unmarshal(b, &m) != nil {
-		t.Fatalf("introspect at %s: %d %s", base, resp.StatusCode, b)
+		t.Fatalf("POST %s: %d %s", endpoint, resp.StatusCode, b)
 	}
 	return m
 }
