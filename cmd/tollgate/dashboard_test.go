@@ -15,9 +15,12 @@ import (
 // metricNameRE finds metric names in PromQL: Tollgate's, Go's and the
 // process's, which is every name the dashboard uses; groupingRE the
 // label lists of by (…) and without (…), whose names are labels.
+// selectorRE a metric's label matchers, matcherRE one matcher's label.
 var (
 	metricNameRE = regexp.MustCompile(`\b(?:tollgate|go|process)_[a-z0-9_]+`)
-	groupingRE   = regexp.MustCompile(`\b(?:by|without)\s*\([^)]*\)`)
+	groupingRE   = regexp.MustCompile(`\b(?:by|without)\s*\(([^)]*)\)`)
+	selectorRE   = regexp.MustCompile(`\b((?:tollgate|go|process)_[a-z0-9_]+)\{([^}]*)\}`)
+	matcherRE    = regexp.MustCompile(`([a-z_]+)\s*(?:=~|!~|!=|=)`)
 )
 
 // dashboardPanel is what the test reads of a Grafana panel.
@@ -39,9 +42,9 @@ type dashboardPanel struct {
 
 // TestGrafanaDashboard: deploy/grafana/tollgate.json is a dashboard whose
 // every panel queries the data source variable, and every metric any of
-// its queries names is exported by a running Tollgate: the families of a
+// its queries names is exported by a running Tollgate (the families of a
 // scrape of a SQLite server and, for the tollgate_pgxpool_* names, of a
-// PostgreSQL one.
+// PostgreSQL one), with every label the query selects or groups by.
 func TestGrafanaDashboard(t *testing.T) {
 	raw, err := os.ReadFile("../../deploy/grafana/tollgate.json")
 	if err != nil {
@@ -72,7 +75,8 @@ func TestGrafanaDashboard(t *testing.T) {
 			t.Errorf("no $%s variable", want)
 		}
 	}
-	used := map[string][]string{} // metric → panels
+	type query struct{ panel, expr string }
+	var queries []query
 	ids := map[int]bool{}
 	for _, p := range dash.Panels {
 		if ids[p.ID] || p.GridPos == nil || p.GridPos.W == 0 || p.GridPos.X+p.GridPos.W > 24 {
@@ -89,31 +93,75 @@ func TestGrafanaDashboard(t *testing.T) {
 			if !strings.Contains(tg.Expr, `job=~"$job"`) || !strings.Contains(tg.Expr, `instance=~"$instance"`) {
 				t.Errorf("panel %q: query %q ignores $job or $instance", p.Title, tg.Expr)
 			}
-			for _, name := range metricNameRE.FindAllString(groupingRE.ReplaceAllString(tg.Expr, ""), -1) {
-				used[name] = append(used[name], p.Title)
-			}
+			queries = append(queries, query{p.Title, tg.Expr})
 		}
 	}
 
 	fams := exportedFamilies(t, "sqlite")
-	pg := map[string]*dto.MetricFamily{}
-	if os.Getenv("TOLLGATE_TEST_POSTGRES") != "" {
-		pg = exportedFamilies(t, "postgres")
-	}
-	for name, panels := range used {
-		family := name
-		for _, suffix := range []string{"_bucket", "_count", "_sum"} {
-			if base, ok := strings.CutSuffix(name, suffix); ok && fams[base] != nil && fams[base].GetType() == dto.MetricType_HISTOGRAM {
-				family = base
+	havePG := os.Getenv("TOLLGATE_TEST_POSTGRES") != ""
+	if havePG {
+		for name, f := range exportedFamilies(t, "postgres") {
+			if fams[name] == nil {
+				fams[name] = f
 			}
 		}
-		switch {
-		case fams[family] != nil:
-		case strings.HasPrefix(family, "tollgate_pgxpool_") && os.Getenv("TOLLGATE_TEST_POSTGRES") == "":
-			t.Logf("%s not checked: no PostgreSQL (TOLLGATE_TEST_POSTGRES)", family)
-		case pg[family] != nil:
-		default:
-			t.Errorf("panels %q use %s, which Tollgate does not export", panels, name)
+	}
+	// family is the exported family of a name a query uses (a histogram's
+	// _bucket, _count and _sum are its family's), nil for none.
+	family := func(name string) *dto.MetricFamily {
+		for _, suffix := range []string{"_bucket", "_count", "_sum"} {
+			if base, ok := strings.CutSuffix(name, suffix); ok && fams[base] != nil && fams[base].GetType() == dto.MetricType_HISTOGRAM {
+				return fams[base]
+			}
+		}
+		return fams[name]
+	}
+	// hasLabel: job and instance are Prometheus's; le is a bucket's.
+	hasLabel := func(name, label string) bool {
+		if label == "job" || label == "instance" || label == "le" && strings.HasSuffix(name, "_bucket") {
+			return true
+		}
+		for _, m := range family(name).GetMetric() {
+			for _, l := range m.Label {
+				if l.GetName() == label {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for _, q := range queries {
+		var known []string
+		for _, name := range metricNameRE.FindAllString(groupingRE.ReplaceAllString(q.expr, ""), -1) {
+			switch {
+			case family(name) != nil:
+				known = append(known, name)
+			case strings.HasPrefix(name, "tollgate_pgxpool_") && !havePG:
+				t.Logf("%s not checked: no PostgreSQL (TOLLGATE_TEST_POSTGRES)", name)
+			default:
+				t.Errorf("panel %q uses %s, which Tollgate does not export", q.panel, name)
+			}
+		}
+		for _, sel := range selectorRE.FindAllStringSubmatch(q.expr, -1) {
+			if family(sel[1]) == nil {
+				continue
+			}
+			for _, m := range matcherRE.FindAllStringSubmatch(sel[2], -1) {
+				if !hasLabel(sel[1], m[1]) {
+					t.Errorf("panel %q selects %s by label %q, which it does not have", q.panel, sel[1], m[1])
+				}
+			}
+		}
+		for _, g := range groupingRE.FindAllStringSubmatch(q.expr, -1) {
+			for _, label := range strings.Split(g[1], ",") {
+				label = strings.TrimSpace(label)
+				if label == "" || len(known) == 0 {
+					continue
+				}
+				if !slices.ContainsFunc(known, func(name string) bool { return hasLabel(name, label) }) {
+					t.Errorf("panel %q groups by %q, which none of %v has", q.panel, label, known)
+				}
+			}
 		}
 	}
 }
