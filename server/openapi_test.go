@@ -15,7 +15,8 @@ var (
 )
 
 // TestOpenAPIForGenerators: every operation has a unique camelCase
-// operationId and one declared tag, every tag a description, the document a
+// operationId, one declared tag and named schemas for all its answers
+// (lists, created resources, errors), every tag a description, the document a
 // server, and nothing in the document (which /docs renders) names an
 // internal rule ID.
 func TestOpenAPIForGenerators(t *testing.T) {
@@ -46,6 +47,16 @@ func TestOpenAPIForGenerators(t *testing.T) {
 			seen[op.OperationID] = where
 			if len(op.Tags) != 1 || !tags[op.Tags[0]] {
 				t.Errorf("%s: tags %v, want one declared tag", where, op.Tags)
+			}
+			for code, resp := range op.Responses.Map() {
+				if resp.Value == nil {
+					continue
+				}
+				for ct, media := range resp.Value.Content {
+					if media.Schema != nil && media.Schema.Ref == "" {
+						t.Errorf("%s: the %s %s answer's schema is inline, not a named schema", where, code, ct)
+					}
+				}
 			}
 		}
 	}
