@@ -18,8 +18,8 @@ import (
 // audit log shows what made a change.
 const UserAgent = "tollgate-go-client"
 
-// maxBody bounds how much of an answer is read: the largest page of 200
-// items is far below it.
+// maxBody bounds how much of an answer Decode and Raw read: the largest
+// page of 200 items is far below it.
 const maxBody = 16 << 20
 
 // Admin is a client of one Tollgate server. Its methods act with the
@@ -117,6 +117,20 @@ func NoContent(rsp *http.Response, err error) error {
 	return err
 }
 
+// Stream returns the body of a 2xx answer of a generated Client call for
+// the caller to read and close, such as a long audit export; a refusal is
+// an *Error.
+func Stream(rsp *http.Response, err error) (io.ReadCloser, error) {
+	if err != nil {
+		return nil, err
+	}
+	if rsp.StatusCode >= 200 && rsp.StatusCode < 300 {
+		return rsp.Body, nil
+	}
+	_, err = read(rsp, nil)
+	return nil, err
+}
+
 // Raw reads the answer of a generated Client call whose body is not JSON,
 // such as the audit export's NDJSON: the body of a 2xx answer, or the
 // refusal as an *Error.
@@ -128,9 +142,12 @@ func read(rsp *http.Response, err error) ([]byte, error) {
 		return nil, err
 	}
 	defer rsp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(rsp.Body, maxBody))
+	body, err := io.ReadAll(io.LimitReader(rsp.Body, maxBody+1))
 	if err != nil {
 		return nil, err
+	}
+	if len(body) > maxBody {
+		return nil, fmt.Errorf("client: %s %s answered more than %d MiB; read it with Stream", rsp.Request.Method, rsp.Request.URL.Path, maxBody>>20)
 	}
 	if rsp.StatusCode >= 200 && rsp.StatusCode < 300 {
 		return body, nil
@@ -286,6 +303,31 @@ func (a *Admin) APITokens(ctx context.Context, org string, params ListAPITokensP
 	return pages(func(cursor *string) ([]APIToken, *string, error) {
 		params.Limit, params.Cursor = ptr(200), cursor
 		l, err := Decode[APITokenList](a.ListAPITokens(ctx, org, &params))
+		if err != nil {
+			return nil, nil, err
+		}
+		return l.Items, l.NextCursor, nil
+	})
+}
+
+// Members yields every member of org, a page at a time, by join time.
+func (a *Admin) Members(ctx context.Context, org string) iter.Seq2[Member, error] {
+	return pages(func(cursor *string) ([]Member, *string, error) {
+		l, err := Decode[MemberList](a.ListMembers(ctx, org, &ListMembersParams{Limit: ptr(200), Cursor: cursor}))
+		if err != nil {
+			return nil, nil, err
+		}
+		return l.Items, l.NextCursor, nil
+	})
+}
+
+// AuditEvents yields the audit events of org that params selects (actor,
+// action, target, time range; its Limit and Cursor are the pager's),
+// newest first, a page at a time.
+func (a *Admin) AuditEvents(ctx context.Context, org string, params ListAuditEventsParams) iter.Seq2[AuditEvent, error] {
+	return pages(func(cursor *string) ([]AuditEvent, *string, error) {
+		params.Limit, params.Cursor = ptr(200), cursor
+		l, err := Decode[AuditEventList](a.ListAuditEvents(ctx, org, &params))
 		if err != nil {
 			return nil, nil, err
 		}

@@ -28,6 +28,12 @@ commands:
   healthcheck  exit 0 when a running server is ready (GET /readyz), 1 otherwise
   version    print the version
 
+admin commands, against a running server (--server URL or TOLLGATE_SERVER; credential TOLLGATE_TOKEN):
+  service-accounts  list|create|get|update|disable|enable|rotate|delete, keys, federated-credentials
+  tokens     list|create|get|revoke|reassign|import
+  members    list|invite|remove
+  audit      list|export
+
 Run "tollgate <command> -h" for a command's flags.`
 
 // run is the whole program behind main, with its environment passed in so
@@ -45,6 +51,23 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, usage)
 		return &usageError{}
+	}
+	var leading []string
+	if isLeadingFlag(args[0]) {
+		// "tollgate --server URL service-accounts list": connection flags
+		// before an admin group.
+		leading, args = leadingFlags(args)
+		if len(args) == 0 {
+			fmt.Fprintln(stderr, usage)
+			return &usageError{msg: "missing command after " + strings.Join(leading, " ")}
+		}
+		if _, ok := findGroup(args[0]); !ok {
+			fmt.Fprintln(stderr, usage)
+			return &usageError{msg: fmt.Sprintf("--server, --org and --output come before an admin command (service-accounts, tokens, members, audit), not %q", args[0])}
+		}
+	}
+	if g, ok := findGroup(args[0]); ok {
+		return runAdmin(ctx, g, leading, args[1:], getenv, stdin, stdout, stderr)
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":

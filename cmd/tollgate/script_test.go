@@ -34,23 +34,25 @@ func TestMain(m *testing.M) {
 // and checks its exit status.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"status": func(ts *testscript.TestScript, neg bool, args []string) {
-				if len(args) < 1 {
-					ts.Fatalf("usage: status N [args…]")
-				}
-				want, err := strconv.Atoi(args[0])
-				if err != nil {
-					ts.Fatalf("status: %v", err)
-				}
-				var stderr strings.Builder
-				got := exitCode(run(context.Background(), args[1:], ts.Getenv, strings.NewReader(""), ts.Stdout(), &stderr), &stderr)
-				ts.Stderr().Write([]byte(stderr.String()))
-				if (got == want) == neg {
-					ts.Fatalf("exit status %d, want %d; stderr:\n%s", got, want, stderr.String())
-				}
-			},
-		},
+		Dir:  "testdata/script",
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"status": scriptStatus},
 	})
+}
+
+// scriptStatus is the scripts' "status N args…": it runs tollgate
+// in-process with the script's environment and checks its exit status.
+func scriptStatus(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 {
+		ts.Fatalf("usage: status N [args…]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("status: %v", err)
+	}
+	var stderr strings.Builder
+	got := exitCode(run(context.Background(), args[1:], ts.Getenv, strings.NewReader(""), ts.Stdout(), &stderr), &stderr)
+	ts.Stderr().Write([]byte(stderr.String()))
+	if (got == want) == neg {
+		ts.Fatalf("exit status %d, want %d; stderr:\n%s", got, want, stderr.String())
+	}
 }
