@@ -52,6 +52,11 @@ const (
 	ActionMemberRemoved     = "member.removed"
 	ActionSessionCreated    = "session.created"
 	ActionSessionFailed     = "session.failed"
+	ActionSessionRevoked    = "session.revoked"
+	// ActionDeviceApproved and ActionDeviceDenied: a person answered a
+	// `tollgate login` on the console's /device page.
+	ActionDeviceApproved = "device.approved"
+	ActionDeviceDenied   = "device.denied"
 	// ActionAuthRateLimited: a failure limit refused a caller (sampled).
 	ActionAuthRateLimited = "auth.rate_limited"
 )
@@ -84,17 +89,22 @@ type AuditFilter struct {
 // MaxUserAgentLength bounds the user agent an audit event keeps, in bytes.
 const MaxUserAgentLength = 512
 
-// NewAuditEvent builds an event at now (store precision), with a fresh ID.
-// The user agent, which the client chose, is made plain text (invalid
-// UTF-8 and NULs replaced) and cut to MaxUserAgentLength bytes on a
-// character boundary, so that every store keeps it alike.
+// NewAuditEvent builds an event at now (store precision), with a fresh ID
+// and the user agent made plain (PlainUserAgent).
 func NewAuditEvent(now time.Time, orgID string, actor Principal, action string, target Principal, ip, userAgent string, details map[string]any) *AuditEvent {
 	now = Timestamp(now)
+	return &AuditEvent{ID: NewID(PrefixAuditEvent, now), Time: now, OrgID: orgID, Actor: actor, Action: action,
+		Target: target, IP: ip, UserAgent: PlainUserAgent(userAgent), Details: details}
+}
+
+// PlainUserAgent makes a user agent, which the client chose, plain text
+// (invalid UTF-8 and NULs replaced) and cuts it to MaxUserAgentLength
+// bytes on a character boundary, so that every store keeps it alike.
+func PlainUserAgent(userAgent string) string {
 	userAgent = strings.ReplaceAll(strings.ToValidUTF8(userAgent, "\uFFFD"), "\x00", "\uFFFD")
 	for len(userAgent) > MaxUserAgentLength {
 		_, size := utf8.DecodeLastRuneInString(userAgent)
 		userAgent = userAgent[:len(userAgent)-size]
 	}
-	return &AuditEvent{ID: NewID(PrefixAuditEvent, now), Time: now, OrgID: orgID, Actor: actor, Action: action,
-		Target: target, IP: ip, UserAgent: userAgent, Details: details}
+	return userAgent
 }

@@ -90,9 +90,39 @@ type Queries interface {
 	TouchSession(ctx context.Context, idHash []byte, t time.Time) error
 	// DeleteSession removes the session. ENotFound.
 	DeleteSession(ctx context.Context, idHash []byte) error
-	// DeleteSessionsBefore removes sessions whose absolute expiry or
-	// last-seen time is before the given bounds, and returns how many.
+	// DeleteSessionsBefore removes sessions whose absolute expiry is
+	// before expiredBefore, and browser sessions last seen before
+	// idleBefore (CLI sessions have no idle rule), and returns how many.
 	DeleteSessionsBefore(ctx context.Context, expiredBefore, idleBefore time.Time) (int, error)
+	// ListSessions returns the user's sessions, newest first.
+	ListSessions(ctx context.Context, userID string) ([]Session, error)
+	// DeleteSessionByID removes the user's session with that public ID.
+	// ENotFound, also for another user's session.
+	DeleteSessionByID(ctx context.Context, userID, id string) error
+
+	// CreateDeviceAuthorization inserts d. EConflict if its device or
+	// user code hash is taken (draw new codes).
+	CreateDeviceAuthorization(ctx context.Context, d *DeviceAuthorization) error
+	// GetDeviceAuthorizationByDeviceCode returns the authorization with
+	// that device code hash. ENotFound.
+	GetDeviceAuthorizationByDeviceCode(ctx context.Context, hash []byte) (*DeviceAuthorization, error)
+	// GetDeviceAuthorizationByUserCode returns the authorization with that
+	// user code hash. ENotFound.
+	GetDeviceAuthorizationByUserCode(ctx context.Context, hash []byte) (*DeviceAuthorization, error)
+	// PollDeviceAuthorization records a poll at t and the interval the
+	// next must wait. ENotFound.
+	PollDeviceAuthorization(ctx context.Context, id string, t time.Time, interval time.Duration) error
+	// DecideDeviceAuthorization moves a pending authorization to status
+	// (approved or denied) by userID at t. EConflict unless it is pending;
+	// ENotFound.
+	DecideDeviceAuthorization(ctx context.Context, id string, status DeviceStatus, userID string, t time.Time) error
+	// RedeemDeviceAuthorization moves an approved authorization to
+	// redeemed. EConflict unless it is approved (of two concurrent
+	// redemptions, one wins); ENotFound.
+	RedeemDeviceAuthorization(ctx context.Context, id string) error
+	// DeleteDeviceAuthorizationsBefore removes authorizations that expired
+	// before t, and returns how many.
+	DeleteDeviceAuthorizationsBefore(ctx context.Context, t time.Time) (int, error)
 
 	// AppendAuditEvent inserts e. Events are never changed or deleted.
 	AppendAuditEvent(ctx context.Context, e *AuditEvent) error

@@ -192,6 +192,9 @@ func (a *App) ImportAPIToken(ctx context.Context, ac Actor, slug string, in Impo
 	if n := len(in.Token); n < tollgate.MinLegacyTokenLength || n > tollgate.MaxLegacyTokenLength || strings.IndexFunc(in.Token, notTokenChar) >= 0 {
 		return nil, tollgate.Invalidf("token", "token must be %d to %d printable ASCII characters without spaces", tollgate.MinLegacyTokenLength, tollgate.MaxLegacyTokenLength)
 	}
+	if strings.HasPrefix(in.Token, credential.PrefixCLISession) {
+		return nil, tollgate.Invalidf("token", "a token starting with %s is a person's command-line session, not an older system's token", credential.PrefixCLISession)
+	}
 	var view *tollgate.APITokenView
 	err = a.store.InTx(ctx, func(q tollgate.Queries) error {
 		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"strings"
 	"time"
 
@@ -131,6 +132,12 @@ type Actor struct {
 	// Credential is what a machine authenticated with; nil for a session
 	// and for anonymous.
 	Credential *Credential
+	// SessionID is the public ID of a person's session ("" otherwise),
+	// and Via is ViaCLI when that session is a CLI session (`tollgate
+	// login`): the person acts with their own roles, and their audit
+	// events say "via": "cli".
+	SessionID string
+	Via       string
 }
 
 // Credential is a credential the authn package accepted, with what it may
@@ -183,6 +190,12 @@ func (ac Actor) principal() tollgate.Principal {
 // audit appends an event recording what actor did to target in org, inside
 // the transaction q.
 func (a *App) audit(ctx context.Context, q tollgate.Queries, ac Actor, orgID, action string, target tollgate.Principal, details map[string]any) error {
+	if ac.Via != "" {
+		with := make(map[string]any, len(details)+1)
+		maps.Copy(with, details)
+		with["via"] = ac.Via
+		details = with
+	}
 	return q.AppendAuditEvent(ctx, tollgate.NewAuditEvent(a.clock.Now(), orgID, ac.principal(), action, target, ac.IP, ac.UserAgent, details))
 }
 

@@ -82,7 +82,8 @@ func (a *App) auditInOrgsOf(ctx context.Context, q tollgate.Queries, userID stri
 func (a *App) startSession(ctx context.Context, q tollgate.Queries, ac Actor, user *tollgate.User) (string, *SessionInfo, error) {
 	now := a.now()
 	token, hash := credential.NewToken()
-	s := &tollgate.Session{IDHash: hash, UserID: user.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(a.cfg.Sessions.Max)}
+	s := &tollgate.Session{IDHash: hash, ID: tollgate.NewID(tollgate.PrefixSession, now), UserID: user.ID, Kind: tollgate.SessionBrowser,
+		IP: ac.IP, UserAgent: tollgate.PlainUserAgent(ac.UserAgent), CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(a.cfg.Sessions.Max)}
 	if err := q.CreateSession(ctx, s); err != nil {
 		return "", nil, err
 	}
@@ -133,11 +134,71 @@ func (a *App) Me(ctx context.Context, ac Actor) (*SessionInfo, error) {
 	return &SessionInfo{User: u, Memberships: ms}, nil
 }
 
-// PruneSessions deletes sessions past their absolute or idle expiry and
-// returns how many.
+// PruneSessions deletes sessions past their absolute or idle expiry, and
+// device authorizations that expired, and returns how many sessions.
 func (a *App) PruneSessions(ctx context.Context) (int, error) {
 	ctx, span := tracer.Start(ctx, "app.PruneSessions")
 	defer span.End()
 	now := a.now()
+	if _, err := a.store.DeleteDeviceAuthorizationsBefore(ctx, now); err != nil {
+		return 0, err
+	}
 	return a.store.DeleteSessionsBefore(ctx, now, now.Add(-a.cfg.Sessions.Idle))
+}
+
+// MySessions returns the signed-in person's sessions that have not ended,
+// newest first: browsers and command lines.
+func (a *App) MySessions(ctx context.Context, ac Actor) ([]tollgate.Session, error) {
+	ctx, span := tracer.Start(ctx, "app.MySessions")
+	defer span.End()
+	if err := personOnly(ac); err != nil {
+		return nil, err
+	}
+	all, err := a.store.ListSessions(ctx, ac.ID)
+	if err != nil {
+		return nil, err
+	}
+	now := a.now()
+	live := all[:0]
+	for _, s := range all {
+		if !a.cfg.Sessions.Ended(&s, now) {
+			live = append(live, s)
+		}
+	}
+	return live, nil
+}
+
+// RevokeMySession ends the signed-in person's session with public ID id,
+// at once (every request reads its session), and audits session.revoked
+// in each of their orgs. Another person's session is ENotFound.
+func (a *App) RevokeMySession(ctx context.Context, ac Actor, id string) error {
+	ctx, span := tracer.Start(ctx, "app.RevokeMySession")
+	defer span.End()
+	if err := personOnly(ac); err != nil {
+		return err
+	}
+	if !tollgate.HasPrefix(id, tollgate.PrefixSession) {
+		return tollgate.Errorf(tollgate.ENotFound, "session %q not found", id)
+	}
+	return a.store.InTx(ctx, func(q tollgate.Queries) error {
+		if err := q.DeleteSessionByID(ctx, ac.ID, id); tollgate.ErrorCode(err) == tollgate.ENotFound {
+			return tollgate.Errorf(tollgate.ENotFound, "session %q not found", id)
+		} else if err != nil {
+			return err
+		}
+		target := tollgate.Principal{Type: tollgate.PrincipalUser, ID: ac.ID, Name: ac.Name}
+		return a.auditInOrgsOf(ctx, q, ac.ID, ac, tollgate.ActionSessionRevoked, target, map[string]any{"session": id})
+	})
+}
+
+// personOnly refuses anyone but a signed-in person: sessions are a
+// person's, not a machine credential's.
+func personOnly(ac Actor) error {
+	if ac.Type == tollgate.PrincipalAnonymous {
+		return errUnauthenticated
+	}
+	if !ac.Session() {
+		return tollgate.Errorf(tollgate.EForbidden, "sessions belong to people: a bearer credential has none")
+	}
+	return nil
 }

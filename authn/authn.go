@@ -58,6 +58,7 @@ type Authenticator struct {
 	metrics *metrics
 
 	password, client, bearer *limiter
+	device, userCode         *limiter
 	federation               *federation.Fetcher
 
 	mu sync.Mutex
@@ -105,6 +106,12 @@ func New(store tollgate.Store, a *app.App, km *keys.Manager, kr *credential.Keyr
 	if cfg.Limits == (Limits{}) {
 		cfg.Limits = DefaultLimits
 	}
+	if cfg.Limits.Device == (Rate{}) {
+		cfg.Limits.Device = DefaultLimits.Device
+	}
+	if cfg.Limits.UserCode == (Rate{}) {
+		cfg.Limits.UserCode = DefaultLimits.UserCode
+	}
 	if cfg.UsageFlushEvery == 0 {
 		cfg.UsageFlushEvery = 5 * time.Second
 	}
@@ -117,6 +124,7 @@ func New(store tollgate.Store, a *app.App, km *keys.Manager, kr *credential.Keyr
 	}
 	au := &Authenticator{store: store, app: a, keys: km, keyring: kr, clock: clock, cfg: cfg, log: log,
 		password: newLimiter("password", cfg.Limits.Password), client: newLimiter("client", cfg.Limits.Client), bearer: newAddressLimiter("bearer", cfg.Limits.Bearer),
+		device: newAddressLimiter("device", cfg.Limits.Device), userCode: newLimiter("user_code", cfg.Limits.UserCode),
 		clients: newCache[*clientEntry](), trusts: newCache[*trustEntry](), members: newCache[tollgate.Role](), creds: newCache[*credEntry](),
 		negative: newCache[struct{}](), sessions: newCache[struct{}](), preflight: newCache[bool](), usage: newUsage(),
 		dummy: kr.Hash("tollgate: no such client"), dummyPassword: credential.HashPassword(credential.NewPassword(), a.Argon2()),

@@ -36,6 +36,9 @@ var (
 	errNoBearer  = tollgate.Errorf(tollgate.EUnauthenticated, "no bearer token")
 	errMalformed = tollgate.Errorf(tollgate.EUnauthenticated, "malformed token")
 	errUnknown   = tollgate.Errorf(tollgate.EUnauthenticated, "unknown, expired or revoked token")
+	// errCLIElsewhere: a person's tollgate login credential acts on the
+	// admin API only, never at /check or an OAuth endpoint.
+	errCLIElsewhere = tollgate.Errorf(tollgate.EUnauthenticated, "a tollgate login credential (tgc_) works on the admin API only")
 )
 
 // Bearer resolves the bearer credential of a /check request (A10) from
@@ -246,6 +249,8 @@ func (a *Authenticator) loadCred(ctx context.Context, bearer, key string) (*cred
 	switch {
 	case len(bearer) > oauth.MaxTokenLength:
 		return nil, errMalformed
+	case strings.HasPrefix(bearer, credential.PrefixCLISession):
+		return nil, errCLIElsewhere
 	case strings.HasPrefix(bearer, credential.PrefixPrivateToken), strings.HasPrefix(bearer, credential.PrefixPublicToken):
 		if !credential.ValidCredential(bearer[:4], bearer) {
 			return nil, errMalformed

@@ -35,16 +35,26 @@ type Limits struct {
 	// Credentials already verified and cached pass even from an address
 	// over its limit, so that a shared gateway address cannot be locked.
 	Bearer Rate
+	// Device bounds device authorizations started (`tollgate login`), per
+	// address: each stores a row before anyone has authenticated.
+	Device Rate
+	// UserCode bounds wrong codes entered on the console's /device page.
+	// Identifier: the signed-in person.
+	UserCode Rate
 }
 
 // DefaultLimits: 5 failed passwords per email and address in 15 minutes
 // (50 per address), 20 failed client authentications per client and
-// address a minute (200 per address), and 100 unknown bearer credentials
-// per address a minute.
+// address a minute (200 per address), 100 unknown bearer credentials per
+// address a minute, 20 device logins started per address in 10 minutes,
+// and 5 wrong device codes per person and address in 15 minutes (50 per
+// address).
 var DefaultLimits = Limits{
 	Password: Rate{N: 5, Per: 15 * time.Minute},
 	Client:   Rate{N: 20, Per: time.Minute},
 	Bearer:   Rate{N: 100, Per: time.Minute},
+	Device:   Rate{N: 20, Per: 10 * time.Minute},
+	UserCode: Rate{N: 5, Per: 15 * time.Minute},
 }
 
 // spread is how many times an identifier's budget an address, and an

@@ -25,31 +25,50 @@ func (a *Authenticator) Caller(ctx context.Context, req Request) (app.Actor, err
 	ctx, span := tracer.Start(ctx, "authn.Caller")
 	defer span.End()
 	if scheme, tok, ok := tokenScheme(req.Authorization); ok {
+		if tok = strings.TrimSpace(tok); strings.HasPrefix(tok, credential.PrefixCLISession) {
+			if scheme != "Bearer" || !credential.ValidCredential(credential.PrefixCLISession, tok) {
+				return app.Actor{}, errMalformed
+			}
+			return a.session(ctx, req, tok, tollgate.SessionCLI)
+		}
 		return a.resolve(ctx, req, tok, scheme)
 	}
 	if req.Session == "" {
 		return req.anonymous(), nil
 	}
-	return a.session(ctx, req)
+	return a.session(ctx, req, req.Session, tollgate.SessionBrowser)
 }
 
-var errSessionEnded = tollgate.Errorf(tollgate.EUnauthenticated, "your session has ended; sign in again")
+var (
+	errSessionEnded    = tollgate.Errorf(tollgate.EUnauthenticated, "your session has ended; sign in again")
+	errCLISessionEnded = tollgate.Errorf(tollgate.EUnauthenticated, "your command-line session has ended or was revoked; run tollgate login again")
+)
 
-// session returns the user of a session cookie. An unknown, idle or
-// expired session is EUnauthenticated (and an ended one is deleted).
+// sessionEnded is the refusal of an ended session of kind.
+func sessionEnded(kind tollgate.SessionKind) error {
+	if kind == tollgate.SessionCLI {
+		return errCLISessionEnded
+	}
+	return errSessionEnded
+}
+
+// session returns the person of a session: a browser's cookie, or a CLI
+// session's tgc_ credential (kind says which was presented; a session of
+// the other kind does not answer to it). An unknown, idle or expired
+// session is EUnauthenticated (and an ended one is deleted).
 // Session IDs are random: one that is unknown is remembered as such (R3),
 // and a cookie this process has never seen valid is limited like a bearer
 // credential, so that guessing cookies costs the store nothing once the
 // address is over its limit.
-func (a *Authenticator) session(ctx context.Context, req Request) (app.Actor, error) {
-	if len(req.Session) > 128 {
-		return app.Actor{}, errSessionEnded
+func (a *Authenticator) session(ctx context.Context, req Request, secret string, kind tollgate.SessionKind) (app.Actor, error) {
+	if len(secret) > 128 {
+		return app.Actor{}, sessionEnded(kind)
 	}
-	hash := credential.Hash(req.Session)
+	hash := credential.Hash(secret)
 	key := "session:" + string(hash)
 	if a.isNegative(key) {
 		a.failed(req, a.bearer)
-		return app.Actor{}, errSessionEnded
+		return app.Actor{}, sessionEnded(kind)
 	}
 	now := a.now()
 	a.mu.Lock()
@@ -61,7 +80,7 @@ func (a *Authenticator) session(ctx context.Context, req Request) (app.Actor, er
 			return app.Actor{}, a.limited(ctx, req, a.bearer, "", which, wait)
 		}
 	}
-	ac, err := a.loadSession(ctx, req, hash)
+	ac, err := a.loadSession(ctx, req, hash, kind)
 	if tollgate.ErrorCode(err) == tollgate.EUnauthenticated {
 		a.addNegative(gen, key) // unknown or ended: it never comes back
 		a.mu.Lock()
@@ -79,12 +98,12 @@ func (a *Authenticator) session(ctx context.Context, req Request) (app.Actor, er
 	return ac, err
 }
 
-// loadSession reads a session and its user, refreshing its last-seen time
-// at most once a minute.
-func (a *Authenticator) loadSession(ctx context.Context, req Request, hash []byte) (app.Actor, error) {
+// loadSession reads a session of kind and its user, refreshing its
+// last-seen time at most once a minute.
+func (a *Authenticator) loadSession(ctx context.Context, req Request, hash []byte, kind tollgate.SessionKind) (app.Actor, error) {
 	s, err := a.store.GetSession(ctx, hash)
-	if tollgate.ErrorCode(err) == tollgate.ENotFound {
-		return app.Actor{}, errSessionEnded
+	if tollgate.ErrorCode(err) == tollgate.ENotFound || (err == nil && s.Kind != kind) {
+		return app.Actor{}, sessionEnded(kind)
 	} else if err != nil {
 		return app.Actor{}, err
 	}
@@ -93,7 +112,7 @@ func (a *Authenticator) loadSession(ctx context.Context, req Request, hash []byt
 		if err := a.store.DeleteSession(ctx, hash); err != nil && tollgate.ErrorCode(err) != tollgate.ENotFound {
 			return app.Actor{}, err
 		}
-		return app.Actor{}, errSessionEnded
+		return app.Actor{}, sessionEnded(kind)
 	}
 	if now.Sub(s.LastSeenAt) >= touchEvery {
 		if err := a.store.TouchSession(ctx, hash, now); err != nil && tollgate.ErrorCode(err) != tollgate.ENotFound {
@@ -104,7 +123,12 @@ func (a *Authenticator) loadSession(ctx context.Context, req Request, hash []byt
 	if err != nil {
 		return app.Actor{}, err
 	}
-	return userActor(u, req), nil
+	ac := userActor(u, req)
+	ac.SessionID = s.ID
+	if kind == tollgate.SessionCLI {
+		ac.Via = app.ViaCLI
+	}
+	return ac, nil
 }
 
 // errBadPassword is the one answer to a failed sign-in, whether the email

@@ -157,6 +157,9 @@ func (e JWKSetKeysUse) Valid() bool {
 
 // Defines values for OAuthErrorError.
 const (
+	OAuthErrorErrorAccessDenied         OAuthErrorError = "access_denied"
+	OAuthErrorErrorAuthorizationPending OAuthErrorError = "authorization_pending"
+	OAuthErrorErrorExpiredToken         OAuthErrorError = "expired_token"
 	OAuthErrorErrorInvalidClient        OAuthErrorError = "invalid_client"
 	OAuthErrorErrorInvalidDpopProof     OAuthErrorError = "invalid_dpop_proof"
 	OAuthErrorErrorInvalidGrant         OAuthErrorError = "invalid_grant"
@@ -171,6 +174,12 @@ const (
 // Valid indicates whether the value is a known member of the OAuthErrorError enum.
 func (e OAuthErrorError) Valid() bool {
 	switch e {
+	case OAuthErrorErrorAccessDenied:
+		return true
+	case OAuthErrorErrorAuthorizationPending:
+		return true
+	case OAuthErrorErrorExpiredToken:
+		return true
 	case OAuthErrorErrorInvalidClient:
 		return true
 	case OAuthErrorErrorInvalidDpopProof:
@@ -290,6 +299,39 @@ func (e ServiceAccountStatus) Valid() bool {
 	}
 }
 
+// Defines values for SessionKind.
+const (
+	SessionKindBrowser SessionKind = "browser"
+	SessionKindCli     SessionKind = "cli"
+)
+
+// Valid indicates whether the value is a known member of the SessionKind enum.
+func (e SessionKind) Valid() bool {
+	switch e {
+	case SessionKindBrowser:
+		return true
+	case SessionKindCli:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SessionTokenTokenType.
+const (
+	SessionTokenTokenTypeBearer SessionTokenTokenType = "Bearer"
+)
+
+// Valid indicates whether the value is a known member of the SessionTokenTokenType enum.
+func (e SessionTokenTokenType) Valid() bool {
+	switch e {
+	case SessionTokenTokenTypeBearer:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TokenResponseIssuedTokenType.
 const (
 	TokenResponseIssuedTokenTypeUrnIetfParamsOauthTokenTypeAccessToken TokenResponseIssuedTokenType = "urn:ietf:params:oauth:token-type:access_token"
@@ -317,6 +359,21 @@ func (e TokenResponseTokenType) Valid() bool {
 	case TokenResponseTokenTypeBearer:
 		return true
 	case TokenResponseTokenTypeDPoP:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeviceAuthorizationFormdataBodyClientId.
+const (
+	DeviceAuthorizationFormdataBodyClientIdTollgateCli DeviceAuthorizationFormdataBodyClientId = "tollgate-cli"
+)
+
+// Valid indicates whether the value is a known member of the DeviceAuthorizationFormdataBodyClientId enum.
+func (e DeviceAuthorizationFormdataBodyClientId) Valid() bool {
+	switch e {
+	case DeviceAuthorizationFormdataBodyClientIdTollgateCli:
 		return true
 	default:
 		return false
@@ -371,6 +428,7 @@ func (e RequestTokenFormdataBodyClientAssertionType) Valid() bool {
 // Defines values for RequestTokenFormdataBodyGrantType.
 const (
 	RequestTokenFormdataBodyGrantTypeClientCredentials                        RequestTokenFormdataBodyGrantType = "client_credentials"
+	RequestTokenFormdataBodyGrantTypeUrnIetfParamsOauthGrantTypeDeviceCode    RequestTokenFormdataBodyGrantType = "urn:ietf:params:oauth:grant-type:device_code"
 	RequestTokenFormdataBodyGrantTypeUrnIetfParamsOauthGrantTypeJwtBearer     RequestTokenFormdataBodyGrantType = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 	RequestTokenFormdataBodyGrantTypeUrnIetfParamsOauthGrantTypeTokenExchange RequestTokenFormdataBodyGrantType = "urn:ietf:params:oauth:grant-type:token-exchange"
 )
@@ -379,6 +437,8 @@ const (
 func (e RequestTokenFormdataBodyGrantType) Valid() bool {
 	switch e {
 	case RequestTokenFormdataBodyGrantTypeClientCredentials:
+		return true
+	case RequestTokenFormdataBodyGrantTypeUrnIetfParamsOauthGrantTypeDeviceCode:
 		return true
 	case RequestTokenFormdataBodyGrantTypeUrnIetfParamsOauthGrantTypeJwtBearer:
 		return true
@@ -509,6 +569,7 @@ type AuditEventList struct {
 
 // AuthorizationServerMetadata defines model for AuthorizationServerMetadata.
 type AuthorizationServerMetadata struct {
+	DeviceAuthorizationEndpoint                *string   `json:"device_authorization_endpoint,omitempty"`
 	DpopSigningAlgValuesSupported              *[]string `json:"dpop_signing_alg_values_supported,omitempty"`
 	GrantTypesSupported                        []string  `json:"grant_types_supported"`
 	IntrospectionEndpoint                      string    `json:"introspection_endpoint"`
@@ -568,6 +629,23 @@ type ClientKeyList struct {
 
 // CredentialRole The role of a service account or API token; never super_admin.
 type CredentialRole string
+
+// DeviceAuthorization The device authorization response (RFC 8628 3.2).
+type DeviceAuthorization struct {
+	// DeviceCode The CLI's secret (tgd_…), polled with at the token endpoint
+	DeviceCode string `json:"device_code"`
+	ExpiresIn  int    `json:"expires_in"`
+
+	// Interval Seconds to wait between polls.
+	Interval int `json:"interval"`
+
+	// UserCode What the person enters on the console's /device page.
+	UserCode        string `json:"user_code"`
+	VerificationUri string `json:"verification_uri"`
+
+	// VerificationUriComplete The /device page with the user code filled in.
+	VerificationUriComplete string `json:"verification_uri_complete"`
+}
 
 // FederatedCredential defines model for FederatedCredential.
 type FederatedCredential struct {
@@ -811,6 +889,27 @@ type Session struct {
 	User        User         `json:"user"`
 }
 
+// SessionKind defines model for SessionKind.
+type SessionKind string
+
+// SessionToken The token endpoint's answer to the device grant, a person's credential at the command line.
+type SessionToken struct {
+	// AccessToken tgc_…: acts as the person on the admin API until the session expires or is revoked
+	AccessToken string                `json:"access_token"`
+	ExpiresIn   int                   `json:"expires_in"`
+	SessionId   string                `json:"session_id"`
+	TokenType   SessionTokenTokenType `json:"token_type"`
+	User        User                  `json:"user"`
+}
+
+// SessionTokenTokenType defines model for SessionToken.TokenType.
+type SessionTokenTokenType string
+
+// TokenEndpointResponse A service account's access token, or, for the device grant, a person's CLI session credential.
+type TokenEndpointResponse struct {
+	union json.RawMessage
+}
+
 // TokenOwner defines model for TokenOwner.
 type TokenOwner struct {
 	Id   string    `json:"id"`
@@ -851,6 +950,34 @@ type User struct {
 	Email string `json:"email"`
 	Id    string `json:"id"`
 	Name  string `json:"name"`
+}
+
+// UserSession One of a person's sessions. Its secret is never shown again; the ID revokes it.
+type UserSession struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Current The session this request came with.
+	Current bool `json:"current"`
+
+	// ExpiresAt Its absolute expiry. A browser session also ends after 12 hours unused; a CLI session only at this time.
+	ExpiresAt time.Time `json:"expires_at"`
+	Id        string    `json:"id"`
+
+	// Ip Where it started.
+	Ip         string      `json:"ip"`
+	Kind       SessionKind `json:"kind"`
+	LastSeenAt time.Time   `json:"last_seen_at"`
+
+	// UserAgent The browser or command line that started it.
+	UserAgent string `json:"user_agent"`
+}
+
+// UserSessionList defines model for UserSessionList.
+type UserSessionList struct {
+	Items []UserSession `json:"items"`
+
+	// NextCursor The cursor of the next page, or null after the last page.
+	NextCursor *NextCursor `json:"next_cursor"`
 }
 
 // OrgSlug defines model for OrgSlug.
@@ -1073,6 +1200,14 @@ type SignInJSONBody struct {
 	Password string `json:"password"`
 }
 
+// DeviceAuthorizationFormdataBody defines parameters for DeviceAuthorization.
+type DeviceAuthorizationFormdataBody struct {
+	ClientId DeviceAuthorizationFormdataBodyClientId `form:"client_id" json:"client_id"`
+}
+
+// DeviceAuthorizationFormdataBodyClientId defines parameters for DeviceAuthorization.
+type DeviceAuthorizationFormdataBodyClientId string
+
 // IntrospectTokenFormdataBody defines parameters for IntrospectToken.
 type IntrospectTokenFormdataBody struct {
 	// ClientAssertion private_key_jwt: a JWT signed with a key registered for the account: iss = sub = the client ID, aud = the token endpoint URL or the issuer, exp at most 10 minutes ahead, a jti used once
@@ -1128,7 +1263,10 @@ type RequestTokenFormdataBody struct {
 	ClientId *string `form:"client_id,omitempty" json:"client_id,omitempty"`
 
 	// ClientSecret client_secret_post: its client secret (tgs_…)
-	ClientSecret       *string                                     `form:"client_secret,omitempty" json:"client_secret,omitempty"`
+	ClientSecret *string `form:"client_secret,omitempty" json:"client_secret,omitempty"`
+
+	// DeviceCode Device grant: the device code from /oauth2/device_authorization
+	DeviceCode         *string                                     `form:"device_code,omitempty" json:"device_code,omitempty"`
 	GrantType          RequestTokenFormdataBodyGrantType           `form:"grant_type" json:"grant_type"`
 	RequestedTokenType *RequestTokenFormdataBodyRequestedTokenType `form:"requested_token_type,omitempty" json:"requested_token_type,omitempty"`
 
@@ -1197,6 +1335,9 @@ type ReassignAPITokenJSONRequestBody ReassignAPITokenJSONBody
 // SignInJSONRequestBody defines body for SignIn for application/json ContentType.
 type SignInJSONRequestBody SignInJSONBody
 
+// DeviceAuthorizationFormdataRequestBody defines body for DeviceAuthorization for application/x-www-form-urlencoded ContentType.
+type DeviceAuthorizationFormdataRequestBody DeviceAuthorizationFormdataBody
+
 // IntrospectTokenFormdataRequestBody defines body for IntrospectToken for application/x-www-form-urlencoded ContentType.
 type IntrospectTokenFormdataRequestBody IntrospectTokenFormdataBody
 
@@ -1205,6 +1346,68 @@ type RevokeTokenFormdataRequestBody RevokeTokenFormdataBody
 
 // RequestTokenFormdataRequestBody defines body for RequestToken for application/x-www-form-urlencoded ContentType.
 type RequestTokenFormdataRequestBody RequestTokenFormdataBody
+
+// AsTokenResponse returns the union data inside the TokenEndpointResponse as a TokenResponse
+func (t TokenEndpointResponse) AsTokenResponse() (TokenResponse, error) {
+	var body TokenResponse
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTokenResponse overwrites any union data inside the TokenEndpointResponse as the provided TokenResponse
+func (t *TokenEndpointResponse) FromTokenResponse(v TokenResponse) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeTokenResponse performs a merge with any union data inside the TokenEndpointResponse, using the provided TokenResponse
+func (t *TokenEndpointResponse) MergeTokenResponse(v TokenResponse) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsSessionToken returns the union data inside the TokenEndpointResponse as a SessionToken
+func (t TokenEndpointResponse) AsSessionToken() (SessionToken, error) {
+	var body SessionToken
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromSessionToken overwrites any union data inside the TokenEndpointResponse as the provided SessionToken
+func (t *TokenEndpointResponse) FromSessionToken(v SessionToken) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeSessionToken performs a merge with any union data inside the TokenEndpointResponse, using the provided SessionToken
+func (t *TokenEndpointResponse) MergeSessionToken(v SessionToken) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t TokenEndpointResponse) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *TokenEndpointResponse) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // AsAddServiceAccountKeyJSONBodyPublicKey0 returns the union data inside the AddServiceAccountKeyJSONBody_PublicKey as a AddServiceAccountKeyJSONBodyPublicKey0
 func (t AddServiceAccountKeyJSONBody_PublicKey) AsAddServiceAccountKeyJSONBodyPublicKey0() (AddServiceAccountKeyJSONBodyPublicKey0, error) {
@@ -1370,6 +1573,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/me (the `GetMe` operationId).
 	GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListMySessions The signed-in person's sessions
+	//
+	// Browsers and command lines (`tollgate login`) that are signed in as the caller, newest first.
+	//
+	// Corresponds with GET /api/v1/me/sessions (the `ListMySessions` operationId).
+	ListMySessions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeMySession Revoke one of the signed-in person's sessions
+	//
+	// The session ends at once; its browser or command line must sign in again. Another person's session is 404.
+	//
+	// Corresponds with DELETE /api/v1/me/sessions/{id} (the `RevokeMySession` operationId).
+	RevokeMySession(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateOrgWithBody Create an organization (platform admin)
 	//
@@ -1662,6 +1879,8 @@ type ClientInterface interface {
 
 	// SignOut Sign out
 	//
+	// Ends the session of the cookie, or the CLI session whose tgc_ credential the request carries (`tollgate logout`).
+	//
 	// Corresponds with DELETE /api/v1/session (the `SignOut` operationId).
 	SignOut(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1724,6 +1943,24 @@ type ClientInterface interface {
 	// Corresponds with GET /metrics (the `GetMetrics` operationId).
 	GetMetrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeviceAuthorizationWithBody Start a command-line sign-in (device authorization, RFC 8628)
+	//
+	// `tollgate login` asks for a device code and a user code; the person enters the user code on the console's /device page, signed in, and approves or denies it, while the CLI polls the token endpoint with the device code. Only client_id tollgate-cli; each address may start 20 in 10 minutes (--limit-device).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /oauth2/device_authorization (the `DeviceAuthorization` operationId).
+	DeviceAuthorizationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeviceAuthorizationWithFormdataBody Start a command-line sign-in (device authorization, RFC 8628)
+	//
+	// `tollgate login` asks for a device code and a user code; the person enters the user code on the console's /device page, signed in, and approves or denies it, while the CLI polls the token endpoint with the device code. Only client_id tollgate-cli; each address may start 20 in 10 minutes (--limit-device).
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /oauth2/device_authorization (the `DeviceAuthorization` operationId).
+	DeviceAuthorizationWithFormdataBody(ctx context.Context, body DeviceAuthorizationFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// IntrospectTokenWithBody Introspect a token (RFC 7662); the caller authenticates as a service account
 	//
 	// Takes any type of body and a specified content type.
@@ -1757,18 +1994,18 @@ type ClientInterface interface {
 	// Corresponds with POST /oauth2/revoke (the `RevokeToken` operationId).
 	RevokeTokenWithFormdataBody(ctx context.Context, body RevokeTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// RequestTokenWithBody Get an access token (client credentials, token exchange, JWT bearer)
+	// RequestTokenWithBody Get an access token (client credentials, token exchange, JWT bearer, device code)
 	//
-	// client_credentials (RFC 6749 4.4) with client_secret_basic, client_secret_post or private_key_jwt; token exchange (RFC 8693) and the JWT bearer grant (RFC 7523 2.1) trade a workload's OIDC token, matching one of the account's federated credentials, for its access token. While the service account's current token is valid the same token is returned, with expires_in counting down. A DPoP header (RFC 9449) binds the token to the proof's key: token_type DPoP, and reuse per key.
+	// client_credentials (RFC 6749 4.4) with client_secret_basic, client_secret_post or private_key_jwt; token exchange (RFC 8693) and the JWT bearer grant (RFC 7523 2.1) trade a workload's OIDC token, matching one of the account's federated credentials, for its access token. While the service account's current token is valid the same token is returned, with expires_in counting down. A DPoP header (RFC 9449) binds the token to the proof's key: token_type DPoP, and reuse per key. The device grant (RFC 8628 3.4, client_id tollgate-cli, no client authentication) answers authorization_pending, slow_down, access_denied or expired_token until the person approves the code on the console's /device page, then a SessionToken once; the code is then spent (invalid_grant).
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /oauth2/token (the `RequestToken` operationId).
 	RequestTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// RequestTokenWithFormdataBody Get an access token (client credentials, token exchange, JWT bearer)
+	// RequestTokenWithFormdataBody Get an access token (client credentials, token exchange, JWT bearer, device code)
 	//
-	// client_credentials (RFC 6749 4.4) with client_secret_basic, client_secret_post or private_key_jwt; token exchange (RFC 8693) and the JWT bearer grant (RFC 7523 2.1) trade a workload's OIDC token, matching one of the account's federated credentials, for its access token. While the service account's current token is valid the same token is returned, with expires_in counting down. A DPoP header (RFC 9449) binds the token to the proof's key: token_type DPoP, and reuse per key.
+	// client_credentials (RFC 6749 4.4) with client_secret_basic, client_secret_post or private_key_jwt; token exchange (RFC 8693) and the JWT bearer grant (RFC 7523 2.1) trade a workload's OIDC token, matching one of the account's federated credentials, for its access token. While the service account's current token is valid the same token is returned, with expires_in counting down. A DPoP header (RFC 9449) binds the token to the proof's key: token_type DPoP, and reuse per key. The device grant (RFC 8628 3.4, client_id tollgate-cli, no client authentication) answers authorization_pending, slow_down, access_denied or expired_token until the person approves the code on the console's /device page, then a SessionToken once; the code is then spent (invalid_grant).
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
@@ -1855,6 +2092,40 @@ func (c *Client) AcceptInvitation(ctx context.Context, body AcceptInvitationJSON
 // Corresponds with GET /api/v1/me (the `GetMe` operationId).
 func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetMeRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListMySessions The signed-in person's sessions
+//
+// Browsers and command lines (`tollgate login`) that are signed in as the caller, newest first.
+//
+// Corresponds with GET /api/v1/me/sessions (the `ListMySessions` operationId).
+func (c *Client) ListMySessions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMySessionsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeMySession Revoke one of the signed-in person's sessions
+//
+// The session ends at once; its browser or command line must sign in again. Another person's session is 404.
+//
+// Corresponds with DELETE /api/v1/me/sessions/{id} (the `RevokeMySession` operationId).
+func (c *Client) RevokeMySession(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeMySessionRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -2586,6 +2857,8 @@ func (c *Client) ReassignAPIToken(ctx context.Context, org OrgSlug, id string, b
 
 // SignOut Sign out
 //
+// Ends the session of the cookie, or the CLI session whose tgc_ credential the request carries (`tollgate logout`).
+//
 // Corresponds with DELETE /api/v1/session (the `SignOut` operationId).
 func (c *Client) SignOut(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSignOutRequest(c.Server)
@@ -2768,6 +3041,44 @@ func (c *Client) GetMetrics(ctx context.Context, reqEditors ...RequestEditorFn) 
 	return c.Client.Do(req)
 }
 
+// DeviceAuthorizationWithBody Start a command-line sign-in (device authorization, RFC 8628)
+//
+// `tollgate login` asks for a device code and a user code; the person enters the user code on the console's /device page, signed in, and approves or denies it, while the CLI polls the token endpoint with the device code. Only client_id tollgate-cli; each address may start 20 in 10 minutes (--limit-device).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /oauth2/device_authorization (the `DeviceAuthorization` operationId).
+func (c *Client) DeviceAuthorizationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeviceAuthorizationRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeviceAuthorizationWithFormdataBody Start a command-line sign-in (device authorization, RFC 8628)
+//
+// `tollgate login` asks for a device code and a user code; the person enters the user code on the console's /device page, signed in, and approves or denies it, while the CLI polls the token endpoint with the device code. Only client_id tollgate-cli; each address may start 20 in 10 minutes (--limit-device).
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /oauth2/device_authorization (the `DeviceAuthorization` operationId).
+func (c *Client) DeviceAuthorizationWithFormdataBody(ctx context.Context, body DeviceAuthorizationFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeviceAuthorizationRequestWithFormdataBody(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // IntrospectTokenWithBody Introspect a token (RFC 7662); the caller authenticates as a service account
 //
 // Takes any type of body and a specified content type.
@@ -2851,9 +3162,9 @@ func (c *Client) RevokeTokenWithFormdataBody(ctx context.Context, body RevokeTok
 	return c.Client.Do(req)
 }
 
-// RequestTokenWithBody Get an access token (client credentials, token exchange, JWT bearer)
+// RequestTokenWithBody Get an access token (client credentials, token exchange, JWT bearer, device code)
 //
-// client_credentials (RFC 6749 4.4) with client_secret_basic, client_secret_post or private_key_jwt; token exchange (RFC 8693) and the JWT bearer grant (RFC 7523 2.1) trade a workload's OIDC token, matching one of the account's federated credentials, for its access token. While the service account's current token is valid the same token is returned, with expires_in counting down. A DPoP header (RFC 9449) binds the token to the proof's key: token_type DPoP, and reuse per key.
+// client_credentials (RFC 6749 4.4) with client_secret_basic, client_secret_post or private_key_jwt; token exchange (RFC 8693) and the JWT bearer grant (RFC 7523 2.1) trade a workload's OIDC token, matching one of the account's federated credentials, for its access token. While the service account's current token is valid the same token is returned, with expires_in counting down. A DPoP header (RFC 9449) binds the token to the proof's key: token_type DPoP, and reuse per key. The device grant (RFC 8628 3.4, client_id tollgate-cli, no client authentication) answers authorization_pending, slow_down, access_denied or expired_token until the person approves the code on the console's /device page, then a SessionToken once; the code is then spent (invalid_grant).
 //
 // Takes any type of body and a specified content type.
 //
@@ -2870,9 +3181,9 @@ func (c *Client) RequestTokenWithBody(ctx context.Context, contentType string, b
 	return c.Client.Do(req)
 }
 
-// RequestTokenWithFormdataBody Get an access token (client credentials, token exchange, JWT bearer)
+// RequestTokenWithFormdataBody Get an access token (client credentials, token exchange, JWT bearer, device code)
 //
-// client_credentials (RFC 6749 4.4) with client_secret_basic, client_secret_post or private_key_jwt; token exchange (RFC 8693) and the JWT bearer grant (RFC 7523 2.1) trade a workload's OIDC token, matching one of the account's federated credentials, for its access token. While the service account's current token is valid the same token is returned, with expires_in counting down. A DPoP header (RFC 9449) binds the token to the proof's key: token_type DPoP, and reuse per key.
+// client_credentials (RFC 6749 4.4) with client_secret_basic, client_secret_post or private_key_jwt; token exchange (RFC 8693) and the JWT bearer grant (RFC 7523 2.1) trade a workload's OIDC token, matching one of the account's federated credentials, for its access token. While the service account's current token is valid the same token is returned, with expires_in counting down. A DPoP header (RFC 9449) binds the token to the proof's key: token_type DPoP, and reuse per key. The device grant (RFC 8628 3.4, client_id tollgate-cli, no client authentication) answers authorization_pending, slow_down, access_denied or expired_token until the person approves the code on the console's /device page, then a SessionToken once; the code is then spent (invalid_grant).
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
@@ -3033,6 +3344,67 @@ func NewGetMeRequest(server string) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListMySessionsRequest constructs an http.Request for the ListMySessions method
+func NewListMySessionsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/me/sessions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRevokeMySessionRequest constructs an http.Request for the RevokeMySession method
+func NewRevokeMySessionRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/me/sessions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -4987,6 +5359,46 @@ func NewGetMetricsRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewDeviceAuthorizationRequestWithFormdataBody calls the generic DeviceAuthorization builder with application/x-www-form-urlencoded body
+func NewDeviceAuthorizationRequestWithFormdataBody(server string, body DeviceAuthorizationFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewDeviceAuthorizationRequestWithBody(server, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewDeviceAuthorizationRequestWithBody constructs an http.Request for the DeviceAuthorization method, with any body, and a specified content type
+func NewDeviceAuthorizationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/oauth2/device_authorization")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewIntrospectTokenRequestWithFormdataBody calls the generic IntrospectToken builder with application/x-www-form-urlencoded body
 func NewIntrospectTokenRequestWithFormdataBody(server string, body IntrospectTokenFormdataRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -5266,6 +5678,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/me (the `GetMe` operationId).
 	GetMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMeResponse, error)
+
+	// ListMySessionsWithResponse The signed-in person's sessions
+	//
+	// Browsers and command lines (`tollgate login`) that are signed in as the caller, newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/me/sessions (the `ListMySessions` operationId).
+	ListMySessionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListMySessionsResponse, error)
+
+	// RevokeMySessionWithResponse Revoke one of the signed-in person's sessions
+	//
+	// The session ends at once; its browser or command line must sign in again. Another person's session is 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/me/sessions/{id} (the `RevokeMySession` operationId).
+	RevokeMySessionWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*RevokeMySessionResponse, error)
 
 	// CreateOrgWithBodyWithResponse Create an organization (platform admin)
 	//
@@ -5592,6 +6022,8 @@ type ClientWithResponsesInterface interface {
 
 	// SignOutWithResponse Sign out
 	//
+	// Ends the session of the cookie, or the CLI session whose tgc_ credential the request carries (`tollgate logout`).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /api/v1/session (the `SignOut` operationId).
@@ -5674,6 +6106,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /metrics (the `GetMetrics` operationId).
 	GetMetricsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMetricsResponse, error)
 
+	// DeviceAuthorizationWithBodyWithResponse Start a command-line sign-in (device authorization, RFC 8628)
+	//
+	// `tollgate login` asks for a device code and a user code; the person enters the user code on the console's /device page, signed in, and approves or denies it, while the CLI polls the token endpoint with the device code. Only client_id tollgate-cli; each address may start 20 in 10 minutes (--limit-device).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /oauth2/device_authorization (the `DeviceAuthorization` operationId).
+	DeviceAuthorizationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeviceAuthorizationResponse, error)
+
+	// DeviceAuthorizationWithFormdataBodyWithResponse Start a command-line sign-in (device authorization, RFC 8628)
+	//
+	// `tollgate login` asks for a device code and a user code; the person enters the user code on the console's /device page, signed in, and approves or denies it, while the CLI polls the token endpoint with the device code. Only client_id tollgate-cli; each address may start 20 in 10 minutes (--limit-device).
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /oauth2/device_authorization (the `DeviceAuthorization` operationId).
+	DeviceAuthorizationWithFormdataBodyWithResponse(ctx context.Context, body DeviceAuthorizationFormdataRequestBody, reqEditors ...RequestEditorFn) (*DeviceAuthorizationResponse, error)
+
 	// IntrospectTokenWithBodyWithResponse Introspect a token (RFC 7662); the caller authenticates as a service account
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -5709,18 +6159,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /oauth2/revoke (the `RevokeToken` operationId).
 	RevokeTokenWithFormdataBodyWithResponse(ctx context.Context, body RevokeTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*RevokeTokenResponse, error)
 
-	// RequestTokenWithBodyWithResponse Get an access token (client credentials, token exchange, JWT bearer)
+	// RequestTokenWithBodyWithResponse Get an access token (client credentials, token exchange, JWT bearer, device code)
 	//
-	// client_credentials (RFC 6749 4.4) with client_secret_basic, client_secret_post or private_key_jwt; token exchange (RFC 8693) and the JWT bearer grant (RFC 7523 2.1) trade a workload's OIDC token, matching one of the account's federated credentials, for its access token. While the service account's current token is valid the same token is returned, with expires_in counting down. A DPoP header (RFC 9449) binds the token to the proof's key: token_type DPoP, and reuse per key.
+	// client_credentials (RFC 6749 4.4) with client_secret_basic, client_secret_post or private_key_jwt; token exchange (RFC 8693) and the JWT bearer grant (RFC 7523 2.1) trade a workload's OIDC token, matching one of the account's federated credentials, for its access token. While the service account's current token is valid the same token is returned, with expires_in counting down. A DPoP header (RFC 9449) binds the token to the proof's key: token_type DPoP, and reuse per key. The device grant (RFC 8628 3.4, client_id tollgate-cli, no client authentication) answers authorization_pending, slow_down, access_denied or expired_token until the person approves the code on the console's /device page, then a SessionToken once; the code is then spent (invalid_grant).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /oauth2/token (the `RequestToken` operationId).
 	RequestTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestTokenResponse, error)
 
-	// RequestTokenWithFormdataBodyWithResponse Get an access token (client credentials, token exchange, JWT bearer)
+	// RequestTokenWithFormdataBodyWithResponse Get an access token (client credentials, token exchange, JWT bearer, device code)
 	//
-	// client_credentials (RFC 6749 4.4) with client_secret_basic, client_secret_post or private_key_jwt; token exchange (RFC 8693) and the JWT bearer grant (RFC 7523 2.1) trade a workload's OIDC token, matching one of the account's federated credentials, for its access token. While the service account's current token is valid the same token is returned, with expires_in counting down. A DPoP header (RFC 9449) binds the token to the proof's key: token_type DPoP, and reuse per key.
+	// client_credentials (RFC 6749 4.4) with client_secret_basic, client_secret_post or private_key_jwt; token exchange (RFC 8693) and the JWT bearer grant (RFC 7523 2.1) trade a workload's OIDC token, matching one of the account's federated credentials, for its access token. While the service account's current token is valid the same token is returned, with expires_in counting down. A DPoP header (RFC 9449) binds the token to the proof's key: token_type DPoP, and reuse per key. The device grant (RFC 8628 3.4, client_id tollgate-cli, no client authentication) answers authorization_pending, slow_down, access_denied or expired_token until the person approves the code on the console's /device page, then a SessionToken once; the code is then spent (invalid_grant).
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5998,6 +6448,158 @@ func (r GetMeResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetMeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListMySessionsResponse429Headers the declared response headers of an HTTP 429 response for ListMySessions
+type ListMySessionsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListMySessionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UserSessionList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListMySessionsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMySessionsResponse) GetJSON200() *UserSessionList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListMySessionsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListMySessionsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListMySessionsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListMySessionsResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMySessionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMySessionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMySessionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMySessionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeMySessionResponse429Headers the declared response headers of an HTTP 429 response for RevokeMySession
+type RevokeMySessionResponse429Headers struct {
+	RetryAfter *int
+}
+
+type RevokeMySessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RevokeMySessionResponse429Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RevokeMySessionResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokeMySessionResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RevokeMySessionResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RevokeMySessionResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RevokeMySessionResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeMySessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeMySessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeMySessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeMySessionResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9435,6 +10037,89 @@ func (r GetMetricsResponse) ContentType() string {
 	return ""
 }
 
+// DeviceAuthorizationResponse200Headers the declared response headers of an HTTP 200 response for DeviceAuthorization
+type DeviceAuthorizationResponse200Headers struct {
+	CacheControl *string
+}
+
+// DeviceAuthorizationResponse429Headers the declared response headers of an HTTP 429 response for DeviceAuthorization
+type DeviceAuthorizationResponse429Headers struct {
+	RetryAfter *int
+}
+
+type DeviceAuthorizationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DeviceAuthorization
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *OAuthError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *OAuthError
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *OAuthError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *OAuthRateLimited
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DeviceAuthorizationResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeviceAuthorizationResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeviceAuthorizationResponse) GetJSON200() *DeviceAuthorization {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeviceAuthorizationResponse) GetJSON400() *OAuthError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeviceAuthorizationResponse) GetJSON401() *OAuthError {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeviceAuthorizationResponse) GetJSON413() *OAuthError {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeviceAuthorizationResponse) GetJSON429() *OAuthRateLimited {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r DeviceAuthorizationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeviceAuthorizationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeviceAuthorizationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeviceAuthorizationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // IntrospectTokenResponse429Headers the declared response headers of an HTTP 429 response for IntrospectToken
 type IntrospectTokenResponse429Headers struct {
 	RetryAfter *int
@@ -9635,7 +10320,7 @@ type RequestTokenResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *TokenResponse
+	JSON200 *TokenEndpointResponse
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *OAuthError
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -9651,7 +10336,7 @@ type RequestTokenResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r RequestTokenResponse) GetJSON200() *TokenResponse {
+func (r RequestTokenResponse) GetJSON200() *TokenEndpointResponse {
 	return r.JSON200
 }
 
@@ -9842,6 +10527,36 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors 
 		return nil, err
 	}
 	return ParseGetMeResponse(rsp)
+}
+
+// ListMySessionsWithResponse The signed-in person's sessions
+//
+// Browsers and command lines (`tollgate login`) that are signed in as the caller, newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/me/sessions (the `ListMySessions` operationId).
+func (c *ClientWithResponses) ListMySessionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListMySessionsResponse, error) {
+	rsp, err := c.ListMySessions(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMySessionsResponse(rsp)
+}
+
+// RevokeMySessionWithResponse Revoke one of the signed-in person's sessions
+//
+// The session ends at once; its browser or command line must sign in again. Another person's session is 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/me/sessions/{id} (the `RevokeMySession` operationId).
+func (c *ClientWithResponses) RevokeMySessionWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*RevokeMySessionResponse, error) {
+	rsp, err := c.RevokeMySession(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeMySessionResponse(rsp)
 }
 
 // CreateOrgWithBodyWithResponse Create an organization (platform admin)
@@ -10427,6 +11142,8 @@ func (c *ClientWithResponses) ReassignAPITokenWithResponse(ctx context.Context, 
 
 // SignOutWithResponse Sign out
 //
+// Ends the session of the cookie, or the CLI session whose tgc_ credential the request carries (`tollgate logout`).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /api/v1/session (the `SignOut` operationId).
@@ -10581,6 +11298,36 @@ func (c *ClientWithResponses) GetMetricsWithResponse(ctx context.Context, reqEdi
 	return ParseGetMetricsResponse(rsp)
 }
 
+// DeviceAuthorizationWithBodyWithResponse Start a command-line sign-in (device authorization, RFC 8628)
+//
+// `tollgate login` asks for a device code and a user code; the person enters the user code on the console's /device page, signed in, and approves or denies it, while the CLI polls the token endpoint with the device code. Only client_id tollgate-cli; each address may start 20 in 10 minutes (--limit-device).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /oauth2/device_authorization (the `DeviceAuthorization` operationId).
+func (c *ClientWithResponses) DeviceAuthorizationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeviceAuthorizationResponse, error) {
+	rsp, err := c.DeviceAuthorizationWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeviceAuthorizationResponse(rsp)
+}
+
+// DeviceAuthorizationWithFormdataBodyWithResponse Start a command-line sign-in (device authorization, RFC 8628)
+//
+// `tollgate login` asks for a device code and a user code; the person enters the user code on the console's /device page, signed in, and approves or denies it, while the CLI polls the token endpoint with the device code. Only client_id tollgate-cli; each address may start 20 in 10 minutes (--limit-device).
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /oauth2/device_authorization (the `DeviceAuthorization` operationId).
+func (c *ClientWithResponses) DeviceAuthorizationWithFormdataBodyWithResponse(ctx context.Context, body DeviceAuthorizationFormdataRequestBody, reqEditors ...RequestEditorFn) (*DeviceAuthorizationResponse, error) {
+	rsp, err := c.DeviceAuthorizationWithFormdataBody(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeviceAuthorizationResponse(rsp)
+}
+
 // IntrospectTokenWithBodyWithResponse Introspect a token (RFC 7662); the caller authenticates as a service account
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -10646,9 +11393,9 @@ func (c *ClientWithResponses) RevokeTokenWithFormdataBodyWithResponse(ctx contex
 	return ParseRevokeTokenResponse(rsp)
 }
 
-// RequestTokenWithBodyWithResponse Get an access token (client credentials, token exchange, JWT bearer)
+// RequestTokenWithBodyWithResponse Get an access token (client credentials, token exchange, JWT bearer, device code)
 //
-// client_credentials (RFC 6749 4.4) with client_secret_basic, client_secret_post or private_key_jwt; token exchange (RFC 8693) and the JWT bearer grant (RFC 7523 2.1) trade a workload's OIDC token, matching one of the account's federated credentials, for its access token. While the service account's current token is valid the same token is returned, with expires_in counting down. A DPoP header (RFC 9449) binds the token to the proof's key: token_type DPoP, and reuse per key.
+// client_credentials (RFC 6749 4.4) with client_secret_basic, client_secret_post or private_key_jwt; token exchange (RFC 8693) and the JWT bearer grant (RFC 7523 2.1) trade a workload's OIDC token, matching one of the account's federated credentials, for its access token. While the service account's current token is valid the same token is returned, with expires_in counting down. A DPoP header (RFC 9449) binds the token to the proof's key: token_type DPoP, and reuse per key. The device grant (RFC 8628 3.4, client_id tollgate-cli, no client authentication) answers authorization_pending, slow_down, access_denied or expired_token until the person approves the code on the console's /device page, then a SessionToken once; the code is then spent (invalid_grant).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10661,9 +11408,9 @@ func (c *ClientWithResponses) RequestTokenWithBodyWithResponse(ctx context.Conte
 	return ParseRequestTokenResponse(rsp)
 }
 
-// RequestTokenWithFormdataBodyWithResponse Get an access token (client credentials, token exchange, JWT bearer)
+// RequestTokenWithFormdataBodyWithResponse Get an access token (client credentials, token exchange, JWT bearer, device code)
 //
-// client_credentials (RFC 6749 4.4) with client_secret_basic, client_secret_post or private_key_jwt; token exchange (RFC 8693) and the JWT bearer grant (RFC 7523 2.1) trade a workload's OIDC token, matching one of the account's federated credentials, for its access token. While the service account's current token is valid the same token is returned, with expires_in counting down. A DPoP header (RFC 9449) binds the token to the proof's key: token_type DPoP, and reuse per key.
+// client_credentials (RFC 6749 4.4) with client_secret_basic, client_secret_post or private_key_jwt; token exchange (RFC 8693) and the JWT bearer grant (RFC 7523 2.1) trade a workload's OIDC token, matching one of the account's federated credentials, for its access token. While the service account's current token is valid the same token is returned, with expires_in counting down. A DPoP header (RFC 9449) binds the token to the proof's key: token_type DPoP, and reuse per key. The device grant (RFC 8628 3.4, client_id tollgate-cli, no client authentication) answers authorization_pending, slow_down, access_denied or expired_token until the person approves the code on the console's /device page, then a SessionToken once; the code is then spent (invalid_grant).
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10897,6 +11644,143 @@ func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 	switch {
 	case rsp.StatusCode == 429:
 		var headers GetMeResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListMySessionsResponse parses an HTTP response from a ListMySessionsWithResponse call
+func ParseListMySessionsResponse(rsp *http.Response) (*ListMySessionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMySessionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UserSessionList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListMySessionsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeMySessionResponse parses an HTTP response from a RevokeMySessionWithResponse call
+func ParseRevokeMySessionResponse(rsp *http.Response) (*RevokeMySessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeMySessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RevokeMySessionResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -14182,6 +15066,83 @@ func ParseGetMetricsResponse(rsp *http.Response) (*GetMetricsResponse, error) {
 	return response, nil
 }
 
+// ParseDeviceAuthorizationResponse parses an HTTP response from a DeviceAuthorizationWithResponse call
+func ParseDeviceAuthorizationResponse(rsp *http.Response) (*DeviceAuthorizationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeviceAuthorizationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DeviceAuthorization
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest OAuthError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest OAuthError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest OAuthError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OAuthRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DeviceAuthorizationResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeviceAuthorizationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseIntrospectTokenResponse parses an HTTP response from a IntrospectTokenWithResponse call
 func ParseIntrospectTokenResponse(rsp *http.Response) (*IntrospectTokenResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -14353,7 +15314,7 @@ func ParseRequestTokenResponse(rsp *http.Response) (*RequestTokenResponse, error
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest TokenResponse
+		var dest TokenEndpointResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -13,6 +13,9 @@ const (
 	PrefixClientSecret = "tgs_"
 	PrefixPrivateToken = "tgp_"
 	PrefixPublicToken  = "tgq_"
+	// PrefixCLISession is a person's credential at the command line: a
+	// CLI session's, from `tollgate login`.
+	PrefixCLISession = "tgc_"
 )
 
 const (

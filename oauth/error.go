@@ -26,6 +26,11 @@ const (
 	// CodeSlowDown is RFC 8628's: RFC 6749 has no code for a client that
 	// must wait (a failure limit), and this one says so.
 	CodeSlowDown Code = "slow_down"
+	// The device grant's (RFC 8628 §3.5): the person has not answered
+	// yet, said no, or let the code expire.
+	CodeAuthorizationPending Code = "authorization_pending"
+	CodeAccessDenied         Code = "access_denied"
+	CodeExpiredToken         Code = "expired_token"
 )
 
 // Fail returns the coded error of an OAuth refusal: EUnauthenticated for

@@ -22,6 +22,9 @@ const (
 	// GrantJWTBearer is RFC 7523 §2.1's: the same trade, with the JWT as
 	// an authorization grant.
 	GrantJWTBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+	// GrantDeviceCode is RFC 8628's: `tollgate login` trades the device
+	// code a person approved for a credential of their CLI session.
+	GrantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
 )
 
 // Token types of RFC 8693 §3.
@@ -197,7 +200,7 @@ func ParseTokenRequest(form url.Values) (TokenRequest, error) {
 	if err != nil {
 		return TokenRequest{}, err
 	}
-	const supported = "client_credentials, " + GrantTokenExchange + " or " + GrantJWTBearer
+	const supported = "client_credentials, " + GrantTokenExchange + ", " + GrantJWTBearer + " or " + GrantDeviceCode
 	switch grant {
 	case "":
 		return TokenRequest{}, Fail(CodeInvalidRequest, "grant_type is required; this server supports "+supported)
@@ -288,4 +291,53 @@ func quote(s string) string {
 		s = s[:64] + "…"
 	}
 	return strings.ToValidUTF8(`"`+s+`"`, "?")
+}
+
+// ParseDeviceAuthorizationRequest reads a device authorization request
+// (RFC 8628 §3.1): client_id, required, and no scope (a CLI session acts
+// with the person's own roles; there is nothing to narrow).
+func ParseDeviceAuthorizationRequest(form url.Values) (clientID string, err error) {
+	if clientID, err = single(form, "client_id"); err != nil {
+		return "", err
+	}
+	if clientID == "" {
+		return "", Fail(CodeInvalidRequest, "client_id is required")
+	}
+	if scope, err := single(form, "scope"); err != nil {
+		return "", err
+	} else if scope != "" {
+		return "", Fail(CodeInvalidScope, "a command-line session acts with your own roles: leave out scope")
+	}
+	return clientID, nil
+}
+
+// DeviceCodeRequest is a token request of the device grant (RFC 8628
+// §3.4): a public client's ID and the device code it was given.
+type DeviceCodeRequest struct {
+	ClientID   string
+	DeviceCode string
+}
+
+// ParseDeviceCodeRequest reads a token request of the device grant.
+// client_id and device_code are required; the client is public, so a
+// client secret or assertion is refused rather than ignored.
+func ParseDeviceCodeRequest(form url.Values, authorization string) (DeviceCodeRequest, error) {
+	if authorization != "" || form.Has("client_secret") || form.Has("client_assertion") {
+		return DeviceCodeRequest{}, Fail(CodeInvalidClient, "the device grant's client is public: send client_id alone, no secret or assertion")
+	}
+	var req DeviceCodeRequest
+	var err error
+	if req.ClientID, err = single(form, "client_id"); err != nil {
+		return req, err
+	}
+	if req.DeviceCode, err = single(form, "device_code"); err != nil {
+		return req, err
+	}
+	switch {
+	case req.ClientID == "":
+		return req, Fail(CodeInvalidRequest, "client_id is required")
+	case req.DeviceCode == "":
+		return req, Fail(CodeInvalidRequest, "device_code is required")
+	}
+	return req, nil
 }

@@ -97,6 +97,39 @@ type Metadata struct {
 	IntrospectionEndpointAuthSigningAlgValuesSupported []string `json:"introspection_endpoint_auth_signing_alg_values_supported"`
 	RevocationEndpointAuthSigningAlgValuesSupported    []string `json:"revocation_endpoint_auth_signing_alg_values_supported"`
 	DPoPSigningAlgValuesSupported                      []string `json:"dpop_signing_alg_values_supported"`
+	// DeviceAuthorizationEndpoint is RFC 8628 §4's: people at the command
+	// line.
+	DeviceAuthorizationEndpoint string `json:"device_authorization_endpoint"`
+}
+
+// DeviceAuthorization is the answer of the device authorization endpoint
+// (RFC 8628 §3.2).
+type DeviceAuthorization struct {
+	DeviceCode              string `json:"device_code"`
+	UserCode                string `json:"user_code"`
+	VerificationURI         string `json:"verification_uri"`
+	VerificationURIComplete string `json:"verification_uri_complete"`
+	ExpiresIn               int64  `json:"expires_in"`
+	Interval                int64  `json:"interval"`
+}
+
+// SessionToken is the token endpoint's answer to the device grant (RFC
+// 6749 §5.1): a tgc_ credential of a new CLI session, which acts as the
+// person who approved it until the session expires or is revoked.
+type SessionToken struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+	// SessionID is the session's public ID, which revokes it.
+	SessionID string       `json:"session_id"`
+	User      UserIdentity `json:"user"`
+}
+
+// UserIdentity describes the person a session token acts for.
+type UserIdentity struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+	Name  string `json:"name"`
 }
 
 // NewMetadata returns the metadata of a server whose issuer (base URL,
@@ -109,7 +142,7 @@ func NewMetadata(issuer string) Metadata {
 		JWKSURI:                           issuer + "/oauth2/jwks",
 		IntrospectionEndpoint:             issuer + "/oauth2/introspect",
 		RevocationEndpoint:                issuer + "/oauth2/revoke",
-		GrantTypesSupported:               []string{GrantClientCredentials, GrantTokenExchange, GrantJWTBearer},
+		GrantTypesSupported:               []string{GrantClientCredentials, GrantTokenExchange, GrantJWTBearer, GrantDeviceCode},
 		ResponseTypesSupported:            []string{},
 		ScopesSupported:                   []string{"admin", "member", "viewer"},
 		TokenEndpointAuthMethodsSupported: methods,
@@ -120,5 +153,6 @@ func NewMetadata(issuer string) Metadata {
 		IntrospectionEndpointAuthSigningAlgValuesSupported: SigningAlgorithms,
 		RevocationEndpointAuthSigningAlgValuesSupported:    SigningAlgorithms,
 		DPoPSigningAlgValuesSupported:                      SigningAlgorithms,
+		DeviceAuthorizationEndpoint:                        issuer + "/oauth2/device_authorization",
 	}
 }

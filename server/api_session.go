@@ -67,8 +67,17 @@ func (s *Server) acceptInvitation(r *http.Request, door, token, name, password s
 	return s.app.AcceptInvitation(r.Context(), ac, token, name, password)
 }
 
-// handleSignOut: DELETE /api/v1/session → 204, the session ended.
+// handleSignOut: DELETE /api/v1/session → 204, the session ended: the
+// browser's (its cookie), or the CLI session whose tgc_ credential the
+// request carries (`tollgate logout`).
 func (s *Server) handleSignOut(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
+	if ac.Via == app.ViaCLI {
+		if err := s.app.RevokeMySession(r.Context(), ac, ac.SessionID); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || !ac.Session() {
 		return tollgate.Errorf(tollgate.EUnauthenticated, "there is no session to end: bearer credentials are revoked, not signed out")
@@ -108,5 +117,30 @@ func (s *Server) handleAcceptInvitation(w http.ResponseWriter, r *http.Request, 
 	}
 	s.setSessionCookie(w, token)
 	writeJSON(w, http.StatusOK, toSession(info))
+	return nil
+}
+
+// handleMySessions: GET /api/v1/me/sessions → the signed-in person's
+// sessions, browsers and command lines, newest first.
+func (s *Server) handleMySessions(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
+	list, err := s.app.MySessions(r.Context(), ac)
+	if err != nil {
+		return err
+	}
+	items := make([]userSessionJSON, len(list))
+	for i := range list {
+		items[i] = toUserSession(&list[i], ac.SessionID)
+	}
+	writeJSON(w, http.StatusOK, newList(items, "")) // a handful per person: one page
+	return nil
+}
+
+// handleRevokeMySession: DELETE /api/v1/me/sessions/{id} → 204; the
+// session ends at once.
+func (s *Server) handleRevokeMySession(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
+	if err := s.app.RevokeMySession(r.Context(), ac, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -35,7 +35,7 @@ var templateFuncs = template.FuncMap{
 // pages are the console's templates, each parsed with the layout.
 var pages = func() map[string]*template.Template {
 	m := map[string]*template.Template{}
-	for _, name := range []string{"signin", "accept", "members", "problem", "serviceaccounts", "sa_new", "sa_created", "sa_show", "tokens", "token_new", "token_created", "audit", "settings"} {
+	for _, name := range []string{"signin", "accept", "members", "problem", "serviceaccounts", "sa_new", "sa_created", "sa_show", "tokens", "token_new", "token_created", "audit", "settings", "device", "sessions"} {
 		m[name] = template.Must(template.New("layout.html").Funcs(templateFuncs).ParseFS(consoleTemplates, "console/templates/layout.html", "console/templates/"+name+".html"))
 	}
 	return m
@@ -88,6 +88,8 @@ type view struct {
 	Templates []fedTemplate
 	Issuer    string
 	Examples  secretlessExamples
+	Device    *deviceView  // /device
+	Sessions  []sessionRow // /account/sessions
 }
 
 type memberRow struct {
@@ -425,6 +427,10 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /orgs/{org}/tokens", page(s.consolePage(tok, s.handleAddTokenForm)))
 	mux.Handle("POST /orgs/{org}/tokens/{id}/reassign", page(s.tokenAction(s.reassignAction)))
 	mux.Handle("POST /orgs/{org}/tokens/{id}/revoke", page(s.tokenAction(s.revokeAction)))
+	mux.Handle("GET /device", page(s.handleDevicePage))
+	mux.Handle("POST /device", page(s.handleDeviceForm))
+	mux.Handle("GET /account/sessions", page(s.handleSessionsPage))
+	mux.Handle("POST /account/sessions/{id}/revoke", page(s.handleRevokeSessionForm))
 	mux.Handle("GET /docs", s.docsHeaders(http.HandlerFunc(s.handleDocs)))
 	mux.Handle("GET /orgs/{org}/audit", page(s.consolePage("audit", s.handleAuditPage)))
 	mux.Handle("GET /orgs/{org}/settings", page(s.consolePage("settings", s.handleSettingsPage)))

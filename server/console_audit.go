@@ -12,13 +12,16 @@ import (
 
 type auditFilterForm struct{ ActorID, Action, TargetID, Since, Until string }
 
-type auditRow struct{ Time, Actor, ActorType, Action, Target, TargetType, IP string }
+// auditRow is a row of the audit log; Via is "CLI" for what a person did
+// through `tollgate login`.
+type auditRow struct{ Time, Actor, ActorType, Via, Action, Target, TargetType, IP string }
 
 // auditActions are the actions offered in the filter.
 var auditActions = []string{
 	tollgate.ActionOrgCreated, tollgate.ActionOrgUpdated, tollgate.ActionMemberInvited, tollgate.ActionMemberJoined,
 	tollgate.ActionMemberRoleChanged, tollgate.ActionMemberRemoved, tollgate.ActionMemberRemovalBlocked,
-	tollgate.ActionSessionCreated, tollgate.ActionSessionFailed,
+	tollgate.ActionSessionCreated, tollgate.ActionSessionFailed, tollgate.ActionSessionRevoked,
+	tollgate.ActionDeviceApproved, tollgate.ActionDeviceDenied,
 	tollgate.ActionServiceAccountCreated, tollgate.ActionServiceAccountUpdated, tollgate.ActionServiceAccountDisabled,
 	tollgate.ActionServiceAccountEnabled, tollgate.ActionServiceAccountDeleted, tollgate.ActionServiceAccountSecretRotated,
 	tollgate.ActionClientKeyAdded, tollgate.ActionClientKeyDeleted, tollgate.ActionFederatedCredentialAdded, tollgate.ActionFederatedCredentialDeleted,
@@ -58,8 +61,12 @@ func (s *Server) handleAuditPage(w http.ResponseWriter, r *http.Request, ac app.
 		return "", 0, err
 	}
 	for _, e := range evs {
-		v.AuditRows = append(v.AuditRows, auditRow{Time: e.Time.Format("2006-01-02 15:04:05"), Actor: e.Actor.Name, ActorType: string(e.Actor.Type),
-			Action: e.Action, Target: e.Target.Name, TargetType: string(e.Target.Type), IP: e.IP})
+		row := auditRow{Time: e.Time.Format("2006-01-02 15:04:05"), Actor: e.Actor.Name, ActorType: string(e.Actor.Type),
+			Action: e.Action, Target: e.Target.Name, TargetType: string(e.Target.Type), IP: e.IP}
+		if e.Details["via"] == app.ViaCLI {
+			row.Via = "CLI"
+		}
+		v.AuditRows = append(v.AuditRows, row)
 	}
 	apiQuery := url.Values{}
 	for k, val := range map[string]string{"actor_id": f.ActorID, "action": f.Action, "target_id": f.TargetID} {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/app"
+	"github.com/tollgate/tollgate/authn"
 	"github.com/tollgate/tollgate/internal/josetest"
 	"github.com/tollgate/tollgate/internal/stacktest"
 	"github.com/tollgate/tollgate/oauth"
@@ -220,6 +221,51 @@ func FuzzSecretlessGrants(f *testing.F) {
 			rec := serve(t, store, env.Handler, req)
 			if rec.Code >= 400 && !strings.Contains(rec.Body.String(), `"error"`) {
 				t.Fatalf("%s: %d without an RFC 6749 error: %s", store, rec.Code, rec.Body)
+			}
+		}
+	})
+}
+
+// FuzzDeviceGrant sends arbitrary forms to the device authorization
+// endpoint, the token endpoint's device grant and the console's /device
+// form (signed in), on both stores: never a 5xx, OAuth errors in RFC 6749
+// JSON, and the user agent a person is shown kept as the stores keep it
+// (NUL and invalid UTF-8 included).
+func FuzzDeviceGrant(f *testing.F) {
+	envs := stacktest.Stores(f, stacktest.Options{Limits: authn.Limits{Device: authn.Rate{N: 1 << 30, Per: time.Second}, UserCode: authn.Rate{N: 1 << 30, Per: time.Second}}})
+	cookies := map[string]*http.Cookie{}
+	for store, env := range envs {
+		cookies[store] = consoleSession(f, env.Handler)
+	}
+	f.Add(uint8(0), "client_id=tollgate-cli", "tollgate-cli/1")
+	f.Add(uint8(0), "client_id=tollgate-cli&scope=%00", "\x00\xff")
+	f.Add(uint8(0), "client_id=%ff%00", "")
+	f.Add(uint8(1), "grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=tollgate-cli&device_code=tgd_%00", "")
+	f.Add(uint8(1), "grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=%00&device_code=\xff", "")
+	f.Add(uint8(1), "grant_type=urn:ietf:params:oauth:grant-type:device_code&grant_type=client_credentials", "")
+	f.Add(uint8(2), "user_code=BCDF-GHJK", "")
+	f.Add(uint8(2), "user_code=%00%ff&action=approve", "")
+	f.Add(uint8(2), "user_code=bcdfghjk&action=deny&action=approve", "")
+	f.Add(uint8(2), "user_code=ＢＣＤＦ-ＧＨＪＫ", "")
+	f.Fuzz(func(t *testing.T, which uint8, body, userAgent string) {
+		for store, env := range envs {
+			var req *http.Request
+			switch which % 3 {
+			case 0:
+				req = httptest.NewRequest("POST", "/oauth2/device_authorization", strings.NewReader(body))
+			case 1:
+				req = httptest.NewRequest("POST", "/oauth2/token", strings.NewReader(body))
+			default:
+				req = httptest.NewRequest("POST", "/device", strings.NewReader(body))
+				req.AddCookie(cookies[store])
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if !strings.ContainsAny(userAgent, "\r\n") {
+				req.Header.Set("User-Agent", userAgent)
+			}
+			rec := serve(t, store, env.Handler, req)
+			if which%3 != 2 && rec.Code >= 400 && !strings.Contains(rec.Body.String(), `"error":"`) {
+				t.Fatalf("%s: error without an RFC 6749 body: %d %s", store, rec.Code, rec.Body)
 			}
 		}
 	})

@@ -51,6 +51,24 @@ func toSession(info *app.SessionInfo) sessionJSON {
 	return out
 }
 
+// userSessionJSON is one of a person's sessions (GET /me/sessions);
+// current marks the one the request came with.
+type userSessionJSON struct {
+	ID         string    `json:"id"`
+	Kind       string    `json:"kind"`
+	IP         string    `json:"ip"`
+	UserAgent  string    `json:"user_agent"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	Current    bool      `json:"current"`
+}
+
+func toUserSession(s *tollgate.Session, current string) userSessionJSON {
+	return userSessionJSON{ID: s.ID, Kind: string(s.Kind), IP: s.IP, UserAgent: s.UserAgent, CreatedAt: s.CreatedAt,
+		LastSeenAt: s.LastSeenAt, ExpiresAt: s.ExpiresAt, Current: s.ID == current}
+}
+
 type orgSettingsJSON struct {
 	TokenReuseFloorSeconds int `json:"token_reuse_floor_seconds"`
 }

@@ -60,17 +60,42 @@ func (s *Server) oauthClient(endpoint string, fn oauthFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		form, err := oauthForm(w, r)
 		if err == nil {
-			req := s.request(r, endpoint)
-			req.Form = form
-			var client app.Actor
-			if client, err = s.authn.Client(r.Context(), req); err == nil {
-				noteCaller(r, client)
-				err = fn(w, r, form, client)
-			}
+			err = s.withClient(w, r, endpoint, form, fn)
 		}
 		if err != nil {
 			s.writeOAuthError(w, r, endpoint, err)
 		}
+	}
+}
+
+// withClient authenticates the client of an OAuth request whose form was
+// read, then runs fn.
+func (s *Server) withClient(w http.ResponseWriter, r *http.Request, endpoint string, form url.Values, fn oauthFunc) error {
+	req := s.request(r, endpoint)
+	req.Form = form
+	client, err := s.authn.Client(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	noteCaller(r, client)
+	return fn(w, r, form, client)
+}
+
+// handleTokenEndpoint: POST /oauth2/token. The device grant's client is
+// public (the tollgate CLI, which has no secret): its requests go to
+// handleDeviceToken without client authentication; every other grant's
+// client authenticates first (handleToken).
+func (s *Server) handleTokenEndpoint(w http.ResponseWriter, r *http.Request) {
+	form, err := oauthForm(w, r)
+	if err == nil {
+		if grant := form["grant_type"]; len(grant) == 1 && grant[0] == oauth.GrantDeviceCode {
+			err = s.handleDeviceToken(w, r, form)
+		} else {
+			err = s.withClient(w, r, "token", form, s.handleToken)
+		}
+	}
+	if err != nil {
+		s.writeOAuthError(w, r, "token", err)
 	}
 }
 

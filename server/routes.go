@@ -11,6 +11,8 @@ func (s *Server) routes() http.Handler {
 	api.Handle("POST /api/v1/session", s.public(s.handleSignIn))
 	api.Handle("DELETE /api/v1/session", s.api(s.handleSignOut))
 	api.Handle("GET /api/v1/me", s.api(s.handleMe))
+	api.Handle("GET /api/v1/me/sessions", s.api(s.handleMySessions))
+	api.Handle("DELETE /api/v1/me/sessions/{id}", s.api(s.handleRevokeMySession))
 
 	api.Handle("POST /api/v1/orgs", s.api(s.handleCreateOrg))
 	api.Handle("GET /api/v1/orgs/{org}", s.api(s.handleGetOrg))
@@ -55,7 +57,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)
 
-	mux.HandleFunc("POST /oauth2/token", s.oauthClient("token", s.handleToken))
+	mux.HandleFunc("POST /oauth2/token", s.handleTokenEndpoint)
+	mux.HandleFunc("POST /oauth2/device_authorization", s.handleDeviceAuthorization)
 	mux.HandleFunc("POST /oauth2/introspect", s.oauthClient("introspect", s.handleIntrospect))
 	mux.HandleFunc("POST /oauth2/revoke", s.oauthClient("revoke", s.handleRevoke))
 	mux.HandleFunc("GET /oauth2/jwks", s.handleJWKS)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -217,14 +216,10 @@ func (cn *connection) connect(ctx context.Context, getenv func(string) string, s
 	if cn.output != "table" && cn.output != "json" {
 		return nil, &usageError{msg: fmt.Sprintf("--output must be table or json, not %q", cn.output)}
 	}
-	if cn.server == "" {
-		return nil, &usageError{msg: "--server is required (env TOLLGATE_SERVER), e.g. --server https://tollgate.example.com"}
+	server, err := serverURL(cn.server)
+	if err != nil {
+		return nil, err
 	}
-	u, err := url.Parse(cn.server)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, &usageError{msg: fmt.Sprintf("--server must be an http or https URL such as https://tollgate.example.com, not %q", cn.server)}
-	}
-	server := strings.TrimSuffix(u.String(), "/")
 	token := getenv("TOLLGATE_TOKEN")
 	if token == "" {
 		token, err = storedToken(getenv, server)

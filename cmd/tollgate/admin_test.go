@@ -13,6 +13,8 @@ import (
 //	SERVER        the server's URL
 //	ADMIN_TOKEN   a private API token of "ops", an admin service account
 //	VIEWER_TOKEN  a private API token of "reader", a viewer service account
+//	SUPER_TOKEN   the bootstrap super admin's "tollgate login" credential
+//	              (tgc_), from the device grant
 //	ADMIN_USER    the bootstrap super admin's user ID
 //	HOME          the script's work directory, so that no real
 //	              credentials file is read
@@ -35,6 +37,7 @@ func TestAdminCLI(t *testing.T) {
 			e.Setenv("SERVER", ts.URL)
 			e.Setenv("ADMIN_TOKEN", tok(ops))
 			e.Setenv("VIEWER_TOKEN", tok(reader))
+			e.Setenv("SUPER_TOKEN", deviceLogin(t, admin))
 			e.Setenv("ADMIN_USER", me["user"].(map[string]any)["id"].(string))
 			e.Setenv("HOME", e.WorkDir)
 			return nil

@@ -1,19 +1,18 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 )
 
-// savedCredential is what "tollgate login" keeps for one server.
+// savedCredential is what "tollgate login" keeps for one server: the
+// tgc_ credential of a CLI session, when it expires, and whose it is.
 type savedCredential struct {
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expires_at"`
+	SessionID string    `json:"session_id,omitempty"`
+	Email     string    `json:"email,omitempty"`
 }
 
 // credentialsPath is the file "tollgate login" saves credentials in:
@@ -39,15 +38,9 @@ func storedToken(getenv func(string) string, server string) (string, error) {
 	if err != nil {
 		return "", nil
 	}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil
-	} else if err != nil {
+	saved, err := readCredentials(path)
+	if err != nil {
 		return "", err
-	}
-	var saved map[string]savedCredential
-	if err := json.Unmarshal(b, &saved); err != nil {
-		return "", fmt.Errorf("%s is not a credentials file: %v", path, err)
 	}
 	c, ok := saved[server]
 	if !ok || !time.Now().Before(c.ExpiresAt) {

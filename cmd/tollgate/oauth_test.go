@@ -139,7 +139,8 @@ func TestStockClientGetsAVerifiableToken(t *testing.T) {
 	md := newClient(t, ts.URL).do("GET", "/.well-known/oauth-authorization-server", nil).want(t, 200).JSON()
 	if md["issuer"] != ts.URL || md["token_endpoint"] != ts.URL+"/oauth2/token" || md["jwks_uri"] != ts.URL+"/oauth2/jwks" ||
 		md["introspection_endpoint"] != ts.URL+"/oauth2/introspect" || md["revocation_endpoint"] != ts.URL+"/oauth2/revoke" ||
-		fmt.Sprint(md["grant_types_supported"]) != "[client_credentials urn:ietf:params:oauth:grant-type:token-exchange urn:ietf:params:oauth:grant-type:jwt-bearer]" ||
+		fmt.Sprint(md["grant_types_supported"]) != "[client_credentials urn:ietf:params:oauth:grant-type:token-exchange urn:ietf:params:oauth:grant-type:jwt-bearer urn:ietf:params:oauth:grant-type:device_code]" ||
+		md["device_authorization_endpoint"] != ts.URL+"/oauth2/device_authorization" ||
 		fmt.Sprint(md["token_endpoint_auth_methods_supported"]) != "[client_secret_basic client_secret_post private_key_jwt]" ||
 		fmt.Sprint(md["token_endpoint_auth_signing_alg_values_supported"]) != "[EdDSA Ed25519 ES256 RS256 PS256]" ||
 		fmt.Sprint(md["dpop_signing_alg_values_supported"]) != "[EdDSA Ed25519 ES256 RS256 PS256]" {

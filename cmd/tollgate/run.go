@@ -28,7 +28,10 @@ commands:
   healthcheck  exit 0 when a running server is ready (GET /readyz), 1 otherwise
   version    print the version
 
-admin commands, against a running server (--server URL or TOLLGATE_SERVER; credential TOLLGATE_TOKEN):
+admin commands, against a running server (--server URL or TOLLGATE_SERVER; credential TOLLGATE_TOKEN,
+or the one "tollgate login" saved):
+  login      sign in as a person at the command line (approve the code in the console)
+  logout     revoke that sign-in and forget it
   service-accounts  list|create|get|update|disable|enable|rotate|delete, keys, federated-credentials
   tokens     list|create|get|revoke|reassign|import
   members    list|invite|remove
@@ -78,6 +81,10 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return runMigrate(ctx, rest, getenv, stdout, stderr)
 	case "keys":
 		return runKeys(ctx, rest, getenv, stdout, stderr)
+	case "login":
+		return runLogin(ctx, rest, getenv, stdout, stderr)
+	case "logout":
+		return runLogout(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, rest, getenv, stdout, stderr)
 	case "backup":

@@ -195,21 +195,41 @@ func (q *queries) AcceptInvitation(ctx context.Context, id string, t time.Time) 
 	return mustAffect(tag, err, "invitation")
 }
 
+const sessionColumns = `id_hash, id, user_id, kind, ip, user_agent, created_at, last_seen_at, expires_at`
+
+func scanSession(row sqlq.Row) (*tollgate.Session, error) {
+	var s tollgate.Session
+	if err := row.Scan(&s.IDHash, &s.ID, &s.UserID, &s.Kind, &s.IP, &s.UserAgent, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt); err != nil {
+		return nil, err
+	}
+	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = s.CreatedAt.UTC(), s.LastSeenAt.UTC(), s.ExpiresAt.UTC()
+	return &s, nil
+}
+
 func (q *queries) CreateSession(ctx context.Context, s *tollgate.Session) error {
-	_, err := q.q.Exec(ctx, `INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-		s.IDHash, s.UserID, s.CreatedAt, s.LastSeenAt, s.ExpiresAt)
+	_, err := q.q.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		s.IDHash, s.ID, s.UserID, string(s.Kind), s.IP, s.UserAgent, s.CreatedAt, s.LastSeenAt, s.ExpiresAt)
 	return classify(err, "session")
 }
 
 func (q *queries) GetSession(ctx context.Context, idHash []byte) (*tollgate.Session, error) {
-	var s tollgate.Session
-	err := q.q.QueryRow(ctx, `SELECT id_hash, user_id, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = $1`,
-		idHash).Scan(&s.IDHash, &s.UserID, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt)
+	s, err := scanSession(q.q.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id_hash = $1`, idHash))
+	return s, classify(err, "session")
+}
+
+func (q *queries) ListSessions(ctx context.Context, userID string) ([]tollgate.Session, error) {
+	rows, err := q.q.Query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id DESC`, userID)
 	if err != nil {
 		return nil, classify(err, "session")
 	}
-	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = s.CreatedAt.UTC(), s.LastSeenAt.UTC(), s.ExpiresAt.UTC()
-	return &s, nil
+	defer rows.Close()
+	out, err := sqlq.All(rows, scanSession)
+	return out, classify(err, "session")
+}
+
+func (q *queries) DeleteSessionByID(ctx context.Context, userID, id string) error {
+	tag, err := q.q.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id = $2`, userID, id)
+	return mustAffect(tag, err, "session")
 }
 
 func (q *queries) TouchSession(ctx context.Context, idHash []byte, t time.Time) error {
@@ -223,7 +243,7 @@ func (q *queries) DeleteSession(ctx context.Context, idHash []byte) error {
 }
 
 func (q *queries) DeleteSessionsBefore(ctx context.Context, expiredBefore, idleBefore time.Time) (int, error) {
-	tag, err := q.q.Exec(ctx, `DELETE FROM sessions WHERE expires_at < $1 OR last_seen_at < $2`, expiredBefore, idleBefore)
+	tag, err := q.q.Exec(ctx, `DELETE FROM sessions WHERE expires_at < $1 OR (kind = 'browser' AND last_seen_at < $2)`, expiredBefore, idleBefore)
 	if err != nil {
 		return 0, classify(err, "session")
 	}

@@ -203,22 +203,42 @@ func (q *queries) AcceptInvitation(ctx context.Context, id string, t time.Time) 
 	return nil
 }
 
+const sessionColumns = `id_hash, id, user_id, kind, ip, user_agent, created_at, last_seen_at, expires_at`
+
+func scanSession(row sqlq.Row) (*tollgate.Session, error) {
+	var s tollgate.Session
+	var created, seen, expires int64
+	if err := row.Scan(&s.IDHash, &s.ID, &s.UserID, &s.Kind, &s.IP, &s.UserAgent, &created, &seen, &expires); err != nil {
+		return nil, err
+	}
+	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = fromMicros(created), fromMicros(seen), fromMicros(expires)
+	return &s, nil
+}
+
 func (q *queries) CreateSession(ctx context.Context, s *tollgate.Session) error {
-	_, err := q.q.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		s.IDHash, s.UserID, micros(s.CreatedAt), micros(s.LastSeenAt), micros(s.ExpiresAt))
+	_, err := q.q.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.IDHash, s.ID, s.UserID, string(s.Kind), s.IP, s.UserAgent, micros(s.CreatedAt), micros(s.LastSeenAt), micros(s.ExpiresAt))
 	return classify(err, "session")
 }
 
 func (q *queries) GetSession(ctx context.Context, idHash []byte) (*tollgate.Session, error) {
-	var s tollgate.Session
-	var created, seen, expires int64
-	err := q.q.QueryRowContext(ctx, `SELECT id_hash, user_id, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = ?`,
-		idHash).Scan(&s.IDHash, &s.UserID, &created, &seen, &expires)
+	s, err := scanSession(q.q.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id_hash = ?`, idHash))
+	return s, classify(err, "session")
+}
+
+func (q *queries) ListSessions(ctx context.Context, userID string) ([]tollgate.Session, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = ? ORDER BY created_at DESC, id DESC`, userID)
 	if err != nil {
 		return nil, classify(err, "session")
 	}
-	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = fromMicros(created), fromMicros(seen), fromMicros(expires)
-	return &s, nil
+	defer rows.Close()
+	out, err := sqlq.All(rows, scanSession)
+	return out, classify(err, "session")
+}
+
+func (q *queries) DeleteSessionByID(ctx context.Context, userID, id string) error {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id = ?`, userID, id)
+	return mustAffect(res, err, "session")
 }
 
 func (q *queries) TouchSession(ctx context.Context, idHash []byte, t time.Time) error {
@@ -232,7 +252,7 @@ func (q *queries) DeleteSession(ctx context.Context, idHash []byte) error {
 }
 
 func (q *queries) DeleteSessionsBefore(ctx context.Context, expiredBefore, idleBefore time.Time) (int, error) {
-	res, err := q.q.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ? OR last_seen_at < ?`, micros(expiredBefore), micros(idleBefore))
+	res, err := q.q.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ? OR (kind = 'browser' AND last_seen_at < ?)`, micros(expiredBefore), micros(idleBefore))
 	if err != nil {
 		return 0, classify(err, "session")
 	}

@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) tollgate.Store) {
 	tests = append(tests, serviceAccountTests()...)
 	tests = append(tests, apiTokenTests()...)
 	tests = append(tests, secretlessTests()...)
+	tests = append(tests, deviceTests()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStore(t))
@@ -243,7 +244,7 @@ func testRemoveMemberKeepsRest(t *testing.T, s tollgate.Store) {
 	u := mkUser(t, s, "a@example.com")
 	mkMember(t, s, a, u, tollgate.RoleMember, base)
 	mkMember(t, s, b, u, tollgate.RoleMember, base)
-	sess := &tollgate.Session{IDHash: hash("s1"), UserID: u.ID, CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(time.Hour)}
+	sess := mkSession(hash("s1"), u.ID, tollgate.SessionBrowser, base, base.Add(time.Hour))
 	must(t, s.CreateSession(ctx, sess))
 	ev := &tollgate.AuditEvent{ID: tollgate.NewID(tollgate.PrefixAuditEvent, base), Time: base, OrgID: a.ID,
 		Actor: tollgate.Principal{Type: "user", ID: u.ID}, Action: "member.joined", Target: tollgate.Principal{Type: "user", ID: u.ID}}
@@ -272,7 +273,7 @@ func testForeignKeys(t *testing.T, s tollgate.Store) {
 	u := mkUser(t, s, "a@example.com")
 	wantCode(t, s.CreateMember(ctx, &tollgate.Member{OrgID: "org_missing", UserID: u.ID, Role: tollgate.RoleViewer, JoinedAt: base}), tollgate.ENotFound)
 	wantCode(t, s.CreateMember(ctx, &tollgate.Member{OrgID: o.ID, UserID: "usr_missing", Role: tollgate.RoleViewer, JoinedAt: base}), tollgate.ENotFound)
-	wantCode(t, s.CreateSession(ctx, &tollgate.Session{IDHash: hash("x"), UserID: "usr_missing", CreatedAt: base, LastSeenAt: base, ExpiresAt: base}), tollgate.ENotFound)
+	wantCode(t, s.CreateSession(ctx, mkSession(hash("x"), "usr_missing", tollgate.SessionBrowser, base, base)), tollgate.ENotFound)
 	wantCode(t, s.CreateInvitation(ctx, &tollgate.Invitation{ID: tollgate.NewID(tollgate.PrefixInvitation, base), OrgID: "org_missing",
 		Email: "x@example.com", Role: tollgate.RoleViewer, TokenHash: hash("t"), CreatedBy: u.ID, CreatedAt: base, ExpiresAt: base}), tollgate.ENotFound)
 }
@@ -375,27 +376,62 @@ func testInvitations(t *testing.T, s tollgate.Store) {
 	}
 }
 
+// mkSession returns a session of kind, last seen at seen, with a fresh
+// public ID.
+func mkSession(idHash []byte, userID string, kind tollgate.SessionKind, seen, expires time.Time) *tollgate.Session {
+	return &tollgate.Session{IDHash: idHash, ID: tollgate.NewID(tollgate.PrefixSession, base), UserID: userID, Kind: kind,
+		IP: "192.0.2.7", UserAgent: "agent/1", CreatedAt: base, LastSeenAt: seen, ExpiresAt: expires}
+}
+
 func testSessions(t *testing.T, s tollgate.Store) {
 	ctx := t.Context()
 	u := mkUser(t, s, "a@example.com")
-	live := &tollgate.Session{IDHash: hash("live"), UserID: u.ID, CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(24 * time.Hour)}
-	idle := &tollgate.Session{IDHash: hash("idle"), UserID: u.ID, CreatedAt: base, LastSeenAt: base.Add(-3 * time.Hour), ExpiresAt: base.Add(24 * time.Hour)}
-	old := &tollgate.Session{IDHash: hash("old"), UserID: u.ID, CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(-time.Second)}
-	for _, x := range []*tollgate.Session{live, idle, old} {
+	other := mkUser(t, s, "b@example.com")
+	live := mkSession(hash("live"), u.ID, tollgate.SessionBrowser, base, base.Add(24*time.Hour))
+	idle := mkSession(hash("idle"), u.ID, tollgate.SessionBrowser, base.Add(-3*time.Hour), base.Add(24*time.Hour))
+	old := mkSession(hash("old"), u.ID, tollgate.SessionBrowser, base, base.Add(-time.Second))
+	// A CLI session unused for as long as the idle one is kept: it has
+	// no idle rule, only its absolute expiry.
+	cli := mkSession(hash("cli"), u.ID, tollgate.SessionCLI, base.Add(-3*time.Hour), base.Add(24*time.Hour))
+	cli.CreatedAt = base.Add(time.Second) // the newest
+	theirs := mkSession(hash("theirs"), other.ID, tollgate.SessionCLI, base, base.Add(24*time.Hour))
+	for _, x := range []*tollgate.Session{live, idle, old, cli, theirs} {
 		must(t, s.CreateSession(ctx, x))
 	}
 	wantCode(t, s.CreateSession(ctx, live), tollgate.EConflict)
+	dupID := mkSession(hash("dup"), u.ID, tollgate.SessionBrowser, base, base.Add(time.Hour))
+	dupID.ID = live.ID
+	wantCode(t, s.CreateSession(ctx, dupID), tollgate.EConflict)
 	must(t, s.TouchSession(ctx, live.IDHash, base.Add(time.Minute)))
 	got, err := s.GetSession(ctx, live.IDHash)
 	must(t, err)
-	if got.UserID != u.ID || !got.LastSeenAt.Equal(tollgate.Timestamp(base.Add(time.Minute))) {
+	if got.UserID != u.ID || got.ID != live.ID || got.Kind != tollgate.SessionBrowser || got.IP != "192.0.2.7" || got.UserAgent != "agent/1" ||
+		!got.LastSeenAt.Equal(tollgate.Timestamp(base.Add(time.Minute))) {
 		t.Fatalf("GetSession = %+v", got)
+	}
+	if got, err := s.GetSession(ctx, cli.IDHash); err != nil || got.Kind != tollgate.SessionCLI {
+		t.Fatalf("GetSession(cli) = %+v, %v", got, err)
 	}
 	n, err := s.DeleteSessionsBefore(ctx, base, base.Add(-time.Hour))
 	must(t, err)
 	if n != 2 {
-		t.Fatalf("DeleteSessionsBefore removed %d, want 2 (idle and expired)", n)
+		t.Fatalf("DeleteSessionsBefore removed %d, want 2 (idle and expired browsers)", n)
 	}
+	list, err := s.ListSessions(ctx, u.ID)
+	must(t, err)
+	if len(list) != 2 || list[0].ID != cli.ID || list[1].ID != live.ID {
+		t.Fatalf("ListSessions = %+v, want the CLI session then the live one (newest first)", list)
+	}
+	// Revoking by public ID is scoped to the owner.
+	wantCode(t, s.DeleteSessionByID(ctx, u.ID, theirs.ID), tollgate.ENotFound)
+	if _, err := s.GetSession(ctx, theirs.IDHash); err != nil {
+		t.Fatalf("another user's session was deleted: %v", err)
+	}
+	must(t, s.DeleteSessionByID(ctx, u.ID, cli.ID))
+	wantCode(t, s.DeleteSessionByID(ctx, u.ID, cli.ID), tollgate.ENotFound)
+	_, err = s.GetSession(ctx, cli.IDHash)
+	wantCode(t, err, tollgate.ENotFound)
+
 	must(t, s.DeleteSession(ctx, live.IDHash))
 	_, err = s.GetSession(ctx, live.IDHash)
 	wantCode(t, err, tollgate.ENotFound)

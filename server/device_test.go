@@ -1,0 +1,432 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate/authn"
+	"github.com/tollgate/tollgate/internal/stacktest"
+	"github.com/tollgate/tollgate/internal/testenv"
+)
+
+// deviceEnv is a stack on a hand-moved clock, for the device grant.
+type deviceEnv struct {
+	*stacktest.Env
+	clock *stacktest.Clock
+}
+
+func deviceStores(t *testing.T, limits authn.Limits) map[string]deviceEnv {
+	t.Helper()
+	mk := func(postgres bool) deviceEnv {
+		clock := stacktest.NewClock()
+		return deviceEnv{stacktest.New(t, stacktest.Options{Clock: clock, Limits: limits, Postgres: postgres}), clock}
+	}
+	out := map[string]deviceEnv{"sqlite": mk(false)}
+	if testenv.Has(t, "TOLLGATE_TEST_POSTGRES") {
+		out["postgres"] = mk(true)
+	}
+	return out
+}
+
+// serveJSON sends a request to h and decodes a JSON answer.
+func serveJSON(t *testing.T, h http.Handler, method, path, contentType, body string, headers ...string) (int, map[string]any, http.Header) {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var v map[string]any
+	if strings.Contains(rec.Header().Get("Content-Type"), "json") && rec.Body.Len() > 0 {
+		if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, path, err, rec.Body)
+		}
+	}
+	if rec.Code >= 500 {
+		t.Fatalf("%s %s answered %d: %s", method, path, rec.Code, rec.Body)
+	}
+	return rec.Code, v, rec.Header()
+}
+
+// startDevice starts a device login as the CLI does and returns its codes.
+func startDevice(t *testing.T, h http.Handler) (deviceCode, userCode string) {
+	t.Helper()
+	status, v, hd := serveJSON(t, h, "POST", "/oauth2/device_authorization", formType, "client_id=tollgate-cli", "User-Agent", "tollgate-cli/test")
+	if status != 200 || hd.Get("Cache-Control") != "no-store" {
+		t.Fatalf("device authorization: %d %v", status, v)
+	}
+	deviceCode, userCode = v["device_code"].(string), v["user_code"].(string)
+	if !strings.HasPrefix(deviceCode, "tgd_") || len(userCode) != 9 || userCode[4] != '-' ||
+		v["verification_uri"] != stacktest.Issuer+"/device" || v["verification_uri_complete"] != stacktest.Issuer+"/device?user_code="+userCode ||
+		v["expires_in"] != 600.0 || v["interval"] != 5.0 {
+		t.Fatalf("device authorization %v", v)
+	}
+	return deviceCode, userCode
+}
+
+// poll polls the token endpoint with a device code; it returns the status
+// and the answer, whose "error" is the refusal.
+func poll(t *testing.T, h http.Handler, deviceCode string) (int, map[string]any) {
+	t.Helper()
+	status, v, _ := serveJSON(t, h, "POST", "/oauth2/token", formType,
+		url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "client_id": {"tollgate-cli"}, "device_code": {deviceCode}}.Encode())
+	return status, v
+}
+
+func wantPoll(t *testing.T, h http.Handler, deviceCode string, status int, errCode string) map[string]any {
+	t.Helper()
+	got, v := poll(t, h, deviceCode)
+	if got != status || (errCode != "" && v["error"] != errCode) {
+		t.Fatalf("poll: %d %v, want %d %s", got, v, status, errCode)
+	}
+	return v
+}
+
+// answer posts the /device form: action "" looks the code up, approve or
+// deny answers it.
+func answer(h http.Handler, cookie *http.Cookie, userCode, action string) *httptest.ResponseRecorder {
+	return form(h, "/device", url.Values{"user_code": {userCode}, "action": {action}}, cookie)
+}
+
+// login runs a whole device login approved by cookie's person and returns
+// the tgc_ credential and its session ID.
+func login(t *testing.T, h http.Handler, cookie *http.Cookie) (string, string) {
+	t.Helper()
+	dc, uc := startDevice(t, h)
+	if rec := answer(h, cookie, uc, "approve"); rec.Code != 200 || !strings.Contains(rec.Body.String(), "Approved") {
+		t.Fatalf("approve: %d %s", rec.Code, rec.Body)
+	}
+	v := wantPoll(t, h, dc, 200, "")
+	return v["access_token"].(string), v["session_id"].(string)
+}
+
+// viewerSession invites a viewer into acme and returns their console
+// session.
+func viewerSession(t *testing.T, h http.Handler, admin *http.Cookie) *http.Cookie {
+	t.Helper()
+	req := httptest.NewRequest("POST", "/api/v1/orgs/acme/invitations", strings.NewReader(`{"email":"viewer@example.com","role":"viewer"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.AddCookie(admin)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var inv struct {
+		AcceptURL string `json:"accept_url"`
+	}
+	if rec.Code != 201 || json.Unmarshal(rec.Body.Bytes(), &inv) != nil {
+		t.Fatalf("invite: %d %s", rec.Code, rec.Body)
+	}
+	u, _ := url.Parse(inv.AcceptURL)
+	acc := form(h, "/invitations/accept", url.Values{"token": {u.Query().Get("token")}, "name": {"Vera Viewer"}, "password": {"viewer-password-1"}}, nil)
+	if acc.Code != http.StatusSeeOther {
+		t.Fatalf("accept: %d %s", acc.Code, acc.Body)
+	}
+	return acc.Result().Cookies()[0]
+}
+
+// TestDeviceGrant runs `tollgate login`'s protocol on each store, on a
+// clock the test moves: pending and slow_down while the person has not
+// answered, the console page that answers, one credential for one code,
+// and that credential acting as the person (via CLI) until revoked.
+func TestDeviceGrant(t *testing.T) {
+	for name, env := range deviceStores(t, authn.Limits{}) {
+		t.Run(name, func(t *testing.T) {
+			h := env.Handler
+			admin := consoleSession(t, h)
+			dc, uc := startDevice(t, h)
+
+			// Polling: pending, then slow_down for polling sooner than
+			// the interval, which grows by 5 s each time.
+			wantPoll(t, h, dc, 400, "authorization_pending")
+			wantPoll(t, h, dc, 400, "slow_down") // at once: interval 5 s → 10 s
+			env.clock.Add(9 * time.Second)
+			wantPoll(t, h, dc, 400, "slow_down") // 9 s < 10 s: → 15 s
+			env.clock.Add(15 * time.Second)
+			wantPoll(t, h, dc, 400, "authorization_pending")
+
+			// The link fills the code but approves nothing; a browser
+			// not signed in goes to sign in and comes back.
+			req := httptest.NewRequest("GET", "/device?user_code="+uc, nil)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/signin?next="+url.QueryEscape("/device?user_code="+uc) {
+				t.Fatalf("GET /device signed out: %d %v", rec.Code, rec.Header())
+			}
+			req.AddCookie(admin)
+			rec = httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != 200 || !strings.Contains(rec.Body.String(), `value="`+uc+`"`) || strings.Contains(rec.Body.String(), "Approve") {
+				t.Fatalf("GET /device: %d %s", rec.Code, rec.Body)
+			}
+			// Continue shows who asks, in any case and without the dash.
+			rec = answer(h, admin, strings.ToLower(strings.ReplaceAll(uc, "-", "")), "")
+			if body := rec.Body.String(); rec.Code != 200 || !strings.Contains(body, "tollgate-cli/test") || !strings.Contains(body, "192.0.2.1") ||
+				!strings.Contains(body, uc) || !strings.Contains(body, "Approve") || !strings.Contains(body, "Deny") {
+				t.Fatalf("confirm page: %d %s", rec.Code, body)
+			}
+			wantPoll(t, h, dc, 400, "") // still not answered (and too soon: slow_down)
+			env.clock.Add(30 * time.Second)
+			if rec := answer(h, admin, uc, "approve"); rec.Code != 200 || !strings.Contains(rec.Body.String(), "Approved") {
+				t.Fatalf("approve: %d %s", rec.Code, rec.Body)
+			}
+			// Answered once: the code no longer waits.
+			if rec := answer(h, admin, uc, "deny"); rec.Code != 404 {
+				t.Fatalf("answering twice: %d %s", rec.Code, rec.Body)
+			}
+
+			tok := wantPoll(t, h, dc, 200, "")
+			cred, sid := tok["access_token"].(string), tok["session_id"].(string)
+			if !strings.HasPrefix(cred, "tgc_") || tok["token_type"] != "Bearer" || tok["expires_in"] != float64(7*24*3600) ||
+				!strings.HasPrefix(sid, "ses_") || tok["user"].(map[string]any)["email"] != "admin@example.com" {
+				t.Fatalf("token %v", tok)
+			}
+			// One credential per code.
+			wantPoll(t, h, dc, 400, "invalid_grant")
+
+			bearer := "Bearer " + cred
+			if status, me, _ := serveJSON(t, h, "GET", "/api/v1/me", "", "", "Authorization", bearer); status != 200 || me["user"].(map[string]any)["email"] != "admin@example.com" {
+				t.Fatalf("me with the CLI credential: %d %v", status, me)
+			}
+			// The person's own roles: a super admin creates a service
+			// account, audited as the person, via CLI.
+			status, sa, _ := serveJSON(t, h, "POST", "/api/v1/orgs/acme/service-accounts", "application/json", `{"name":"made-from-cli","role":"viewer","token_ttl_seconds":3600}`, "Authorization", bearer)
+			if status != 201 {
+				t.Fatalf("create with the CLI credential: %d %v", status, sa)
+			}
+			_, evs, _ := serveJSON(t, h, "GET", "/api/v1/orgs/acme/audit-events?action=service_account.created", "", "", "Authorization", bearer)
+			ev := evs["items"].([]any)[0].(map[string]any)
+			if ev["actor"].(map[string]any)["name"] != "admin@example.com" || ev["details"].(map[string]any)["via"] != "cli" {
+				t.Fatalf("audit event %v", ev)
+			}
+			auditPage := httptest.NewRequest("GET", "/orgs/acme/audit?action=service_account.created", nil)
+			auditPage.AddCookie(admin)
+			rec = httptest.NewRecorder()
+			h.ServeHTTP(rec, auditPage)
+			if rec.Code != 200 || !strings.Contains(rec.Body.String(), "user via CLI") {
+				t.Fatalf("the console's audit log does not say via CLI: %d %s", rec.Code, rec.Body)
+			}
+			_, evs, _ = serveJSON(t, h, "GET", "/api/v1/orgs/acme/audit-events?action=device.approved", "", "", "Authorization", bearer)
+			if items := evs["items"].([]any); len(items) != 1 || items[0].(map[string]any)["details"].(map[string]any)["device_user_agent"] != "tollgate-cli/test" {
+				t.Fatalf("device.approved events %v", evs)
+			}
+			// A person's credential works on the admin API only.
+			if status, _, _ := serveJSON(t, h, "GET", "/check", "", "", "Authorization", bearer); status != 401 {
+				t.Fatalf("/check with a CLI credential: %d", status)
+			}
+			// DPoP or a bad checksum: malformed.
+			if status, _, _ := serveJSON(t, h, "GET", "/api/v1/me", "", "", "Authorization", bearer+"x"); status != 401 {
+				t.Fatalf("altered CLI credential: %d", status)
+			}
+
+			// Sessions: the CLI's is listed (current for its own
+			// request), survives a day unused, and revoking it ends it.
+			_, list, _ := serveJSON(t, h, "GET", "/api/v1/me/sessions", "", "", "Authorization", bearer)
+			var kinds []string
+			for _, it := range list["items"].([]any) {
+				s := it.(map[string]any)
+				kinds = append(kinds, s["kind"].(string))
+				if s["id"] == sid && (s["current"] != true || s["kind"] != "cli" || s["user_agent"] != "Go-http-client/1.1" && s["user_agent"] != "") {
+					t.Fatalf("CLI session %v", s)
+				}
+			}
+			if strings.Join(kinds, ",") != "cli,browser" {
+				t.Fatalf("sessions %v", list)
+			}
+			env.clock.Add(13 * time.Hour) // past the browser's idle limit
+			if status, _, _ := serveJSON(t, h, "GET", "/api/v1/me", "", "", "Authorization", bearer); status != 200 {
+				t.Fatalf("CLI session after 13 h unused: %d", status)
+			}
+			admin = consoleSession(t, h) // the browser's session ended idle
+			page := httptest.NewRequest("GET", "/account/sessions", nil)
+			page.AddCookie(admin)
+			rec = httptest.NewRecorder()
+			h.ServeHTTP(rec, page)
+			if rec.Code != 200 || !strings.Contains(rec.Body.String(), "/account/sessions/"+sid+"/revoke") || !strings.Contains(rec.Body.String(), "Command line") {
+				t.Fatalf("sessions page: %d %s", rec.Code, rec.Body)
+			}
+			if rec := form(h, "/account/sessions/"+sid+"/revoke", nil, admin); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/account/sessions?notice=revoked" {
+				t.Fatalf("revoke: %d %v", rec.Code, rec.Header())
+			}
+			if status, p, _ := serveJSON(t, h, "GET", "/api/v1/me", "", "", "Authorization", bearer); status != 401 || !strings.Contains(p["detail"].(string), "tollgate login") {
+				t.Fatalf("revoked CLI credential: %d %v", status, p)
+			}
+			_, evs, _ = serveJSON(t, h, "GET", "/api/v1/orgs/acme/audit-events?action=session.revoked", "", "", "Cookie", "tollgate_session="+admin.Value)
+			if items := evs["items"].([]any); len(items) != 1 || items[0].(map[string]any)["details"].(map[string]any)["session"] != sid {
+				t.Fatalf("session.revoked events %v", evs)
+			}
+		})
+	}
+}
+
+// TestDeviceGrantRefusals: deny, expiry, another client, malformed codes,
+// a viewer who stays a viewer, another person's session, logout, and two
+// redemptions of one code at once.
+func TestDeviceGrantRefusals(t *testing.T) {
+	for name, env := range deviceStores(t, authn.Limits{}) {
+		t.Run(name, func(t *testing.T) {
+			h := env.Handler
+			admin := consoleSession(t, h)
+
+			dc, uc := startDevice(t, h)
+			if rec := answer(h, admin, uc, "deny"); rec.Code != 200 || !strings.Contains(rec.Body.String(), "Denied") {
+				t.Fatalf("deny: %d %s", rec.Code, rec.Body)
+			}
+			wantPoll(t, h, dc, 400, "access_denied")
+			env.clock.Add(6 * time.Second)
+			wantPoll(t, h, dc, 400, "access_denied")
+
+			dc, uc = startDevice(t, h)
+			env.clock.Add(10 * time.Minute)
+			wantPoll(t, h, dc, 400, "expired_token")
+			if rec := answer(h, admin, uc, ""); rec.Code != 404 || !strings.Contains(rec.Body.String(), "no login is waiting") {
+				t.Fatalf("expired code on /device: %d %s", rec.Code, rec.Body)
+			}
+
+			for _, tc := range []struct{ body, code string }{
+				{"client_id=other", "invalid_client"},
+				{"", "invalid_request"},
+				{"client_id=tollgate-cli&scope=admin", "invalid_scope"},
+			} {
+				if status, v, _ := serveJSON(t, h, "POST", "/oauth2/device_authorization", formType, tc.body); status < 400 || v["error"] != tc.code {
+					t.Fatalf("device authorization %q: %d %v", tc.body, status, v)
+				}
+			}
+			dc, _ = startDevice(t, h)
+			for _, tc := range []struct {
+				body, code string
+				headers    []string
+			}{
+				{"grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=other&device_code=" + dc, "invalid_grant", nil},
+				{"grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=tollgate-cli&device_code=tgd_nope", "invalid_grant", nil},
+				{"grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=tollgate-cli", "invalid_request", nil},
+				{"grant_type=urn:ietf:params:oauth:grant-type:device_code&device_code=" + dc, "invalid_request", nil},
+				{"grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=tollgate-cli&client_secret=x&device_code=" + dc, "invalid_client", nil},
+				{"grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=tollgate-cli&device_code=" + dc, "invalid_client", []string{"Authorization", "Basic dG9sbGdhdGUtY2xpOg=="}},
+				{"grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=tollgate-cli&device_code=" + dc + "&device_code=" + dc, "invalid_request", nil},
+			} {
+				status, v, _ := serveJSON(t, h, "POST", "/oauth2/token", formType, tc.body, tc.headers...)
+				if status < 400 || v["error"] != tc.code {
+					t.Fatalf("token %q: %d %v, want %s", tc.body, status, v, tc.code)
+				}
+			}
+			for _, code := range []string{"", "BCDF", "BCDF-GHJKL", "AEIO-UUUU", "bcdf-ghj1", "ＢＣＤＦ-ＧＨＪＫ"} {
+				if rec := answer(h, admin, code, ""); rec.Code != 422 || !strings.Contains(rec.Body.String(), "user-code-error") {
+					t.Fatalf("code %q: %d %s", code, rec.Code, rec.Body)
+				}
+			}
+			if rec := answer(h, admin, "BCDF-GHJK", "steal"); rec.Code != 422 {
+				t.Fatalf("unknown action: %d %s", rec.Code, rec.Body)
+			}
+
+			// A viewer approves for themselves and stays a viewer.
+			viewer := viewerSession(t, h, admin)
+			vcred, _ := login(t, h, viewer)
+			vb := "Bearer " + vcred
+			if status, _, _ := serveJSON(t, h, "GET", "/api/v1/orgs/acme", "", "", "Authorization", vb); status != 200 {
+				t.Fatalf("viewer reads the org: %d", status)
+			}
+			if status, _, _ := serveJSON(t, h, "GET", "/api/v1/orgs/acme/service-accounts", "", "", "Authorization", vb); status != 403 {
+				t.Fatalf("viewer lists service accounts (admin+): %d", status)
+			}
+			if status, _, _ := serveJSON(t, h, "POST", "/api/v1/orgs/acme/service-accounts", "application/json", `{"name":"nope","role":"viewer","token_ttl_seconds":3600}`, "Authorization", vb); status != 403 {
+				t.Fatalf("viewer creates: %d", status)
+			}
+			// Another person's session is not theirs to see or revoke.
+			_, asid := login(t, h, admin)
+			if status, _, _ := serveJSON(t, h, "DELETE", "/api/v1/me/sessions/"+asid, "", "", "Authorization", vb); status != 404 {
+				t.Fatalf("revoking another's session: %d", status)
+			}
+			if rec := form(h, "/account/sessions/"+asid+"/revoke", nil, viewer); rec.Code != 404 {
+				t.Fatalf("revoking another's session in the console: %d", rec.Code)
+			}
+			_, list, _ := serveJSON(t, h, "GET", "/api/v1/me/sessions", "", "", "Authorization", vb)
+			for _, it := range list["items"].([]any) {
+				if it.(map[string]any)["id"] == asid {
+					t.Fatalf("the viewer sees the admin's session: %v", list)
+				}
+			}
+			// A machine credential has no sessions.
+			status, p, _ := serveJSON(t, h, "GET", "/api/v1/me/sessions", "", "", "Authorization", "Bearer "+accessToken(t, h, env.Account.ID, env.Secret))
+			if status != 403 {
+				t.Fatalf("machine credential lists sessions: %d %v", status, p)
+			}
+			// tollgate logout: DELETE /session with the credential.
+			if status, _, _ := serveJSON(t, h, "DELETE", "/api/v1/session", "", "", "Authorization", vb); status != 204 {
+				t.Fatalf("logout: %d", status)
+			}
+			if status, _, _ := serveJSON(t, h, "GET", "/api/v1/me", "", "", "Authorization", vb); status != 401 {
+				t.Fatalf("after logout: %d", status)
+			}
+
+			// Two redemptions of one approved code at once: one session.
+			dc, uc = startDevice(t, h)
+			answer(h, admin, uc, "approve")
+			var mu sync.Mutex
+			codes := map[int]int{}
+			var wg sync.WaitGroup
+			for range 8 {
+				wg.Go(func() {
+					status, _ := poll(t, h, dc)
+					mu.Lock()
+					codes[status]++
+					mu.Unlock()
+				})
+			}
+			wg.Wait()
+			if codes[200] != 1 || codes[400] != 7 {
+				t.Fatalf("concurrent redemptions answered %v, want one 200 and seven 400", codes)
+			}
+		})
+	}
+}
+
+// accessToken gets a service account's access token.
+func accessToken(t *testing.T, h http.Handler, id, secret string) string {
+	t.Helper()
+	status, v, _ := serveJSON(t, h, "POST", "/oauth2/token", formType, url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}.Encode())
+	if status != 200 {
+		t.Fatalf("token: %d %v", status, v)
+	}
+	return v["access_token"].(string)
+}
+
+// TestDeviceGrantLimits: wrong codes on /device are limited per person and
+// address, and so are device logins started per address.
+func TestDeviceGrantLimits(t *testing.T) {
+	for name, env := range deviceStores(t, authn.Limits{Device: authn.Rate{N: 3, Per: time.Hour}, UserCode: authn.Rate{N: 5, Per: 15 * time.Minute}}) {
+		t.Run(name, func(t *testing.T) {
+			h := env.Handler
+			admin := consoleSession(t, h)
+			_, uc := startDevice(t, h)
+			for i := range 5 {
+				if rec := answer(h, admin, "BCDF-GHJK", ""); rec.Code != 404 {
+					t.Fatalf("wrong code %d: %d", i, rec.Code)
+				}
+			}
+			rec := answer(h, admin, uc, "") // the right one, but over the limit
+			if rec.Code != 429 || rec.Header().Get("Retry-After") == "" {
+				t.Fatalf("sixth try: %d %v", rec.Code, rec.Header())
+			}
+			env.clock.Add(3 * time.Minute) // one more try refills
+			if rec := answer(h, admin, uc, ""); rec.Code != 200 {
+				t.Fatalf("after the wait: %d %s", rec.Code, rec.Body)
+			}
+
+			startDevice(t, h)
+			startDevice(t, h) // three started in all
+			status, v, hd := serveJSON(t, h, "POST", "/oauth2/device_authorization", formType, "client_id=tollgate-cli")
+			if status != 429 || hd.Get("Retry-After") == "" || v["error"] == nil {
+				t.Fatalf("fourth device authorization: %d %v", status, v)
+			}
+		})
+	}
+}
