@@ -101,6 +101,18 @@ func (h *tf) resourceSchema(typ string) *tfprotov6.Schema {
 	return s
 }
 
+// attribute returns an attribute of a resource type's schema.
+func (h *tf) attribute(typ, name string) *tfprotov6.SchemaAttribute {
+	h.t.Helper()
+	for _, a := range h.resourceSchema(typ).Block.Attributes {
+		if a.Name == name {
+			return a
+		}
+	}
+	h.t.Fatalf("%s has no attribute %s", typ, name)
+	return nil
+}
+
 // res is a resource in the state.
 type res struct {
 	typ     string

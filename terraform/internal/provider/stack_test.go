@@ -26,19 +26,26 @@ type stack struct {
 // TOLLGATE_TEST_POSTGRES is set (CI requires it), one on PostgreSQL.
 func eachStore(t *testing.T, f func(t *testing.T, s *stack)) {
 	t.Helper()
-	for name, env := range stacktest.Stores(t, stacktest.Options{}) {
-		t.Run(name, func(t *testing.T) {
-			srv := httptest.NewServer(env.Handler)
-			t.Cleanup(srv.Close)
-			s := &stack{url: srv.URL, env: env}
-			c, err := client.New(srv.URL, "", client.WithHTTPClient(s.session(t)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			s.admin = c
-			f(t, s)
-		})
+	for name, env := range stacktest.Stores(t, options) {
+		t.Run(name, func(t *testing.T) { f(t, serve(t, env)) })
 	}
+}
+
+// options are the test stacks': usage (last_used_at) is written soon.
+var options = stacktest.Options{UsageFlushEvery: 50 * time.Millisecond}
+
+// serve serves env on a loopback port for t.
+func serve(t *testing.T, env *stacktest.Env) *stack {
+	t.Helper()
+	srv := httptest.NewServer(env.Handler)
+	t.Cleanup(srv.Close)
+	s := &stack{url: srv.URL, env: env}
+	c, err := client.New(srv.URL, "", client.WithHTTPClient(s.session(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.admin = c
+	return s
 }
 
 // session returns an HTTP client signed in as the super admin, its
@@ -57,11 +64,18 @@ func (s *stack) session(t *testing.T) *http.Client {
 	return hc
 }
 
+// providerSession makes the provider act through a session of the super
+// admin of its own.
+func providerSession(t *testing.T, s *stack) provider.Option {
+	t.Helper()
+	return provider.WithHTTPClient(s.session(t))
+}
+
 // superAdmin returns the provider configured for organization acme,
 // acting as the super admin through a session of its own.
 func (s *stack) superAdmin(t *testing.T) *tf {
 	t.Helper()
-	return configured(t, cfg{"server": s.url, "organization": "acme"}, provider.WithHTTPClient(s.session(t)))
+	return configured(t, cfg{"server": s.url, "organization": "acme"}, providerSession(t, s))
 }
 
 // check calls /check with a bearer token and extra headers (name, value
@@ -102,12 +116,4 @@ func (s *stack) account(t *testing.T, name string, role client.CredentialRole) *
 		t.Fatal(err)
 	}
 	return sa
-}
-
-// equal fails t unless got equals want.
-func equal[T comparable](t *testing.T, what string, got, want T) {
-	t.Helper()
-	if got != want {
-		t.Fatalf("%s = %v, want %v", what, got, want)
-	}
 }
