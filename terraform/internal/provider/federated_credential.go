@@ -47,7 +47,7 @@ func federatedCredentialSchema() schema.Schema {
 			"that meet exact conditions, and a workload trades such a token for the account's access token (RFC 8693 token exchange, or the RFC 7523 JWT bearer grant). " +
 			"Every condition is compared by exact equality; there are no wildcards. Any change replaces the credential.",
 		Attributes: map[string]schema.Attribute{
-			"id":           computedString("The federated credential's ID."),
+			"id":           computedString("The federated credential's ID (`fed_…`)."),
 			"organization": organizationAttribute(),
 			"service_account_id": schema.StringAttribute{
 				Required: true, MarkdownDescription: "The service account a matching token acts as.", PlanModifiers: replace,

@@ -47,7 +47,7 @@ func serviceAccountKeySchema() schema.Schema {
 		MarkdownDescription: "A public key of a service account, for `private_key_jwt` client authentication (RFC 7523): " +
 			"the workload signs a client assertion with the private key, which never reaches Tollgate or Terraform.",
 		Attributes: map[string]schema.Attribute{
-			"id":           computedString("The key's ID."),
+			"id":           computedString("The key's ID (`ck_…`)."),
 			"organization": organizationAttribute(),
 			"service_account_id": schema.StringAttribute{
 				Required: true, MarkdownDescription: "The service account the key belongs to. A change replaces the key.",
