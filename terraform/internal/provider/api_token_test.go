@@ -171,6 +171,19 @@ func TestAPITokenRefusals(t *testing.T) {
 		_, diags = h.tryCreate("tollgate_api_token", cfg{"name": "web", "service_account_id": sa.str("id"), "kind": "private", "role": "admin"})
 		wantDiag(t, diags, "[role]", `code "invalid"`)
 		wantDiag(t, h.validate("tollgate_api_token", cfg{"name": "web", "service_account_id": sa.str("id"), "kind": "secret"}), "[kind]")
+		// An explicit role the new owner cannot hold: the reassignment
+		// lowers it, and the apply says so.
+		member := h.create("tollgate_service_account", cfg{"name": "member", "role": "member", "token_ttl_seconds": 600})
+		c := cfg{"name": "m", "service_account_id": member.str("id"), "kind": "private", "role": "member"}
+		tok := h.create("tollgate_api_token", c)
+		c["service_account_id"] = sa.str("id")
+		h.refresh(tok)
+		p := h.plan("tollgate_api_token", tok, c)
+		if len(p.replace) > 0 {
+			t.Fatalf("reassigning replaces %v", p.replace)
+		}
+		_, diags = h.applyPlan("tollgate_api_token", tok, c, p)
+		wantDiag(t, diags, "The API token's role was lowered [role]", `Set role = "viewer"`)
 		wantDiag(t, h.validate("tollgate_api_token", cfg{"name": "web", "service_account_id": sa.str("id"), "kind": "private", "expires_at": "tomorrow"}), "[expires_at]")
 	})
 }

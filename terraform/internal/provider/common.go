@@ -50,7 +50,14 @@ func (b *base) planOrganization(ctx context.Context, req resource.ModifyPlanRequ
 	}
 	var config types.String
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("organization"), &config)...)
-	if resp.Diagnostics.HasError() || config.IsUnknown() {
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if config.IsUnknown() {
+		// Known only at apply: it may name another organization.
+		if !req.State.Raw.IsNull() {
+			resp.RequiresReplace = append(resp.RequiresReplace, path.Root("organization"))
+		}
 		return
 	}
 	org := config.ValueString()

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -19,6 +20,10 @@ import (
 
 // Address is the provider's registry address, which main serves.
 const Address = "registry.terraform.io/tollgate/tollgate"
+
+// requestTimeout bounds each request of the provider's default HTTP
+// client.
+const requestTimeout = time.Minute
 
 // Option changes how the provider reaches Tollgate.
 type Option func(*tollgateProvider)
@@ -148,10 +153,17 @@ func (p *tollgateProvider) Configure(ctx context.Context, req provider.Configure
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	var opts []client.ClientOption
-	if p.httpClient != nil {
-		opts = append(opts, client.WithHTTPClient(p.httpClient))
+	hc := p.httpClient
+	if hc == nil {
+		hc = &http.Client{Timeout: requestTimeout}
 	}
+	// The audit log records the user agent of every change: name the
+	// provider in it.
+	ua := "terraform-provider-tollgate/" + p.version + " " + client.UserAgent
+	opts := []client.ClientOption{client.WithHTTPClient(hc), client.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+		req.Header.Set("User-Agent", ua)
+		return nil
+	})}
 	server = strings.TrimRight(server, "/")
 	admin, err := client.New(server, token, opts...)
 	if err != nil {

@@ -132,6 +132,10 @@ func TestProviderConfig(t *testing.T) {
 		h := s.superAdmin(t)
 		c := cfg{"name": "mover", "role": "viewer", "token_ttl_seconds": 300}
 		sa := h.create("tollgate_service_account", c)
+		c["organization"] = unknown
+		if p := h.plan("tollgate_service_account", sa, c); len(p.replace) != 1 || p.replace[0] != "organization" {
+			t.Fatalf("an organization known only at apply: replace %v", p.replace)
+		}
 		c["organization"] = "beta"
 		moved, replaced := h.apply(sa, c)
 		if len(replaced) != 1 || replaced[0] != "organization" || moved.str("organization") != "beta" {
@@ -148,14 +152,14 @@ func TestProviderConfig(t *testing.T) {
 func TestServiceAccountDataSource(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *stack) {
 		h := s.superAdmin(t)
-		sa := h.create("tollgate_service_account", cfg{"name": "Lookup", "description": "found", "role": "member", "token_ttl_seconds": 900, "disabled": true})
+		sa := h.create("tollgate_service_account", cfg{"name": "Lookup", "description": "found", "role": "member", "token_ttl_seconds": 900, "disabled": true, "require_dpop": true})
 		s.exchange(t, s.env.Account.ID, s.env.Secret) // the stack's own account, now used
 		for _, c := range []cfg{{"id": sa.str("id")}, {"name": "lookup"}, {"name": "LOOKUP", "organization": "acme"}} {
 			got, diags := h.readData("tollgate_service_account", c)
 			if err := diagErrors(diags); err != nil {
 				t.Fatal(err)
 			}
-			for _, name := range []string{"id", "name", "description", "role", "token_ttl_seconds", "client_id", "email", "token_endpoint", "status", "created_at", "created_by", "disabled"} {
+			for _, name := range []string{"id", "name", "description", "role", "token_ttl_seconds", "client_id", "email", "token_endpoint", "status", "created_at", "created_by", "disabled", "require_dpop"} {
 				if fmtValue(got[name]) != fmtValue(sa.attrs()[name]) {
 					t.Fatalf("read by %v: %s = %v, want %v", c, name, got[name], sa.attrs()[name])
 				}

@@ -293,7 +293,8 @@ func (r *serviceAccountResource) ImportState(ctx context.Context, req resource.I
 		return
 	}
 	id := parts[0]
-	if !strings.HasPrefix(id, "sa_") {
+	// Names have at most 20 characters, IDs more: "sa_foo" is a name.
+	if !strings.HasPrefix(id, "sa_") || len(id) <= 20 {
 		if unconfigured(&r.base, &resp.Diagnostics) {
 			return
 		}

@@ -32,6 +32,15 @@ func TestServiceAccount(t *testing.T) {
 		if got.Description != "CI" || got.Role != client.CredentialRoleMember || got.TokenTtlSeconds != 3600 {
 			t.Fatalf("the server has %+v", got)
 		}
+		// The audit log names the provider as the user agent.
+		action := "service_account.created"
+		evs, err := client.Decode[client.AuditEventList](s.admin.ListAuditEvents(ctx, "acme", &client.ListAuditEventsParams{Action: &action, TargetId: &id}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs.Items) != 1 || !strings.HasPrefix(evs.Items[0].UserAgent, "terraform-provider-tollgate/test ") || evs.Items[0].Actor.Name != "admin@example.com" {
+			t.Fatalf("audit events %+v", evs.Items)
+		}
 
 		// In place: description, role, disabled, require_dpop.
 		c = cfg{"name": "ci-runner", "description": "CI runner", "role": "viewer", "token_ttl_seconds": 3600, "disabled": true, "require_dpop": true}
@@ -82,6 +91,11 @@ func TestServiceAccount(t *testing.T) {
 				t.Fatalf("import %s:\n got %v\nwant %v", importID, got, want)
 			}
 			h.wantNoChanges(imported, c0(sa))
+		}
+		// A name may look like an ID's prefix.
+		lookalike := h.create(typ, cfg{"name": "sa_lookalike", "role": "viewer", "token_ttl_seconds": 300})
+		if imported := h.importState(typ, "sa_lookalike"); imported.str("id") != lookalike.str("id") {
+			t.Fatalf("import by the name sa_lookalike found %v", imported.attrs())
 		}
 		_, diags := h.tryImport(typ, "acme/no-such-account")
 		wantDiag(t, diags, "no service account named no-such-account")
