@@ -1,6 +1,10 @@
 package provider_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -189,4 +193,55 @@ func TestServiceAccountDataSource(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	})
+}
+
+// TestLoginCredential: a super admin's `tollgate login` credential (tgc_,
+// from the device grant, approved on the console's /device page) is the
+// provider's token: it manages service accounts, and the audit log says
+// the person did it via CLI.
+func TestLoginCredential(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *stack) {
+		h := configured(t, cfg{"server": s.url, "token": s.login(t), "organization": "acme"})
+		sa := h.create("tollgate_service_account", cfg{"name": "by-login", "role": "member", "token_ttl_seconds": 600})
+		h.wantNoChanges(sa, cfg{"name": "by-login", "role": "member", "token_ttl_seconds": 600})
+		var found bool
+		for ev, err := range s.admin.AuditEvents(t.Context(), "acme", client.ListAuditEventsParams{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Action == "service_account.created" && ev.Target.Id == sa.str("id") {
+				found = ev.Actor.Name == "admin@example.com" && fmt.Sprint(ev.Details["via"]) == "cli"
+				break
+			}
+		}
+		if !found {
+			t.Fatal("the account's creation is not audited as the person via CLI")
+		}
+		h.destroy(sa)
+	})
+}
+
+// login signs the super admin in at the command line as `tollgate login`
+// does, approving the code with a console session, and returns the tgc_
+// credential.
+func (s *stack) login(t *testing.T) string {
+	t.Helper()
+	post := func(hc *http.Client, path string, form url.Values) map[string]any {
+		resp, err := hc.PostForm(s.url+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		json.NewDecoder(resp.Body).Decode(&v)
+		if resp.StatusCode != 200 {
+			t.Fatalf("POST %s: %d %v", path, resp.StatusCode, v)
+		}
+		return v
+	}
+	da := post(http.DefaultClient, "/oauth2/device_authorization", url.Values{"client_id": {"tollgate-cli"}})
+	post(s.session(t), "/device", url.Values{"user_code": {da["user_code"].(string)}, "action": {"approve"}})
+	tok := post(http.DefaultClient, "/oauth2/token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"},
+		"client_id": {"tollgate-cli"}, "device_code": {da["device_code"].(string)}})
+	return tok["access_token"].(string)
 }
