@@ -27,20 +27,7 @@ import (
 // polling meanwhile, saves the credential of its new CLI session (0600,
 // under the user's config directory) for the admin commands to use.
 func runLogin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlags("login", stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tollgate login --server URL\n\nSigns you in at the command line: approve the code it shows on the console's /device page.\nThe credential is saved under your config directory and used by the admin commands.")
-		fs.PrintDefaults()
-	}
-	server := fs.String("server", getenv("TOLLGATE_SERVER"), "the Tollgate server's URL (env TOLLGATE_SERVER)")
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
-	}
-	base, err := serverURL(*server)
-	if err != nil {
-		return err
-	}
-	path, err := credentialsPath(getenv)
+	base, path, err := loginFlags("login", "Signs you in at the command line: approve the code it shows on the console's /device page.\nThe credential is saved under your config directory and used by the admin commands.", args, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -99,16 +86,7 @@ func loginError(server string, err error) error {
 // the saved credential on the server and forgets it here; a session the
 // server has already ended is forgotten all the same.
 func runLogout(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlags("logout", stderr)
-	server := fs.String("server", getenv("TOLLGATE_SERVER"), "the Tollgate server's URL (env TOLLGATE_SERVER)")
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
-	}
-	base, err := serverURL(*server)
-	if err != nil {
-		return err
-	}
-	path, err := credentialsPath(getenv)
+	base, path, err := loginFlags("logout", "Revokes the session \"tollgate login\" saved for the server, and forgets it.", args, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -135,6 +113,25 @@ func runLogout(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	fmt.Fprintf(stdout, "Logged out of %s\n", base)
 	return nil
+}
+
+// loginFlags parses the flags of login and logout (--server alone) and
+// returns the server's URL and the credentials file's path.
+func loginFlags(name, about string, args []string, getenv func(string) string, stderr io.Writer) (server, path string, err error) {
+	fs := newFlags(name, stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: tollgate %s --server URL\n\n%s\n", name, about)
+		fs.PrintDefaults()
+	}
+	raw := fs.String("server", getenv("TOLLGATE_SERVER"), "the Tollgate server's URL (env TOLLGATE_SERVER)")
+	if err := parseNoArgs(fs, args); err != nil {
+		return "", "", err
+	}
+	if server, err = serverURL(*raw); err != nil {
+		return "", "", err
+	}
+	path, err = credentialsPath(getenv)
+	return server, path, err
 }
 
 // parseNoArgs parses the flags of a command that takes no arguments.

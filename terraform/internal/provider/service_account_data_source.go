@@ -9,7 +9,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
-	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/tollgate/tollgate/client"
 )
@@ -23,22 +22,12 @@ func newServiceAccountDataSource() datasource.DataSource { return &serviceAccoun
 
 var _ datasource.DataSourceWithConfigValidators = (*serviceAccountDataSource)(nil)
 
+// serviceAccountDataModel is the resource's model and when the account
+// was last used, which only the data source shows (it changes with every
+// token).
 type serviceAccountDataModel struct {
-	ID              types.String      `tfsdk:"id"`
-	Organization    types.String      `tfsdk:"organization"`
-	Name            types.String      `tfsdk:"name"`
-	Description     types.String      `tfsdk:"description"`
-	Role            types.String      `tfsdk:"role"`
-	TokenTTLSeconds types.Int64       `tfsdk:"token_ttl_seconds"`
-	Disabled        types.Bool        `tfsdk:"disabled"`
-	RequireDPoP     types.Bool        `tfsdk:"require_dpop"`
-	ClientID        types.String      `tfsdk:"client_id"`
-	Email           types.String      `tfsdk:"email"`
-	TokenEndpoint   types.String      `tfsdk:"token_endpoint"`
-	Status          types.String      `tfsdk:"status"`
-	CreatedAt       timetypes.RFC3339 `tfsdk:"created_at"`
-	CreatedBy       types.String      `tfsdk:"created_by"`
-	LastUsedAt      timetypes.RFC3339 `tfsdk:"last_used_at"`
+	serviceAccountModel
+	LastUsedAt timetypes.RFC3339 `tfsdk:"last_used_at"`
 }
 
 func (d *serviceAccountDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -116,14 +105,7 @@ func (d *serviceAccountDataSource) Read(ctx context.Context, req datasource.Read
 		apiError(&resp.Diagnostics, "Cannot read the service account", err, nil)
 		return
 	}
-	m = serviceAccountDataModel{
-		ID: types.StringValue(sa.Id), Organization: types.StringValue(org), Name: types.StringValue(sa.Name),
-		Description: types.StringValue(sa.Description), Role: types.StringValue(string(sa.Role)),
-		TokenTTLSeconds: types.Int64Value(int64(sa.TokenTtlSeconds)), Disabled: types.BoolValue(sa.Status == client.ServiceAccountStatusDisabled),
-		RequireDPoP: types.BoolValue(sa.RequireDpop != nil && *sa.RequireDpop), ClientID: types.StringValue(sa.ClientId),
-		Email: types.StringValue(sa.Email), TokenEndpoint: types.StringValue(sa.TokenEndpoint), Status: types.StringValue(string(sa.Status)),
-		CreatedAt: timetypes.NewRFC3339TimeValue(sa.CreatedAt), CreatedBy: types.StringValue(sa.CreatedBy),
-		LastUsedAt: timetypes.NewRFC3339TimePointerValue(sa.LastUsedAt),
-	}
+	fromServiceAccount(&m.serviceAccountModel, org, sa)
+	m.LastUsedAt = timetypes.NewRFC3339TimePointerValue(sa.LastUsedAt)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
