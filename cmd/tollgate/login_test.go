@@ -174,13 +174,12 @@ func TestLoginEndToEnd(t *testing.T) {
 
 // deviceLogin signs c's person in at the command line as "tollgate login"
 // does, approving the code with c's console session, and returns the
-// tgc_ credential.
+// tgc_ credential. Both OAuth answers are checked against the OpenAPI
+// document.
 func deviceLogin(t *testing.T, c *client) string {
 	t.Helper()
-	status, da, _ := oauthCall(t, c.base, "/oauth2/device_authorization", "", "", false, url.Values{"client_id": {"tollgate-cli"}})
-	if status != 200 {
-		t.Fatalf("device authorization: %d %v", status, da)
-	}
+	const form = "application/x-www-form-urlencoded"
+	da := c.do("POST", "/oauth2/device_authorization", "client_id=tollgate-cli", "Content-Type", form).want(t, 200).JSON()
 	resp, err := c.http.PostForm(c.base+"/device", url.Values{"user_code": {da["user_code"].(string)}, "action": {"approve"}})
 	if err != nil {
 		t.Fatal(err)
@@ -189,10 +188,11 @@ func deviceLogin(t *testing.T, c *client) string {
 	if resp.StatusCode != 200 {
 		t.Fatalf("approve: %d", resp.StatusCode)
 	}
-	status, tok, _ := oauthCall(t, c.base, "/oauth2/token", "", "", false, url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"},
-		"client_id": {"tollgate-cli"}, "device_code": {da["device_code"].(string)}})
-	if status != 200 {
-		t.Fatalf("device token: %d %v", status, tok)
+	body := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "client_id": {"tollgate-cli"}, "device_code": {da["device_code"].(string)}}.Encode()
+	tok := c.do("POST", "/oauth2/token", body, "Content-Type", form).want(t, 200).JSON()
+	// Spent: the same code again is invalid_grant, as documented.
+	if r := c.do("POST", "/oauth2/token", body, "Content-Type", form); r.Status != 400 || r.JSON()["error"] != "invalid_grant" {
+		t.Fatalf("a spent device code: %s", r)
 	}
 	return tok["access_token"].(string)
 }
