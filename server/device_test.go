@@ -114,7 +114,14 @@ func login(t *testing.T, h http.Handler, cookie *http.Cookie) (string, string) {
 // session.
 func viewerSession(t *testing.T, h http.Handler, admin *http.Cookie) *http.Cookie {
 	t.Helper()
-	req := httptest.NewRequest("POST", "/api/v1/orgs/acme/invitations", strings.NewReader(`{"email":"viewer@example.com","role":"viewer"}`))
+	return memberSession(t, h, admin, "acme", "viewer@example.com", "viewer")
+}
+
+// memberSession has admin invite email into org with role, the invitee
+// accept in the console, and returns the invitee's console session.
+func memberSession(t *testing.T, h http.Handler, admin *http.Cookie, org, email, role string) *http.Cookie {
+	t.Helper()
+	req := httptest.NewRequest("POST", "/api/v1/orgs/"+org+"/invitations", strings.NewReader(`{"email":"`+email+`","role":"`+role+`"}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.AddCookie(admin)
 	rec := httptest.NewRecorder()
@@ -126,7 +133,7 @@ func viewerSession(t *testing.T, h http.Handler, admin *http.Cookie) *http.Cooki
 		t.Fatalf("invite: %d %s", rec.Code, rec.Body)
 	}
 	u, _ := url.Parse(inv.AcceptURL)
-	acc := form(h, "/invitations/accept", url.Values{"token": {u.Query().Get("token")}, "name": {"Vera Viewer"}, "password": {"viewer-password-1"}}, nil)
+	acc := form(h, "/invitations/accept", url.Values{"token": {u.Query().Get("token")}, "name": {"Member " + email}, "password": {"password-of-" + email}}, nil)
 	if acc.Code != http.StatusSeeOther {
 		t.Fatalf("accept: %d %s", acc.Code, acc.Body)
 	}
@@ -426,6 +433,146 @@ func TestDeviceGrantLimits(t *testing.T) {
 			status, v, hd := serveJSON(t, h, "POST", "/oauth2/device_authorization", formType, "client_id=tollgate-cli")
 			if status != 429 || hd.Get("Retry-After") == "" || v["error"] == nil {
 				t.Fatalf("fourth device authorization: %d %v", status, v)
+			}
+		})
+	}
+}
+
+// TestDeviceConsoleCSRF: the console's /device form and its session
+// revocation are refused from another site (Sec-Fetch-Site, or a foreign
+// Origin from a browser that sends no Sec-Fetch-Site), so that a page
+// elsewhere can neither approve a login waiting for a code it knows (the
+// attacker's own, making the victim's approval give the attacker's CLI
+// the victim's session) nor sign a person's command line out.
+func TestDeviceConsoleCSRF(t *testing.T) {
+	for name, env := range deviceStores(t, authn.Limits{}) {
+		t.Run(name, func(t *testing.T) {
+			h := env.Handler
+			admin := consoleSession(t, h)
+			cred, sid := login(t, h, admin)
+			dc, uc := startDevice(t, h)
+			crossSite := [][]string{{"Sec-Fetch-Site", "cross-site"}, {"Sec-Fetch-Site", "same-site"}, {"Origin", "https://evil.example"}}
+			for _, hd := range crossSite {
+				for _, action := range []string{"approve", "deny", ""} {
+					if rec := form(h, "/device", url.Values{"user_code": {uc}, "action": {action}}, admin, hd...); rec.Code != http.StatusForbidden {
+						t.Fatalf("cross-site POST /device %s with %v: %d %s", action, hd, rec.Code, rec.Body)
+					}
+				}
+				if rec := form(h, "/account/sessions/"+sid+"/revoke", nil, admin, hd...); rec.Code != http.StatusForbidden {
+					t.Fatalf("cross-site revoke with %v: %d %s", hd, rec.Code, rec.Body)
+				}
+			}
+			// Nothing was answered or revoked.
+			env.clock.Add(10 * time.Second)
+			wantPoll(t, h, dc, 400, "authorization_pending")
+			if status, _, _ := serveJSON(t, h, "GET", "/api/v1/me", "", "", "Authorization", "Bearer "+cred); status != 200 {
+				t.Fatalf("the CLI session after cross-site revocations: %d", status)
+			}
+			// The console itself, same origin, may.
+			if rec := form(h, "/device", url.Values{"user_code": {uc}, "action": {"approve"}}, admin, "Sec-Fetch-Site", "same-origin"); rec.Code != 200 {
+				t.Fatalf("same-origin approve: %d %s", rec.Code, rec.Body)
+			}
+			if rec := form(h, "/account/sessions/"+sid+"/revoke", nil, admin, "Origin", "http://example.com"); rec.Code != http.StatusSeeOther {
+				t.Fatalf("same-origin revoke: %d %s", rec.Code, rec.Body)
+			}
+			if status, _, _ := serveJSON(t, h, "GET", "/api/v1/me", "", "", "Authorization", "Bearer "+cred); status != 401 {
+				t.Fatalf("the CLI session after its revocation: %d", status)
+			}
+		})
+	}
+}
+
+// TestDeviceCLITenantsAndRoles: a CLI credential acts with its person's
+// memberships as they are at each request. An admin of acme is 404 in an
+// org they do not belong to; a super admin demoted to viewer by another
+// super admin acts as a viewer at once; a removed member loses the org at
+// once.
+func TestDeviceCLITenantsAndRoles(t *testing.T) {
+	for name, env := range deviceStores(t, authn.Limits{}) {
+		t.Run(name, func(t *testing.T) {
+			h := env.Handler
+			admin := consoleSession(t, h)
+			as := func(bearer, method, path, body string) int {
+				t.Helper()
+				ct := ""
+				if body != "" {
+					ct = "application/json"
+				}
+				status, _, _ := serveJSON(t, h, method, path, ct, body, "Authorization", "Bearer "+bearer)
+				return status
+			}
+			if status, v, _ := serveJSON(t, h, "POST", "/api/v1/orgs", "application/json", `{"slug":"globex","name":"Globex"}`, "Cookie", "tollgate_session="+admin.Value); status != 201 {
+				t.Fatalf("create globex: %d %v", status, v)
+			}
+			status, sa, _ := serveJSON(t, h, "POST", "/api/v1/orgs/globex/service-accounts", "application/json", `{"name":"globex-sa","role":"viewer","token_ttl_seconds":3600}`, "Cookie", "tollgate_session="+admin.Value)
+			if status != 201 {
+				t.Fatalf("create globex-sa: %d %v", status, sa)
+			}
+			globexSA := "/api/v1/orgs/globex/service-accounts/" + sa["id"].(string)
+
+			// An admin of acme, at the command line, in globex: 404.
+			alice, _ := login(t, h, memberSession(t, h, admin, "acme", "alice@example.com", "admin"))
+			if got := as(alice, "GET", "/api/v1/orgs/acme/service-accounts", ""); got != 200 {
+				t.Fatalf("alice lists acme's service accounts: %d", got)
+			}
+			for _, tc := range []struct{ method, path, body string }{
+				{"GET", "/api/v1/orgs/globex", ""},
+				{"PATCH", "/api/v1/orgs/globex", `{"name":"Mine"}`},
+				{"GET", "/api/v1/orgs/globex/members", ""},
+				{"GET", "/api/v1/orgs/globex/service-accounts", ""},
+				{"POST", "/api/v1/orgs/globex/service-accounts", `{"name":"x","role":"viewer","token_ttl_seconds":3600}`},
+				{"GET", globexSA, ""},
+				{"DELETE", globexSA, ""},
+				{"GET", "/api/v1/orgs/globex/audit-events", ""},
+				{"POST", "/api/v1/orgs/globex/invitations", `{"email":"eve@example.com","role":"viewer"}`},
+			} {
+				if got := as(alice, tc.method, tc.path, tc.body); got != 404 {
+					t.Fatalf("alice %s %s: %d, want 404", tc.method, tc.path, got)
+				}
+			}
+
+			// A super admin logs in at the command line, then another
+			// super admin demotes them to viewer: the credential acts as
+			// a viewer from the next request on.
+			bob, _ := login(t, h, memberSession(t, h, admin, "acme", "bob@example.com", "super_admin"))
+			if got := as(bob, "POST", "/api/v1/orgs/acme/service-accounts", `{"name":"bob-made","role":"viewer","token_ttl_seconds":3600}`); got != 201 {
+				t.Fatalf("bob, super admin, creates: %d", got)
+			}
+			_, me, _ := serveJSON(t, h, "GET", "/api/v1/me", "", "", "Authorization", "Bearer "+bob)
+			bobID := me["user"].(map[string]any)["id"].(string)
+			if status, v, _ := serveJSON(t, h, "PATCH", "/api/v1/orgs/acme/members/"+bobID, "application/json", `{"role":"viewer"}`, "Cookie", "tollgate_session="+admin.Value); status != 200 || v["role"] != "viewer" {
+				t.Fatalf("demote bob: %d %v", status, v)
+			}
+			for _, tc := range []struct{ method, path, body string }{
+				{"POST", "/api/v1/orgs/acme/service-accounts", `{"name":"bob-again","role":"viewer","token_ttl_seconds":3600}`},
+				{"GET", "/api/v1/orgs/acme/service-accounts", ""},
+				{"PATCH", "/api/v1/orgs/acme", `{"name":"Bob's"}`},
+				{"GET", "/api/v1/orgs/acme/members", ""},
+				{"POST", "/api/v1/orgs/acme/invitations", `{"email":"eve@example.com","role":"viewer"}`},
+			} {
+				if got := as(bob, tc.method, tc.path, tc.body); got != 403 {
+					t.Fatalf("bob, demoted to viewer, %s %s: %d, want 403", tc.method, tc.path, got)
+				}
+			}
+			if got := as(bob, "GET", "/api/v1/orgs/acme", ""); got != 200 {
+				t.Fatalf("bob, viewer, reads the org: %d", got)
+			}
+
+			// Removed from acme, the credential loses it at once.
+			if status, _, _ := serveJSON(t, h, "DELETE", "/api/v1/orgs/acme/members/"+bobID, "", "", "Cookie", "tollgate_session="+admin.Value); status != 204 {
+				t.Fatalf("remove bob: %d", status)
+			}
+			for _, tc := range []struct{ method, path, body string }{
+				{"GET", "/api/v1/orgs/acme", ""},
+				{"GET", "/api/v1/orgs/acme/audit-events", ""},
+				{"POST", "/api/v1/orgs/acme/service-accounts", `{"name":"bob-gone","role":"viewer","token_ttl_seconds":3600}`},
+			} {
+				if got := as(bob, tc.method, tc.path, tc.body); got != 404 {
+					t.Fatalf("bob, removed, %s %s: %d, want 404", tc.method, tc.path, got)
+				}
+			}
+			if status, me, _ := serveJSON(t, h, "GET", "/api/v1/me", "", "", "Authorization", "Bearer "+bob); status != 200 || len(me["memberships"].([]any)) != 0 {
+				t.Fatalf("bob's /me after removal: %d %v", status, me)
 			}
 		})
 	}

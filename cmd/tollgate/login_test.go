@@ -196,3 +196,69 @@ func deviceLogin(t *testing.T, c *client) string {
 	}
 	return tok["access_token"].(string)
 }
+
+// TestSessionsAndDeviceMatchOpenAPI checks the answers of the sessions
+// endpoints and of each step of the device grant against the OpenAPI
+// document, on each store: the lists and revocations of a person's
+// sessions, with the cookie and with a tgc_ credential; every refusal of
+// the device authorization endpoint and of the device grant, including
+// the limit on logins started.
+func TestSessionsAndDeviceMatchOpenAPI(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			ts := startServer(t, db(t), map[string]string{"TOLLGATE_LIMIT_DEVICE": "4/1h"})
+			admin := newClient(t, ts.URL)
+			admin.signIn("admin@example.com", adminPassword)
+			cli := newClient(t, ts.URL)
+			cli.bearer = deviceLogin(t, admin) // one login started
+			list := admin.do("GET", "/api/v1/me/sessions", nil).want(t, 200).JSON()["items"].([]any)
+			if len(list) != 2 {
+				t.Fatalf("sessions %v", list)
+			}
+			var cliSession string
+			for _, it := range cli.do("GET", "/api/v1/me/sessions", nil).want(t, 200).JSON()["items"].([]any) {
+				if s := it.(map[string]any); s["current"] == true {
+					cliSession = s["id"].(string)
+				}
+			}
+			cli.do("DELETE", "/api/v1/me/sessions/ses_06h3q2fh6v973b1jftkxtvv04w", nil).want(t, 404, "not_found")
+			cli.do("DELETE", "/api/v1/me/sessions/nope", nil).want(t, 404, "not_found")
+			newClient(t, ts.URL).do("GET", "/api/v1/me/sessions", nil).want(t, 401, "unauthenticated")
+
+			device := func(form url.Values, status int, code string) map[string]any {
+				t.Helper()
+				got, v, _ := oauthCall(t, ts.URL, "/oauth2/device_authorization", "", "", false, form)
+				if got != status || (code != "" && v["error"] != code) {
+					t.Fatalf("device authorization %v: %d %v, want %d %s", form, got, v, status, code)
+				}
+				return v
+			}
+			device(url.Values{}, 400, "invalid_request")
+			device(url.Values{"client_id": {"tollgate-cli"}, "scope": {"admin"}}, 400, "invalid_scope")
+			device(url.Values{"client_id": {"someone-else"}}, 401, "invalid_client") // two started
+			da := device(url.Values{"client_id": {"tollgate-cli"}}, 200, "")         // three
+			poll := func(form url.Values, status int, code string) {
+				t.Helper()
+				form.Set("grant_type", "urn:ietf:params:oauth:grant-type:device_code")
+				if got, v, _ := oauthCall(t, ts.URL, "/oauth2/token", "", "", false, form); got != status || v["error"] != code {
+					t.Fatalf("device grant %v: %d %v, want %d %s", form, got, v, status, code)
+				}
+			}
+			dc := da["device_code"].(string)
+			poll(url.Values{"client_id": {"tollgate-cli"}, "device_code": {dc}}, 400, "authorization_pending")
+			poll(url.Values{"client_id": {"tollgate-cli"}, "device_code": {dc}}, 400, "slow_down")
+			poll(url.Values{"client_id": {"tollgate-cli"}, "device_code": {"tgd_unknown"}}, 400, "invalid_grant")
+			poll(url.Values{"client_id": {"tollgate-cli"}}, 400, "invalid_request")
+			poll(url.Values{"client_id": {"tollgate-cli"}, "client_secret": {"x"}, "device_code": {dc}}, 401, "invalid_client")
+			device(url.Values{"client_id": {"tollgate-cli"}}, 200, "") // four
+			if v := device(url.Values{"client_id": {"tollgate-cli"}}, 429, "slow_down"); v["error_description"] == "" {
+				t.Fatalf("limited device authorization %v", v)
+			}
+
+			// The person revokes the CLI's session from the browser.
+			admin.do("DELETE", "/api/v1/me/sessions/"+cliSession, nil).want(t, 204)
+			cli.do("GET", "/api/v1/me/sessions", nil).want(t, 401, "unauthenticated")
+			admin.do("DELETE", "/api/v1/me/sessions/"+cliSession, nil).want(t, 404, "not_found")
+		})
+	}
+}
