@@ -72,6 +72,7 @@ type Authenticator struct {
 	negative  *cache[struct{}]      // unknown well-formed credentials: keyed hash, "client:" ID, "session:" hash
 	sessions  *cache[struct{}]      // sessions this process has seen valid, by "session:" hash
 	preflight *cache[bool]          // by origin
+	polling   map[string]struct{}   // device codes being polled now, by keyed hash
 	usage     usage
 	sampler   sampler
 
@@ -126,7 +127,7 @@ func New(store tollgate.Store, a *app.App, km *keys.Manager, kr *credential.Keyr
 		password: newLimiter("password", cfg.Limits.Password), client: newLimiter("client", cfg.Limits.Client), bearer: newAddressLimiter("bearer", cfg.Limits.Bearer),
 		device: newAddressLimiter("device", cfg.Limits.Device), userCode: newLimiter("user_code", cfg.Limits.UserCode),
 		clients: newCache[*clientEntry](), trusts: newCache[*trustEntry](), members: newCache[tollgate.Role](), creds: newCache[*credEntry](),
-		negative: newCache[struct{}](), sessions: newCache[struct{}](), preflight: newCache[bool](), usage: newUsage(),
+		negative: newCache[struct{}](), sessions: newCache[struct{}](), preflight: newCache[bool](), polling: map[string]struct{}{}, usage: newUsage(),
 		dummy: kr.Hash("tollgate: no such client"), dummyPassword: credential.HashPassword(credential.NewPassword(), a.Argon2()),
 		federation: cfg.Federation, onceJobs: make(chan *onceJob, maxOnceBatch), quit: make(chan struct{})}
 	au.metrics = newMetrics(reg, au)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/app"
+	"github.com/tollgate/tollgate/oauth"
 )
 
 // DeviceStart admits a device authorization request (`tollgate login`)
@@ -41,4 +42,34 @@ func (a *Authenticator) UserCode(ctx context.Context, req Request, ac app.Actor,
 		a.userCode.refund(ac.ID, req.IP, now)
 	}
 	return err
+}
+
+// errPollInFlight answers a poll of a device code that this process is
+// answering another poll of: the client polls too fast (RFC 8628 §3.5).
+var errPollInFlight = oauth.Fail(oauth.CodeSlowDown, "polling too fast: wait for the answer to one poll, then the interval, before the next")
+
+// DeviceCode runs redeem, which answers a poll of the token endpoint's
+// device grant (RFC 8628 §3.4) with deviceCode, unless this process is
+// answering another poll of the same code: that one is slow_down, without
+// the store. Anyone may start a device login and poll its code, and
+// concurrent polls of one code conflict in the store (PostgreSQL's
+// serializable transactions retry, then fail); one at a time per process
+// keeps them few.
+func (a *Authenticator) DeviceCode(ctx context.Context, req Request, deviceCode string, redeem func() error) error {
+	key := string(a.keyring.Hash("device_code:" + deviceCode))
+	a.mu.Lock()
+	_, busy := a.polling[key]
+	if !busy {
+		a.polling[key] = struct{}{}
+	}
+	a.mu.Unlock()
+	if busy {
+		return errPollInFlight
+	}
+	defer func() {
+		a.mu.Lock()
+		delete(a.polling, key)
+		a.mu.Unlock()
+	}()
+	return redeem()
 }

@@ -40,13 +40,19 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 
 // handleDeviceToken answers the device grant at the token endpoint (RFC
 // 8628 §3.4): authorization_pending, slow_down, access_denied,
-// expired_token, invalid_grant, or the CLI session's credential.
+// expired_token, invalid_grant, or the CLI session's credential. The
+// boundary admits the poll first (authn.DeviceCode).
 func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request, form url.Values) error {
 	req, err := oauth.ParseDeviceCodeRequest(form, r.Header.Get("Authorization"))
 	if err != nil {
 		return err
 	}
-	resp, err := s.app.RedeemDeviceCode(r.Context(), s.anonymous(r), req.ClientID, req.DeviceCode)
+	var resp *oauth.SessionToken
+	err = s.authn.DeviceCode(r.Context(), s.request(r, "token"), req.DeviceCode, func() error {
+		var err error
+		resp, err = s.app.RedeemDeviceCode(r.Context(), s.anonymous(r), req.ClientID, req.DeviceCode)
+		return err
+	})
 	if err != nil {
 		return err
 	}

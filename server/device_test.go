@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -574,6 +575,48 @@ func TestDeviceCLITenantsAndRoles(t *testing.T) {
 			if status, me, _ := serveJSON(t, h, "GET", "/api/v1/me", "", "", "Authorization", "Bearer "+bob); status != 200 || len(me["memberships"].([]any)) != 0 {
 				t.Fatalf("bob's /me after removal: %d %v", status, me)
 			}
+		})
+	}
+}
+
+// TestDeviceGrantConcurrentPolls: anyone may start a device login, so
+// anyone may poll its code from many connections at once. That is polling
+// too fast (slow_down), never a 500: on PostgreSQL, concurrent polls of
+// one code conflict in serializable transactions, and enough of them
+// used to exhaust the retries. The code still works afterwards.
+func TestDeviceGrantConcurrentPolls(t *testing.T) {
+	for name, env := range deviceStores(t, authn.Limits{Bearer: authn.Rate{N: 1 << 20, Per: time.Minute}}) {
+		t.Run(name, func(t *testing.T) {
+			h := env.Handler
+			admin := consoleSession(t, h)
+			dc, uc := startDevice(t, h)
+			body := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "client_id": {"tollgate-cli"}, "device_code": {dc}}.Encode()
+			var mu sync.Mutex
+			answers := map[string]int{}
+			var wg sync.WaitGroup
+			for range 400 {
+				wg.Go(func() {
+					req := httptest.NewRequest("POST", "/oauth2/token", strings.NewReader(body))
+					req.Header.Set("Content-Type", formType)
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, req)
+					var v struct{ Error string }
+					json.Unmarshal(rec.Body.Bytes(), &v)
+					mu.Lock()
+					answers[strconv.Itoa(rec.Code)+" "+v.Error]++
+					mu.Unlock()
+				})
+			}
+			wg.Wait()
+			for answer := range answers {
+				if answer != "400 authorization_pending" && answer != "400 slow_down" {
+					t.Fatalf("400 concurrent polls answered %v", answers)
+				}
+			}
+			if rec := answer(h, admin, uc, "approve"); rec.Code != 200 {
+				t.Fatalf("approve: %d %s", rec.Code, rec.Body)
+			}
+			wantPoll(t, h, dc, 200, "")
 		})
 	}
 }
