@@ -129,6 +129,11 @@ func (a *App) DecideDevice(ctx context.Context, ac Actor, userCode string, appro
 	return d, err
 }
 
+// ErrUnknownDeviceCode is the device grant's answer for a device code that
+// is unknown, was used already, or was issued to another client
+// (invalid_grant): such a code never becomes good.
+var ErrUnknownDeviceCode = oauth.Fail(oauth.CodeInvalidGrant, "the device code is unknown, was used already, or was issued to another client")
+
 // RedeemDeviceCode answers a poll of the token endpoint (RFC 8628 §3.4,
 // §3.5) by clientID with deviceCode. While the person has not answered it
 // is authorization_pending, or slow_down for a poll sooner than the
@@ -143,7 +148,7 @@ func (a *App) DecideDevice(ctx context.Context, ac Actor, userCode string, appro
 func (a *App) RedeemDeviceCode(ctx context.Context, ac Actor, clientID, deviceCode string) (*oauth.SessionToken, error) {
 	ctx, span := tracer.Start(ctx, "app.RedeemDeviceCode")
 	defer span.End()
-	unknown := oauth.Fail(oauth.CodeInvalidGrant, "the device code is unknown, was used already, or was issued to another client")
+	unknown := ErrUnknownDeviceCode
 	if !credential.ValidCredential("tgd_", deviceCode) {
 		return nil, unknown
 	}

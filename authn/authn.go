@@ -59,6 +59,7 @@ type Authenticator struct {
 
 	password, client, bearer *limiter
 	device, userCode         *limiter
+	deviceCode               *limiter // refused polls of the device grant, at Limits.Bearer
 	federation               *federation.Fetcher
 
 	mu sync.Mutex
@@ -69,7 +70,7 @@ type Authenticator struct {
 	trusts    *cache[*trustEntry]   // keys and federated credentials, by service account ID
 	members   *cache[tollgate.Role] // by org ID/user ID
 	creds     *cache[*credEntry]    // by keyed hash of the presented string
-	negative  *cache[struct{}]      // unknown well-formed credentials: keyed hash, "client:" ID, "session:" hash
+	negative  *cache[struct{}]      // unknown well-formed credentials: keyed hash, "client:" ID, "session:" hash, "device_code:" client ID and keyed hash
 	sessions  *cache[struct{}]      // sessions this process has seen valid, by "session:" hash
 	preflight *cache[bool]          // by origin
 	polling   map[string]struct{}   // device codes being polled now, by keyed hash
@@ -126,7 +127,7 @@ func New(store tollgate.Store, a *app.App, km *keys.Manager, kr *credential.Keyr
 	au := &Authenticator{store: store, app: a, keys: km, keyring: kr, clock: clock, cfg: cfg, log: log,
 		password: newLimiter("password", cfg.Limits.Password), client: newLimiter("client", cfg.Limits.Client), bearer: newAddressLimiter("bearer", cfg.Limits.Bearer),
 		device: newAddressLimiter("device", cfg.Limits.Device), userCode: newLimiter("user_code", cfg.Limits.UserCode),
-		clients: newCache[*clientEntry](), trusts: newCache[*trustEntry](), members: newCache[tollgate.Role](), creds: newCache[*credEntry](),
+		deviceCode: newAddressLimiter("device_code", cfg.Limits.Bearer), clients: newCache[*clientEntry](), trusts: newCache[*trustEntry](), members: newCache[tollgate.Role](), creds: newCache[*credEntry](),
 		negative: newCache[struct{}](), sessions: newCache[struct{}](), preflight: newCache[bool](), polling: map[string]struct{}{}, usage: newUsage(),
 		dummy: kr.Hash("tollgate: no such client"), dummyPassword: credential.HashPassword(credential.NewPassword(), a.Argon2()),
 		federation: cfg.Federation, onceJobs: make(chan *onceJob, maxOnceBatch), quit: make(chan struct{})}

@@ -48,22 +48,39 @@ func (a *Authenticator) UserCode(ctx context.Context, req Request, ac app.Actor,
 // answering another poll of: the client polls too fast (RFC 8628 §3.5).
 var errPollInFlight = oauth.Fail(oauth.CodeSlowDown, "polling too fast: wait for the answer to one poll, then the interval, before the next")
 
-// DeviceCode runs redeem, which answers a poll of the token endpoint's
-// device grant (RFC 8628 §3.4) with deviceCode, unless this process is
-// answering another poll of the same code: that one is slow_down, without
-// the store. Anyone may start a device login and poll its code, and
-// concurrent polls of one code conflict in the store (PostgreSQL's
-// serializable transactions retry, then fail); one at a time per process
-// keeps them few.
-func (a *Authenticator) DeviceCode(ctx context.Context, req Request, deviceCode string, redeem func() error) error {
+// DeviceCode admits a poll of the token endpoint's device grant (RFC 8628
+// §3.4) by clientID with deviceCode, then runs redeem, which answers it.
+// Anyone may make well-formed device codes (the checksum is public) and
+// start a device login to poll, so the grant is limited like a bearer
+// credential (R1, R3), per address under Limits.Bearer, in a count of its
+// own: every refused poll but authorization_pending counts (a code
+// unknown, spent or expired, a denied login, a poll too soon), and over
+// the limit the answer is ERateLimited without the store. A code found
+// unknown or spent is remembered as such and answered without the store
+// when it comes again. A poll of a code this process is answering another
+// poll of is slow_down without the store: concurrent polls of one code
+// conflict in the store (PostgreSQL's serializable transactions retry,
+// then fail); one at a time per process keeps them few.
+func (a *Authenticator) DeviceCode(ctx context.Context, req Request, clientID, deviceCode string, redeem func() error) error {
+	now := a.now()
+	if wait, which := a.deviceCode.blocked("", req.IP, now); wait > 0 {
+		return a.limited(ctx, req, a.deviceCode, "", which, wait)
+	}
 	key := string(a.keyring.Hash("device_code:" + deviceCode))
+	negative := "device_code:" + clientID + "\x00" + key
+	if a.isNegative(negative) {
+		a.failedNow(req, a.deviceCode, "", now)
+		return app.ErrUnknownDeviceCode
+	}
 	a.mu.Lock()
 	_, busy := a.polling[key]
 	if !busy {
 		a.polling[key] = struct{}{}
 	}
+	gen := a.gen
 	a.mu.Unlock()
 	if busy {
+		a.failedNow(req, a.deviceCode, "", now)
 		return errPollInFlight
 	}
 	defer func() {
@@ -71,5 +88,14 @@ func (a *Authenticator) DeviceCode(ctx context.Context, req Request, deviceCode 
 		delete(a.polling, key)
 		a.mu.Unlock()
 	}()
-	return redeem()
+	err := redeem()
+	switch code := oauth.CodeOf(err); {
+	case err == nil || code == oauth.CodeAuthorizationPending:
+	case code == oauth.CodeInvalidGrant:
+		a.addNegative(gen, negative)
+		a.failedNow(req, a.deviceCode, "", now)
+	case code != "":
+		a.failedNow(req, a.deviceCode, "", now)
+	}
+	return err
 }

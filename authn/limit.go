@@ -34,6 +34,9 @@ type Limits struct {
 	// API, per address: a bearer string identifies nothing but itself.
 	// Credentials already verified and cached pass even from an address
 	// over its limit, so that a shared gateway address cannot be locked.
+	// The same rate, counted apart, bounds refused polls of the device
+	// grant at the token endpoint (unknown or spent device codes, polls
+	// too soon), per address.
 	Bearer Rate
 	// Device bounds device authorizations started (`tollgate login`), per
 	// address: each stores a row before anyone has authenticated.

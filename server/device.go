@@ -48,7 +48,7 @@ func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request, form 
 		return err
 	}
 	var resp *oauth.SessionToken
-	err = s.authn.DeviceCode(r.Context(), s.request(r, "token"), req.DeviceCode, func() error {
+	err = s.authn.DeviceCode(r.Context(), s.request(r, "token"), req.ClientID, req.DeviceCode, func() error {
 		var err error
 		resp, err = s.app.RedeemDeviceCode(r.Context(), s.anonymous(r), req.ClientID, req.DeviceCode)
 		return err

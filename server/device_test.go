@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -8,10 +9,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/authn"
+	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/internal/stacktest"
 	"github.com/tollgate/tollgate/internal/testenv"
 )
@@ -617,6 +621,101 @@ func TestDeviceGrantConcurrentPolls(t *testing.T) {
 				t.Fatalf("approve: %d %s", rec.Code, rec.Body)
 			}
 			wantPoll(t, h, dc, 200, "")
+		})
+	}
+}
+
+// txCountingStore counts the store's transactions.
+type txCountingStore struct {
+	tollgate.Store
+	txs atomic.Int64
+}
+
+func (s *txCountingStore) InTx(ctx context.Context, fn func(q tollgate.Queries) error) error {
+	s.txs.Add(1)
+	return s.Store.InTx(ctx, fn)
+}
+
+// pollFrom polls the device grant with deviceCode from the address ip and
+// returns the status, the error and the Retry-After header.
+func pollFrom(h http.Handler, ip, deviceCode string) (int, string, string) {
+	req := httptest.NewRequest("POST", "/oauth2/token", strings.NewReader(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"},
+		"client_id": {"tollgate-cli"}, "device_code": {deviceCode}}.Encode()))
+	req.Header.Set("Content-Type", formType)
+	req.RemoteAddr = ip + ":4321"
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var v struct{ Error string }
+	json.Unmarshal(rec.Body.Bytes(), &v)
+	return rec.Code, v.Error, rec.Header().Get("Retry-After")
+}
+
+// TestDeviceGrantGuessing: the device grant is a door like the others
+// (R1, R3). Device codes are well formed by a public checksum, so anyone
+// can make unknown ones; and polling one's own code too fast is free to
+// repeat. Refused polls (unknown, spent, too fast) are limited per
+// address, with 429 and Retry-After; a code known to be spent or unknown
+// is answered without the store when it comes again; and a CLI polling
+// its code from another address is not held back.
+func TestDeviceGrantGuessing(t *testing.T) {
+	for _, postgres := range []bool{false, true} {
+		if postgres && !testenv.Has(t, "TOLLGATE_TEST_POSTGRES") {
+			continue
+		}
+		counter := &txCountingStore{}
+		clock := stacktest.NewClock()
+		env := stacktest.New(t, stacktest.Options{Postgres: postgres, Clock: clock, Limits: authn.Limits{Bearer: authn.Rate{N: 3, Per: time.Minute}},
+			Wrap: func(s tollgate.Store) tollgate.Store { counter.Store = s; return counter }})
+		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[postgres], func(t *testing.T) {
+			h := env.Handler
+			admin := consoleSession(t, h)
+			const attacker, cli, other = "198.51.100.7", "192.0.2.1", "203.0.113.9"
+			dc, uc := startDevice(t, h) // from cli's address
+
+			// Unknown well-formed codes: three refused, then limited.
+			for i := range 3 {
+				if status, code, _ := pollFrom(h, attacker, credential.NewCredential("tgd_")); status != 400 || code != "invalid_grant" {
+					t.Fatalf("unknown code %d: %d %s", i, status, code)
+				}
+			}
+			if status, code, retry := pollFrom(h, attacker, credential.NewCredential("tgd_")); status != 429 || code != "slow_down" || retry == "" {
+				t.Fatalf("fourth unknown code: %d %s Retry-After %q", status, code, retry)
+			}
+			// The attacker's address is limited, not the CLI's.
+			if status, code, _ := pollFrom(h, cli, dc); status != 400 || code != "authorization_pending" {
+				t.Fatalf("the CLI's poll: %d %s", status, code)
+			}
+
+			// Polling one's own code too fast: slow_down three times,
+			// then limited.
+			for i := range 3 {
+				if status, code, _ := pollFrom(h, cli, dc); status != 400 || code != "slow_down" {
+					t.Fatalf("too fast %d: %d %s", i, status, code)
+				}
+			}
+			if status, code, retry := pollFrom(h, cli, dc); status != 429 || code != "slow_down" || retry == "" {
+				t.Fatalf("too fast, fourth: %d %s Retry-After %q", status, code, retry)
+			}
+
+			// A spent code comes again: answered from memory.
+			clock.Add(time.Minute)
+			answer(h, admin, uc, "approve")
+			if status, code, _ := pollFrom(h, cli, dc); status != 200 {
+				t.Fatalf("redeem: %d %s", status, code)
+			}
+			if status, code, _ := pollFrom(h, other, dc); status != 400 || code != "invalid_grant" {
+				t.Fatalf("replay: %d %s", status, code)
+			}
+			before := counter.txs.Load()
+			clock.Add(time.Minute)
+			for i := range 2 {
+				if status, code, _ := pollFrom(h, other, dc); status != 400 || code != "invalid_grant" {
+					t.Fatalf("replay %d: %d %s", i, status, code)
+				}
+			}
+			if n := counter.txs.Load() - before; n != 0 {
+				t.Fatalf("a spent code replayed cost %d transactions, want 0", n)
+			}
 		})
 	}
 }

@@ -60,7 +60,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	headerBytes := ef.integer("max-header-bytes", "TOLLGATE_MAX_HEADER_BYTES", 16<<10, "the most bytes of request headers; more is answered 431")
 	limitPassword := ef.rate("limit-password", "TOLLGATE_LIMIT_PASSWORD", authn.DefaultLimits.Password, "failed passwords per email and client address (an address gets 10x over all emails); per process")
 	limitClient := ef.rate("limit-client", "TOLLGATE_LIMIT_CLIENT", authn.DefaultLimits.Client, "failed client authentications per client ID and address (10x per address); per process")
-	limitBearer := ef.rate("limit-bearer", "TOLLGATE_LIMIT_BEARER", authn.DefaultLimits.Bearer, "unknown bearer credentials per client address at /check and the admin API; per process")
+	limitBearer := ef.rate("limit-bearer", "TOLLGATE_LIMIT_BEARER", authn.DefaultLimits.Bearer, "unknown bearer credentials per client address at /check and the admin API, and (counted apart) refused device-code polls at the token endpoint; per process")
 	limitDevice := ef.rate("limit-device", "TOLLGATE_LIMIT_DEVICE", authn.DefaultLimits.Device, "device logins (tollgate login) started per client address; per process")
 	saDomain := fs.String("sa-email-domain", envOr(getenv, "TOLLGATE_SA_EMAIL_DOMAIN", "serviceaccounts.tollgate.local"), "domain of service accounts' email addresses (env TOLLGATE_SA_EMAIL_DOMAIN)")
 	tlsCert := fs.String("tls-cert", getenv("TOLLGATE_TLS_CERT"), "PEM certificate (chain) to serve HTTPS with, reloaded when the file changes; with --tls-key (env TOLLGATE_TLS_CERT)")
