@@ -26,19 +26,19 @@ func (a *Authenticator) DeviceStart(ctx context.Context, req Request) (app.Actor
 // (ENotFound) counts as a failure of ac from req's address (one that
 // cannot be a code at all tells nothing, and does not), and
 // once they are over the limit check does not run (ERateLimited), so that
-// guessing codes (34.6 bits) is bounded per person and per address.
+// guessing codes (34.6 bits) is bounded per person and per address. A
+// right code does not forget the wrong ones, as a right password does:
+// anyone can start a login and enter its code as often as they like, so
+// it proves nothing about the other codes they try.
 func (a *Authenticator) UserCode(ctx context.Context, req Request, ac app.Actor, check func() error) error {
 	now := a.now()
 	if wait, which := a.userCode.attempt(ac.ID, req.IP, now); wait > 0 {
 		return a.limited(ctx, req, a.userCode, ac.ID, which, wait)
 	}
 	err := check()
-	switch tollgate.ErrorCode(err) {
-	case tollgate.ENotFound:
+	if tollgate.ErrorCode(err) == tollgate.ENotFound {
 		a.failed(req, a.userCode)
-	case "":
-		a.userCode.succeed(ac.ID, req.IP, now)
-	default:
+	} else {
 		a.userCode.refund(ac.ID, req.IP, now)
 	}
 	return err

@@ -719,3 +719,29 @@ func TestDeviceGrantGuessing(t *testing.T) {
 		})
 	}
 }
+
+// TestDeviceUserCodeLimitHolds: a right user code says nothing about the
+// wrong ones a person tried (anyone can start a login and look up its own
+// code as often as they like), so it does not wipe them: five wrong codes
+// per person and address in 15 minutes, however many right ones come in
+// between.
+func TestDeviceUserCodeLimitHolds(t *testing.T) {
+	for name, env := range deviceStores(t, authn.Limits{UserCode: authn.Rate{N: 5, Per: 15 * time.Minute}}) {
+		t.Run(name, func(t *testing.T) {
+			h := env.Handler
+			admin := consoleSession(t, h)
+			_, own := startDevice(t, h)
+			for i := range 5 {
+				if rec := answer(h, admin, own, ""); rec.Code != 200 {
+					t.Fatalf("own code %d: %d %s", i, rec.Code, rec.Body)
+				}
+				if rec := answer(h, admin, "BCDF-GHJK", ""); rec.Code != 404 {
+					t.Fatalf("wrong code %d: %d %s", i, rec.Code, rec.Body)
+				}
+			}
+			if rec := answer(h, admin, "BCDF-GHJL", ""); rec.Code != 429 || rec.Header().Get("Retry-After") == "" {
+				t.Fatalf("sixth wrong code: %d %v", rec.Code, rec.Header())
+			}
+		})
+	}
+}
