@@ -70,8 +70,8 @@ type Authenticator struct {
 	trusts    *cache[*trustEntry]   // keys and federated credentials, by service account ID
 	members   *cache[tollgate.Role] // by org ID/user ID
 	creds     *cache[*credEntry]    // by keyed hash of the presented string
-	negative  *cache[struct{}]      // unknown well-formed credentials: keyed hash, "client:" ID, "session:" hash, "device_code:" client ID and keyed hash
-	sessions  *cache[struct{}]      // sessions this process has seen valid, by "session:" hash
+	negative  *cache[struct{}]      // unknown well-formed credentials: keyed hash, "client:" ID, "session:" kind and hash, "device_code:" client ID and keyed hash
+	sessions  *cache[struct{}]      // sessions this process has seen valid, by "session:" kind and hash
 	preflight *cache[bool]          // by origin
 	polling   map[string]struct{}   // device codes being polled now, by keyed hash
 	usage     usage

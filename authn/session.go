@@ -59,13 +59,15 @@ func sessionEnded(kind tollgate.SessionKind) error {
 // Session IDs are random: one that is unknown is remembered as such (R3),
 // and a cookie this process has never seen valid is limited like a bearer
 // credential, so that guessing cookies costs the store nothing once the
-// address is over its limit.
+// address is over its limit. Both are kept by kind as well as hash: a CLI
+// session's credential sent as a cookie is unknown as a cookie, and stays
+// good as a Bearer.
 func (a *Authenticator) session(ctx context.Context, req Request, secret string, kind tollgate.SessionKind) (app.Actor, error) {
 	if len(secret) > 128 {
 		return app.Actor{}, sessionEnded(kind)
 	}
 	hash := credential.Hash(secret)
-	key := "session:" + string(hash)
+	key := "session:" + string(kind) + ":" + string(hash)
 	if a.isNegative(key) {
 		a.failed(req, a.bearer)
 		return app.Actor{}, sessionEnded(kind)

@@ -745,3 +745,25 @@ func TestDeviceUserCodeLimitHolds(t *testing.T) {
 		})
 	}
 }
+
+// TestCLICredentialAsCookie: a tgc_ credential sent as the session cookie
+// is refused (it is not a browser's session), and refusing it there does
+// not refuse it where it belongs: the negative cache remembers a session
+// as unknown for the kind it was presented as.
+func TestCLICredentialAsCookie(t *testing.T) {
+	for name, env := range deviceStores(t, authn.Limits{}) {
+		t.Run(name, func(t *testing.T) {
+			h := env.Handler
+			admin := consoleSession(t, h)
+			cred, _ := login(t, h, admin)
+			for range 2 {
+				if status, _, _ := serveJSON(t, h, "GET", "/api/v1/me", "", "", "Cookie", "tollgate_session="+cred); status != 401 {
+					t.Fatalf("tgc_ as a cookie: %d", status)
+				}
+			}
+			if status, v, _ := serveJSON(t, h, "GET", "/api/v1/me", "", "", "Authorization", "Bearer "+cred); status != 200 {
+				t.Fatalf("tgc_ as Bearer after it was sent as a cookie: %d %v", status, v)
+			}
+		})
+	}
+}
