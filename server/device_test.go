@@ -767,3 +767,41 @@ func TestCLICredentialAsCookie(t *testing.T) {
 		})
 	}
 }
+
+// TestDeviceGrantExpiryBoundaries: a device code is good until, not at,
+// its expiry, also once approved; a CLI session acts until, not at, its
+// absolute expiry (the sessions' maximum after the code was redeemed).
+func TestDeviceGrantExpiryBoundaries(t *testing.T) {
+	for name, env := range deviceStores(t, authn.Limits{}) {
+		t.Run(name, func(t *testing.T) {
+			h := env.Handler
+			admin := consoleSession(t, h)
+			// Approved a second before the end, picked up at the end: expired.
+			dc, uc := startDevice(t, h)
+			env.clock.Add(tollgate.DeviceCodeLifetime - time.Second)
+			if rec := answer(h, admin, uc, "approve"); rec.Code != 200 {
+				t.Fatalf("approve a second before the end: %d %s", rec.Code, rec.Body)
+			}
+			env.clock.Add(time.Second)
+			wantPoll(t, h, dc, 400, "expired_token")
+
+			// Picked up a microsecond before the end: a session.
+			dc, uc = startDevice(t, h)
+			if rec := answer(h, admin, uc, "approve"); rec.Code != 200 {
+				t.Fatalf("approve: %d %s", rec.Code, rec.Body)
+			}
+			env.clock.Add(tollgate.DeviceCodeLifetime - time.Microsecond)
+			tok := wantPoll(t, h, dc, 200, "")
+			bearer := "Bearer " + tok["access_token"].(string)
+			life := time.Duration(tok["expires_in"].(float64)) * time.Second
+			env.clock.Add(life - time.Microsecond)
+			if status, _, _ := serveJSON(t, h, "GET", "/api/v1/me", "", "", "Authorization", bearer); status != 200 {
+				t.Fatalf("a microsecond before the session's end: %d", status)
+			}
+			env.clock.Add(time.Microsecond)
+			if status, _, _ := serveJSON(t, h, "GET", "/api/v1/me", "", "", "Authorization", bearer); status != 401 {
+				t.Fatalf("at the session's end: %d", status)
+			}
+		})
+	}
+}
