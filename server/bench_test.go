@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -129,4 +130,73 @@ func BenchmarkSecretless(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkCheck measures /check in-process, for profiling: an API token
+// and an access token with the credential cache warm, and an API token
+// with it cold (CacheTTL 1 ns: every request reads the store, as a gateway
+// that sees many distinct tokens does): go test -bench Check -cpuprofile
+// cpu.out ./server
+func BenchmarkCheck(b *testing.B) {
+	for _, tc := range []struct {
+		name   string
+		ttl    time.Duration
+		access bool
+	}{{"api-token", 0, false}, {"access-token", 0, true}, {"api-token-cold", time.Nanosecond, false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			env := stacktest.New(b, stacktest.Options{CacheTTL: tc.ttl})
+			h := env.Handler
+			var tok string
+			if tc.access {
+				tok = accessTokenOf(b, h, env.Account.ID, env.Secret)
+			} else {
+				tok = apiTokenOf(b, h, env.Account.ID)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest("GET", "/check", nil)
+				req.Header.Set("Authorization", "Bearer "+tok)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("%d %s", rec.Code, rec.Body)
+				}
+			}
+		})
+	}
+}
+
+// accessTokenOf gets an access token for the account at the token endpoint.
+func accessTokenOf(b *testing.B, h http.Handler, id, secret string) string {
+	b.Helper()
+	req := httptest.NewRequest("POST", "/oauth2/token", strings.NewReader(url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var v struct {
+		AccessToken string `json:"access_token"`
+	}
+	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &v) != nil {
+		b.Fatalf("token: %d %s", rec.Code, rec.Body)
+	}
+	return v.AccessToken
+}
+
+// apiTokenOf creates a private API token for the account, signed in as
+// the bootstrap admin.
+func apiTokenOf(b *testing.B, h http.Handler, id string) string {
+	b.Helper()
+	cookie := consoleSession(b, h)
+	req := httptest.NewRequest("POST", "/api/v1/orgs/acme/tokens", strings.NewReader(`{"name":"bench","service_account_id":"`+id+`","kind":"private"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.AddCookie(cookie)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var v struct {
+		Token string `json:"token"`
+	}
+	if rec.Code != 201 || json.Unmarshal(rec.Body.Bytes(), &v) != nil {
+		b.Fatalf("token: %d %s", rec.Code, rec.Body)
+	}
+	return v.Token
 }

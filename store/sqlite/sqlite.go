@@ -34,8 +34,9 @@ var migrations embed.FS
 // Store is the SQLite implementation of tollgate.Store.
 type Store struct {
 	queries
-	db  *sql.DB
-	hub hub.Hub
+	db    *sql.DB
+	stmts *stmtCache
+	hub   hub.Hub
 }
 
 var _ tollgate.Store = (*Store)(nil)
@@ -88,11 +89,15 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &Store{queries: queries{q: db}, db: db}, nil
+	stmts := newStmtCache(db)
+	return &Store{queries: queries{q: cachedDB{db, stmts}}, db: db, stmts: stmts}, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmts.close()
+	return s.db.Close()
+}
 
 // Ping checks that the database answers a query.
 func (s *Store) Ping(ctx context.Context) error {
@@ -110,7 +115,7 @@ func (s *Store) InTx(ctx context.Context, fn func(q tollgate.Queries) error) (er
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
 	defer tx.Rollback()
-	if err := fn(&queries{q: tx}); err != nil {
+	if err := fn(&queries{q: cachedTx{tx, s.stmts}}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
