@@ -139,6 +139,10 @@ type Queries interface {
 	// GetServiceAccountByID returns a service account by ID alone, for
 	// client authentication. ENotFound.
 	GetServiceAccountByID(ctx context.Context, id string) (*ServiceAccount, error)
+	// GetServiceAccountAndOrg returns a service account by ID alone, with
+	// its organization, in one read: what authenticating one of its
+	// credentials needs. ENotFound.
+	GetServiceAccountAndOrg(ctx context.Context, id string) (*ServiceAccount, *Org, error)
 	// ListServiceAccounts returns the org's accounts by creation time, then
 	// ID, and the next page's cursor.
 	ListServiceAccounts(ctx context.Context, orgID string, p Page) ([]ServiceAccount, string, error)

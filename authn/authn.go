@@ -66,14 +66,15 @@ type Authenticator struct {
 	// gen counts invalidations: a load that began before one does not
 	// store what it read, which may be what the invalidation replaced.
 	gen       uint64
-	clients   *cache[*clientEntry]  // by service account ID
-	trusts    *cache[*trustEntry]   // keys and federated credentials, by service account ID
-	members   *cache[tollgate.Role] // by org ID/user ID
-	creds     *cache[*credEntry]    // by keyed hash of the presented string
-	negative  *cache[struct{}]      // unknown well-formed credentials: keyed hash, "client:" ID, "session:" kind and hash, "device_code:" client ID and keyed hash
-	sessions  *cache[struct{}]      // sessions this process has seen valid, by "session:" kind and hash
-	preflight *cache[bool]          // by origin
-	polling   map[string]struct{}   // device codes being polled now, by keyed hash
+	clients   *cache[*clientEntry]            // by service account ID
+	secrets   *cache[[]tollgate.ClientSecret] // by service account ID
+	trusts    *cache[*trustEntry]             // keys and federated credentials, by service account ID
+	members   *cache[tollgate.Role]           // by org ID/user ID
+	creds     *cache[*credEntry]              // by keyed hash of the presented string
+	negative  *cache[struct{}]                // unknown well-formed credentials: keyed hash, "client:" ID, "session:" kind and hash, "device_code:" client ID and keyed hash
+	sessions  *cache[struct{}]                // sessions this process has seen valid, by "session:" kind and hash
+	preflight *cache[bool]                    // by origin
+	polling   map[string]struct{}             // device codes being polled now, by keyed hash
 	usage     usage
 	sampler   sampler
 
@@ -127,7 +128,7 @@ func New(store tollgate.Store, a *app.App, km *keys.Manager, kr *credential.Keyr
 	au := &Authenticator{store: store, app: a, keys: km, keyring: kr, clock: clock, cfg: cfg, log: log,
 		password: newLimiter("password", cfg.Limits.Password), client: newLimiter("client", cfg.Limits.Client), bearer: newAddressLimiter("bearer", cfg.Limits.Bearer),
 		device: newAddressLimiter("device", cfg.Limits.Device), userCode: newLimiter("user_code", cfg.Limits.UserCode),
-		deviceCode: newAddressLimiter("device_code", cfg.Limits.Bearer), clients: newCache[*clientEntry](), trusts: newCache[*trustEntry](), members: newCache[tollgate.Role](), creds: newCache[*credEntry](),
+		deviceCode: newAddressLimiter("device_code", cfg.Limits.Bearer), clients: newCache[*clientEntry](), secrets: newCache[[]tollgate.ClientSecret](), trusts: newCache[*trustEntry](), members: newCache[tollgate.Role](), creds: newCache[*credEntry](),
 		negative: newCache[struct{}](), sessions: newCache[struct{}](), preflight: newCache[bool](), polling: map[string]struct{}{}, usage: newUsage(),
 		dummy: kr.Hash("tollgate: no such client"), dummyPassword: credential.HashPassword(credential.NewPassword(), a.Argon2()),
 		federation: cfg.Federation, onceJobs: make(chan *onceJob, maxOnceBatch), quit: make(chan struct{})}

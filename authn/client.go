@@ -12,11 +12,12 @@ import (
 )
 
 // clientEntry is what the boundary knows of one service account: the
-// account, its org and its client secrets.
+// account and its org. Its client secrets are cached apart (secretsOf):
+// only secret authentication needs them, not every use of the account's
+// tokens.
 type clientEntry struct {
-	sa      tollgate.ServiceAccount
-	org     tollgate.Org
-	secrets []tollgate.ClientSecret
+	sa  tollgate.ServiceAccount
+	org tollgate.Org
 }
 
 // account returns the state of a service account, cached for CacheTTL.
@@ -26,19 +27,19 @@ func (a *Authenticator) account(ctx context.Context, id string) (*clientEntry, e
 		if !tollgate.HasPrefix(id, tollgate.PrefixServiceAccount) {
 			return nil, tollgate.Errorf(tollgate.ENotFound, "no such service account")
 		}
-		sa, err := a.store.GetServiceAccountByID(ctx, id)
+		sa, org, err := a.store.GetServiceAccountAndOrg(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		org, err := a.store.GetOrg(ctx, sa.OrgID)
-		if err != nil {
-			return nil, err
-		}
-		secrets, err := a.store.ListClientSecrets(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		return &clientEntry{sa: *sa, org: *org, secrets: secrets}, nil
+		return &clientEntry{sa: *sa, org: *org}, nil
+	})
+}
+
+// secretsOf returns a service account's client secrets, cached for
+// CacheTTL and dropped with the account's entry.
+func (a *Authenticator) secretsOf(ctx context.Context, id string) ([]tollgate.ClientSecret, error) {
+	return lookup(a, a.secrets, id, func() ([]tollgate.ClientSecret, error) {
+		return a.store.ListClientSecrets(ctx, id)
 	})
 }
 
@@ -72,16 +73,20 @@ var secretMethod = clientMethod{
 		}
 		return nil
 	},
-	verify: func(_ context.Context, a *Authenticator, auth oauth.ClientAuth, c *clientEntry, now time.Time) (string, error) {
+	verify: func(ctx context.Context, a *Authenticator, auth oauth.ClientAuth, c *clientEntry, now time.Time) (string, error) {
 		h := a.keyring.Hash(auth.Secret)
 		if c == nil {
 			hmac.Equal(h, a.dummy)
 			return "", errClientAuth
 		}
+		secrets, err := a.secretsOf(ctx, c.sa.ID)
+		if err != nil {
+			return "", err
+		}
 		match := ""
-		for i := range c.secrets {
-			if hmac.Equal(h, c.secrets[i].Hash) && c.secrets[i].LiveAt(now) {
-				match = c.secrets[i].ID
+		for i := range secrets {
+			if hmac.Equal(h, secrets[i].Hash) && secrets[i].LiveAt(now) {
+				match = secrets[i].ID
 			}
 		}
 		if match == "" {

@@ -26,6 +26,7 @@ func (a *Authenticator) apply(c tollgate.Change) {
 		// Credentials of the account read its state from here at each
 		// use, so dropping the account is enough.
 		a.clients.del(c.ID)
+		a.secrets.del(c.ID)
 		a.trusts.del(c.ID)
 	case tollgate.ChangeCredential:
 		if h, ok := c.Hash(); ok {
@@ -39,6 +40,7 @@ func (a *Authenticator) apply(c tollgate.Change) {
 		a.clients.clear() // each account's entry holds its org
 	default:
 		a.clients.clear()
+		a.secrets.clear()
 		a.trusts.clear()
 		a.members.clear()
 		a.creds.clear()

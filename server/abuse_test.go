@@ -43,6 +43,11 @@ func (s *countingStore) GetServiceAccountByID(ctx context.Context, id string) (*
 	return s.Store.GetServiceAccountByID(ctx, id)
 }
 
+func (s *countingStore) GetServiceAccountAndOrg(ctx context.Context, id string) (*tollgate.ServiceAccount, *tollgate.Org, error) {
+	s.lookups.Add(1)
+	return s.Store.GetServiceAccountAndOrg(ctx, id)
+}
+
 func (s *countingStore) GetUserByEmail(ctx context.Context, email string) (*tollgate.User, error) {
 	s.lookups.Add(1)
 	return s.Store.GetUserByEmail(ctx, email)

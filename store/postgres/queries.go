@@ -12,12 +12,19 @@ import (
 
 const orgColumns = `id, slug, name, token_reuse_floor_seconds, created_at`
 
+// orgDest returns where to scan orgColumns into o, and what then puts
+// its time in UTC.
+func orgDest(o *tollgate.Org) ([]any, func()) {
+	return []any{&o.ID, &o.Slug, &o.Name, &o.Settings.TokenReuseFloorSeconds, &o.CreatedAt}, func() { o.CreatedAt = o.CreatedAt.UTC() }
+}
+
 func scanOrg(row sqlq.Row) (*tollgate.Org, error) {
 	var o tollgate.Org
-	if err := row.Scan(&o.ID, &o.Slug, &o.Name, &o.Settings.TokenReuseFloorSeconds, &o.CreatedAt); err != nil {
+	dest, done := orgDest(&o)
+	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
-	o.CreatedAt = o.CreatedAt.UTC()
+	done()
 	return &o, nil
 }
 

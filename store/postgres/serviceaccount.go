@@ -10,13 +10,22 @@ import (
 
 const saColumns = `id, org_id, name, email, description, role, token_ttl_seconds, status, created_at, created_by, last_used_at, reuse_after, require_dpop`
 
+// saDest returns where to scan saColumns into sa, and what then puts its
+// times in UTC.
+func saDest(sa *tollgate.ServiceAccount) ([]any, func()) {
+	return []any{&sa.ID, &sa.OrgID, &sa.Name, &sa.Email, &sa.Description, &sa.Role, &sa.TokenTTLSeconds, &sa.Status,
+			&sa.CreatedAt, &sa.CreatedBy, &sa.LastUsedAt, &sa.ReuseAfter, &sa.RequireDPoP}, func() {
+			sa.CreatedAt, sa.LastUsedAt, sa.ReuseAfter = sa.CreatedAt.UTC(), utcPtr(sa.LastUsedAt), sa.ReuseAfter.UTC()
+		}
+}
+
 func scanServiceAccount(row sqlq.Row) (*tollgate.ServiceAccount, error) {
 	var sa tollgate.ServiceAccount
-	if err := row.Scan(&sa.ID, &sa.OrgID, &sa.Name, &sa.Email, &sa.Description, &sa.Role, &sa.TokenTTLSeconds, &sa.Status,
-		&sa.CreatedAt, &sa.CreatedBy, &sa.LastUsedAt, &sa.ReuseAfter, &sa.RequireDPoP); err != nil {
+	dest, done := saDest(&sa)
+	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
-	sa.CreatedAt, sa.LastUsedAt, sa.ReuseAfter = sa.CreatedAt.UTC(), utcPtr(sa.LastUsedAt), sa.ReuseAfter.UTC()
+	done()
 	return &sa, nil
 }
 
@@ -38,6 +47,21 @@ func (q *queries) CreateServiceAccount(ctx context.Context, sa *tollgate.Service
 func (q *queries) GetServiceAccount(ctx context.Context, orgID, id string) (*tollgate.ServiceAccount, error) {
 	sa, err := scanServiceAccount(q.q.QueryRow(ctx, `SELECT `+saColumns+` FROM service_accounts WHERE org_id = $1 AND id = $2`, orgID, id))
 	return sa, classify(err, "service account")
+}
+
+func (q *queries) GetServiceAccountAndOrg(ctx context.Context, id string) (*tollgate.ServiceAccount, *tollgate.Org, error) {
+	var sa tollgate.ServiceAccount
+	var o tollgate.Org
+	sd, saDone := saDest(&sa)
+	od, orgDone := orgDest(&o)
+	err := q.q.QueryRow(ctx, `SELECT `+sqlq.Qualify("sa", saColumns)+`, `+sqlq.Qualify("o", orgColumns)+
+		` FROM service_accounts sa JOIN orgs o ON o.id = sa.org_id WHERE sa.id = $1`, id).Scan(append(sd, od...)...)
+	if err != nil {
+		return nil, nil, classify(err, "service account")
+	}
+	saDone()
+	orgDone()
+	return &sa, &o, nil
 }
 
 func (q *queries) GetServiceAccountByID(ctx context.Context, id string) (*tollgate.ServiceAccount, error) {

@@ -13,13 +13,20 @@ import (
 
 const orgColumns = `id, slug, name, token_reuse_floor_seconds, created_at`
 
+// orgDest returns where to scan orgColumns into o, and what then sets the
+// fields that need converting.
+func orgDest(o *tollgate.Org) ([]any, func()) {
+	var created int64
+	return []any{&o.ID, &o.Slug, &o.Name, &o.Settings.TokenReuseFloorSeconds, &created}, func() { o.CreatedAt = fromMicros(created) }
+}
+
 func scanOrg(row sqlq.Row) (*tollgate.Org, error) {
 	var o tollgate.Org
-	var created int64
-	if err := row.Scan(&o.ID, &o.Slug, &o.Name, &o.Settings.TokenReuseFloorSeconds, &created); err != nil {
+	dest, done := orgDest(&o)
+	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
-	o.CreatedAt = fromMicros(created)
+	done()
 	return &o, nil
 }
 

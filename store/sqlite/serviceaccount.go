@@ -11,15 +11,24 @@ import (
 
 const saColumns = `id, org_id, name, email, description, role, token_ttl_seconds, status, created_at, created_by, last_used_at, reuse_after, require_dpop`
 
-func scanServiceAccount(row sqlq.Row) (*tollgate.ServiceAccount, error) {
-	var sa tollgate.ServiceAccount
+// saDest returns where to scan saColumns into sa, and what then sets the
+// fields that need converting.
+func saDest(sa *tollgate.ServiceAccount) ([]any, func()) {
 	var created, reuse int64
 	var used sql.NullInt64
-	if err := row.Scan(&sa.ID, &sa.OrgID, &sa.Name, &sa.Email, &sa.Description, &sa.Role, &sa.TokenTTLSeconds, &sa.Status,
-		&created, &sa.CreatedBy, &used, &reuse, &sa.RequireDPoP); err != nil {
+	return []any{&sa.ID, &sa.OrgID, &sa.Name, &sa.Email, &sa.Description, &sa.Role, &sa.TokenTTLSeconds, &sa.Status,
+			&created, &sa.CreatedBy, &used, &reuse, &sa.RequireDPoP}, func() {
+			sa.CreatedAt, sa.LastUsedAt, sa.ReuseAfter = fromMicros(created), fromNullMicros(used), fromMicros(reuse)
+		}
+}
+
+func scanServiceAccount(row sqlq.Row) (*tollgate.ServiceAccount, error) {
+	var sa tollgate.ServiceAccount
+	dest, done := saDest(&sa)
+	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
-	sa.CreatedAt, sa.LastUsedAt, sa.ReuseAfter = fromMicros(created), fromNullMicros(used), fromMicros(reuse)
+	done()
 	return &sa, nil
 }
 
@@ -38,6 +47,21 @@ func (q *queries) GetServiceAccount(ctx context.Context, orgID, id string) (*tol
 func (q *queries) GetServiceAccountByID(ctx context.Context, id string) (*tollgate.ServiceAccount, error) {
 	sa, err := scanServiceAccount(q.q.QueryRowContext(ctx, `SELECT `+saColumns+` FROM service_accounts WHERE id = ?`, id))
 	return sa, classify(err, "service account")
+}
+
+func (q *queries) GetServiceAccountAndOrg(ctx context.Context, id string) (*tollgate.ServiceAccount, *tollgate.Org, error) {
+	var sa tollgate.ServiceAccount
+	var o tollgate.Org
+	sd, saDone := saDest(&sa)
+	od, orgDone := orgDest(&o)
+	err := q.q.QueryRowContext(ctx, `SELECT `+sqlq.Qualify("sa", saColumns)+`, `+sqlq.Qualify("o", orgColumns)+
+		` FROM service_accounts sa JOIN orgs o ON o.id = sa.org_id WHERE sa.id = ?`, id).Scan(append(sd, od...)...)
+	if err != nil {
+		return nil, nil, classify(err, "service account")
+	}
+	saDone()
+	orgDone()
+	return &sa, &o, nil
 }
 
 func (q *queries) ListServiceAccounts(ctx context.Context, orgID string, p tollgate.Page) ([]tollgate.ServiceAccount, string, error) {

@@ -46,6 +46,17 @@ func testServiceAccounts(t *testing.T, s tollgate.Store) {
 	if got, err := s.GetServiceAccountByID(ctx, sa.ID); err != nil || got.OrgID != o.ID {
 		t.Fatalf("GetServiceAccountByID = %+v, %v", got, err)
 	}
+	// The account and its org in one read: every field of both, as
+	// their own getters return them.
+	byID, err := s.GetServiceAccountByID(ctx, sa.ID)
+	must(t, err)
+	org, err := s.GetOrg(ctx, o.ID)
+	must(t, err)
+	if gotSA, gotOrg, err := s.GetServiceAccountAndOrg(ctx, sa.ID); err != nil || fmt.Sprint(*gotSA) != fmt.Sprint(*byID) || fmt.Sprint(*gotOrg) != fmt.Sprint(*org) {
+		t.Fatalf("GetServiceAccountAndOrg = %+v, %+v, %v; want %+v, %+v", gotSA, gotOrg, err, byID, org)
+	}
+	_, _, err = s.GetServiceAccountAndOrg(ctx, "sa_missing")
+	wantCode(t, err, tollgate.ENotFound)
 	sa.Description, sa.Role, sa.Status, sa.ReuseAfter = "ünïcödé", tollgate.RoleAdmin, tollgate.StatusDisabled, base.Add(time.Minute)
 	must(t, s.UpdateServiceAccount(ctx, sa))
 	got, err = s.GetServiceAccount(ctx, o.ID, sa.ID)

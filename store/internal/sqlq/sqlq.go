@@ -113,3 +113,14 @@ func (q *Query) SQL() string { return q.sql.String() }
 
 // Args returns the query's arguments, in placeholder order.
 func (q *Query) Args() []any { return q.args }
+
+// Qualify prefixes each column of a comma-separated list with table
+// alias: Qualify("sa", "id, name") is "sa.id, sa.name", for the column
+// lists of a join.
+func Qualify(alias, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
