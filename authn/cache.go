@@ -2,22 +2,28 @@ package authn
 
 import "time"
 
-// maxEntries bounds each cache: past it, a random tenth is evicted (map
-// order is random), which keeps the hot set without bookkeeping on reads.
+// maxEntries bounds each cache.
 const maxEntries = 100_000
 
-// cache is a bounded map of values, each with the time it was stored. It is
+// cache is a bounded map of values, each with the time it was stored. Past
+// its bound a sweep frees a tenth, dropping what was never read first: the
+// entries a gateway keeps presenting stay, what was seen once goes. It is
 // not safe for concurrent use: the Authenticator guards it with its mutex.
 type cache[V any] struct {
-	m map[string]cached[V]
+	m   map[string]*cached[V]
+	max int
 }
 
 type cached[V any] struct {
-	v  V
-	at time.Time
+	v    V
+	at   time.Time
+	used bool // read since the last sweep
 }
 
-func newCache[V any]() *cache[V] { return &cache[V]{m: map[string]cached[V]{}} }
+func newCache[V any]() *cache[V] { return newCacheOf[V](maxEntries) }
+
+// newCacheOf returns a cache of at most max entries.
+func newCacheOf[V any](max int) *cache[V] { return &cache[V]{m: map[string]*cached[V]{}, max: max} }
 
 // get returns the value of k if it was stored less than ttl before now.
 func (c *cache[V]) get(k string, now time.Time, ttl time.Duration) (V, bool) {
@@ -26,6 +32,7 @@ func (c *cache[V]) get(k string, now time.Time, ttl time.Duration) (V, bool) {
 		var zero V
 		return zero, false
 	}
+	e.used = true
 	return e.v, true
 }
 
@@ -36,15 +43,36 @@ func (c *cache[V]) has(k string) bool {
 }
 
 func (c *cache[V]) put(k string, v V, now time.Time) {
-	if _, ok := c.m[k]; !ok && len(c.m) >= maxEntries {
-		for old := range c.m {
-			delete(c.m, old)
-			if len(c.m) < maxEntries*9/10 {
-				break
+	if e, ok := c.m[k]; ok {
+		e.v, e.at = v, now
+		return
+	}
+	if len(c.m) >= c.max {
+		c.sweep()
+	}
+	c.m[k] = &cached[V]{v: v, at: now}
+}
+
+// sweep frees a tenth of the cache: first entries never read since they
+// were stored or since the last full sweep (a credential presented once);
+// only when that is not enough does it clear every mark and drop entries
+// in map order.
+func (c *cache[V]) sweep() {
+	target := c.max * 9 / 10
+	for k, e := range c.m {
+		if !e.used {
+			delete(c.m, k)
+			if len(c.m) <= target {
+				return
 			}
 		}
 	}
-	c.m[k] = cached[V]{v: v, at: now}
+	for k, e := range c.m {
+		e.used = false
+		if len(c.m) > target {
+			delete(c.m, k)
+		}
+	}
 }
 
 func (c *cache[V]) del(k string) { delete(c.m, k) }
