@@ -50,8 +50,9 @@ type Queries interface {
 	GetUser(ctx context.Context, id string) (*User, error)
 	// GetUserByEmail returns the user with that (normalized) email. ENotFound.
 	GetUserByEmail(ctx context.Context, email string) (*User, error)
-	// CountUsers returns how many users exist.
-	CountUsers(ctx context.Context) (int, error)
+	// HasUsers reports whether any user exists (bootstrap sets up only an
+	// empty database). It reads one index entry, whatever the count.
+	HasUsers(ctx context.Context) (bool, error)
 
 	// CreateMember inserts m. EConflict if the user is already a member;
 	// ENotFound if the org or the user does not exist.

@@ -40,11 +40,11 @@ func (a *App) Bootstrap(ctx context.Context, slug, email, password string) (*Boo
 	user := &tollgate.User{ID: tollgate.NewID(tollgate.PrefixUser, now), Email: email, Name: "Administrator",
 		PasswordHash: credential.HashPassword(password, a.cfg.Argon2), PlatformAdmin: true, CreatedAt: now}
 	err = a.store.InTx(ctx, func(q tollgate.Queries) error {
-		n, err := q.CountUsers(ctx)
+		exists, err := q.HasUsers(ctx)
 		if err != nil {
 			return err
 		}
-		if n > 0 {
+		if exists {
 			return tollgate.Errorf(tollgate.EConflict, "the database already has users: bootstrap only sets up an empty database")
 		}
 		if err := q.CreateUser(ctx, user); err != nil {

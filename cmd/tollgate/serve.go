@@ -325,8 +325,8 @@ func adminServer(metrics http.Handler, pprof bool, log *slog.Logger) *http.Serve
 // once. A replica that loses the race to another one bootstrapping the same
 // database carries on.
 func bootstrapIfEmpty(ctx context.Context, a *app.App, s tollgate.Store, getenv func(string) string, base string, stderr io.Writer) error {
-	n, err := s.CountUsers(ctx)
-	if err != nil || n > 0 {
+	exists, err := s.HasUsers(ctx)
+	if err != nil || exists {
 		return err
 	}
 	password := getenv("TOLLGATE_BOOTSTRAP_PASSWORD")

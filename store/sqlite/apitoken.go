@@ -114,7 +114,6 @@ func (q *queries) TouchAPIToken(ctx context.Context, id string, t time.Time, ori
 
 func (q *queries) PublicOriginListed(ctx context.Context, origin string) (bool, error) {
 	var ok bool
-	err := q.q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM api_tokens, json_each(api_tokens.domains)
-		WHERE api_tokens.kind = 'public' AND json_each.value = ?)`, origin).Scan(&ok)
+	err := q.q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM api_token_origins WHERE origin = ?)`, origin).Scan(&ok)
 	return ok, classify(err, "API token")
 }

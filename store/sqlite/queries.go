@@ -80,10 +80,10 @@ func (q *queries) GetUserByEmail(ctx context.Context, email string) (*tollgate.U
 	return u, classify(err, "user")
 }
 
-func (q *queries) CountUsers(ctx context.Context) (int, error) {
-	var n int
-	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
-	return n, classify(err, "user")
+func (q *queries) HasUsers(ctx context.Context) (bool, error) {
+	var ok bool
+	err := q.q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users)`).Scan(&ok)
+	return ok, classify(err, "user")
 }
 
 func (q *queries) CreateMember(ctx context.Context, m *tollgate.Member) error {

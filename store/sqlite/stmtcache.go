@@ -25,6 +25,9 @@ type stmtCache struct {
 	m       map[string]*sql.Stmt
 	pending map[string]bool // being prepared for transactions (forTx)
 	closed  bool
+	// seen, when set (by tests), is told every statement run, with its
+	// arguments: the query-plan test explains each.
+	seen func(query string, args []any)
 }
 
 func newStmtCache(db *sql.DB) *stmtCache { return &stmtCache{db: db, m: map[string]*sql.Stmt{}} }
@@ -97,6 +100,13 @@ func (c *stmtCache) forTx(query string) *sql.Stmt {
 	return nil
 }
 
+// saw tells seen, if set, of a statement about to run.
+func (c *stmtCache) saw(query string, args []any) {
+	if c.seen != nil {
+		c.seen(query, args)
+	}
+}
+
 // close closes every cached statement.
 func (c *stmtCache) close() {
 	c.mu.Lock()
@@ -115,6 +125,7 @@ type cachedDB struct {
 }
 
 func (d cachedDB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	d.c.saw(query, args)
 	if st := d.c.get(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -122,6 +133,7 @@ func (d cachedDB) ExecContext(ctx context.Context, query string, args ...any) (s
 }
 
 func (d cachedDB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	d.c.saw(query, args)
 	if st := d.c.get(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -129,6 +141,7 @@ func (d cachedDB) QueryContext(ctx context.Context, query string, args ...any) (
 }
 
 func (d cachedDB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	d.c.saw(query, args)
 	if st := d.c.get(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -145,6 +158,7 @@ type cachedTx struct {
 }
 
 func (t cachedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	t.c.saw(query, args)
 	if st := t.c.forTx(query); st != nil {
 		return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
@@ -152,6 +166,7 @@ func (t cachedTx) ExecContext(ctx context.Context, query string, args ...any) (s
 }
 
 func (t cachedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	t.c.saw(query, args)
 	if st := t.c.forTx(query); st != nil {
 		return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
@@ -159,6 +174,7 @@ func (t cachedTx) QueryContext(ctx context.Context, query string, args ...any) (
 }
 
 func (t cachedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	t.c.saw(query, args)
 	if st := t.c.forTx(query); st != nil {
 		return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}

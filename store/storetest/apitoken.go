@@ -67,11 +67,27 @@ func testAPITokens(t *testing.T, s tollgate.Store) {
 		t.Fatalf("last use = %v %q", got.LastUsedAt, got.LastUsedOrigin)
 	}
 	wantCode(t, s.TouchAPIToken(ctx, "tok_missing", base, ""), tollgate.ENotFound)
-	for o, want := range map[string]bool{"https://a.example.com": true, "https://b.example.com": false, "https://a.example.co": false} {
-		if got, err := s.PublicOriginListed(ctx, o); err != nil || got != want {
-			t.Fatalf("PublicOriginListed(%s) = %v, %v", o, got, err)
+	listed := func(when string, want map[string]bool) {
+		t.Helper()
+		for o, w := range want {
+			if got, err := s.PublicOriginListed(ctx, o); err != nil || got != w {
+				t.Fatalf("%s: PublicOriginListed(%s) = %v, %v; want %v", when, o, got, err, w)
+			}
 		}
 	}
+	listed("created", map[string]bool{"https://a.example.com": true, "https://b.example.com": false, "https://a.example.co": false})
+	// The listing follows the token's domains as they change, and ends
+	// with the token; a private token lists nothing.
+	tok.Domains = []string{"https://b.example.com", "https://c.example.com"}
+	must(t, s.UpdateAPIToken(ctx, tok))
+	listed("domains changed", map[string]bool{"https://a.example.com": false, "https://b.example.com": true, "https://c.example.com": true})
+	private := mkAPIToken(t, s, o, tollgate.PrincipalServiceAccount, sa.ID, tollgate.KindPrivate, "private-origins", base)
+	listed("a private token", map[string]bool{"https://app.example.com": false})
+	other := mkAPIToken(t, s, o, tollgate.PrincipalServiceAccount, sa.ID, tollgate.KindPublic, "other-origins", base)
+	listed("another public token", map[string]bool{"https://app.example.com": true, "http://localhost:3000": true})
+	must(t, s.DeleteAPIToken(ctx, o.ID, other.ID))
+	must(t, s.DeleteAPIToken(ctx, o.ID, private.ID))
+	listed("deleted", map[string]bool{"https://app.example.com": false, "https://b.example.com": true})
 
 	must(t, s.DeleteAPIToken(ctx, o.ID, tok.ID))
 	_, err = s.GetAPIToken(ctx, o.ID, tok.ID)

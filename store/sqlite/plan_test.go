@@ -1,0 +1,105 @@
+package sqlite
+
+import (
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/store/storetest"
+)
+
+// TestQueriesUseIndexes runs the conformance suite, records every
+// statement the store runs, and asks SQLite how it would run each read,
+// update and delete (EXPLAIN QUERY PLAN, with the statement's own
+// arguments): none may scan a whole table, so that every look-up and list
+// stays fast at a million rows. The planner chooses by the schema's
+// indexes alone here (there are no statistics), which is what a fresh
+// database at scale also does.
+func TestQueriesUseIndexes(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string][]any{}
+	var stores []*Store
+	storetest.Run(t, func(t *testing.T) tollgate.Store {
+		s, err := Open(t.Context(), filepath.Join(t.TempDir(), "tollgate.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Migrate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		s.stmts.seen = func(q string, args []any) {
+			mu.Lock()
+			defer mu.Unlock()
+			if _, ok := seen[q]; !ok {
+				seen[q] = append([]any(nil), args...)
+			}
+		}
+		stores = append(stores, s)
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+	if t.Failed() {
+		return
+	}
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "plan.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	queries := make([]string, 0, len(seen))
+	for q := range seen {
+		queries = append(queries, q)
+	}
+	sort.Strings(queries)
+	checked := 0
+	for _, q := range queries {
+		verb := strings.ToUpper(strings.Fields(q)[0])
+		if verb != "SELECT" && verb != "UPDATE" && verb != "DELETE" {
+			continue
+		}
+		rows, err := s.db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, seen[q]...)
+		if err != nil {
+			t.Errorf("explaining %s: %v", q, err)
+			continue
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		checked++
+		for _, step := range plan {
+			if m := fullScan.FindStringSubmatch(step); m != nil && !smallTables[m[1]] && !firstRowOnly[q] {
+				t.Errorf("%s\nscans the whole of %s: %s", q, m[1], strings.Join(plan, "; "))
+			}
+		}
+	}
+	if checked < 50 {
+		t.Fatalf("only %d statements explained: the suite did not run the store's queries", checked)
+	}
+	t.Logf("%d statements explained", checked)
+}
+
+// fullScan matches a plan step that reads a whole table: "SCAN t", or a
+// scan of all of one of its indexes.
+var fullScan = regexp.MustCompile(`^SCAN (\w+)(?: USING (?:COVERING )?INDEX \w+)?$`)
+
+// firstRowOnly are statements that stop at the first row they find,
+// which the plan does not say.
+var firstRowOnly = map[string]bool{"SELECT EXISTS (SELECT 1 FROM users)": true}
+
+// smallTables stay a handful of rows whatever the scale: scanning them is
+// reading them.
+var smallTables = map[string]bool{"schema_migrations": true, "signing_keys": true}
