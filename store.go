@@ -21,6 +21,12 @@ type Store interface {
 	// wait for the transaction.
 	InTx(ctx context.Context, fn func(q Queries) error) error
 
+	// LoadBulk inserts b's rows in one transaction: all or none. It is the
+	// seed's bulk path (batched prepared inserts on SQLite, COPY on
+	// PostgreSQL), never a use case's: it writes no audit event of its own
+	// and broadcasts nothing. A row that exists already is EConflict.
+	LoadBulk(ctx context.Context, b *Bulk) error
+
 	// Ping returns an error unless the database answers.
 	Ping(ctx context.Context) error
 

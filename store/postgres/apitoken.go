@@ -43,6 +43,9 @@ func owner(t *tollgate.APIToken) (saID, userID *string) {
 	return &id, nil
 }
 
+// tokenColumns are the columns of an inserted API token.
+const tokenColumns = `id, org_id, name, description, kind, domains, role, service_account_id, user_id, hash, expires_at, created_at, created_by, last_used_at, last_used_origin`
+
 func domainsJSON(d []string) string {
 	if d == nil {
 		d = []string{}
@@ -53,8 +56,7 @@ func domainsJSON(d []string) string {
 
 func (q *queries) CreateAPIToken(ctx context.Context, t *tollgate.APIToken) error {
 	sa, user := owner(t)
-	_, err := q.q.Exec(ctx, `INSERT INTO api_tokens (id, org_id, name, description, kind, domains, role, service_account_id, user_id,
-		hash, expires_at, created_at, created_by, last_used_at, last_used_origin) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+	_, err := q.q.Exec(ctx, `INSERT INTO api_tokens (`+tokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		t.ID, t.OrgID, t.Name, t.Description, t.Kind, domainsJSON(t.Domains), string(t.Role), sa, user, t.Hash,
 		t.ExpiresAt, t.CreatedAt, t.CreatedBy, t.LastUsedAt, t.LastUsedOrigin)
 	return classify(err, "API token")

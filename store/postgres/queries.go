@@ -257,6 +257,9 @@ func (q *queries) DeleteSessionsBefore(ctx context.Context, expiredBefore, idleB
 	return int(tag.RowsAffected()), nil
 }
 
+// auditColumns are the columns of an appended audit event.
+const auditColumns = `id, time, org_id, actor_type, actor_id, actor_name, action, target_type, target_id, target_name, ip, user_agent, details`
+
 func (q *queries) AppendAuditEvent(ctx context.Context, e *tollgate.AuditEvent) error {
 	details, err := json.Marshal(e.Details)
 	if err != nil {
@@ -266,8 +269,7 @@ func (q *queries) AppendAuditEvent(ctx context.Context, e *tollgate.AuditEvent) 
 	if e.OrgID != "" {
 		org = &e.OrgID
 	}
-	_, err = q.q.Exec(ctx, `INSERT INTO audit_events (id, time, org_id, actor_type, actor_id, actor_name, action,
-		target_type, target_id, target_name, ip, user_agent, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+	_, err = q.q.Exec(ctx, `INSERT INTO audit_events (`+auditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		e.ID, e.Time, org, e.Actor.Type, e.Actor.ID, e.Actor.Name, e.Action,
 		e.Target.Type, e.Target.ID, e.Target.Name, e.IP, e.UserAgent, string(details))
 	return classify(err, "audit event")

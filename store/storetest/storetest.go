@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) tollgate.Store) {
 	tests = append(tests, apiTokenTests()...)
 	tests = append(tests, secretlessTests()...)
 	tests = append(tests, deviceTests()...)
+	tests = append(tests, bulkTests()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStore(t))
