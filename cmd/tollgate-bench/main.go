@@ -6,6 +6,7 @@
 //	go run ./cmd/tollgate-bench                       # Tollgate on SQLite
 //	go run ./cmd/tollgate-bench --duration 10s --conns 16,64
 //	go run ./cmd/tollgate-bench --token-url https://peer/oauth/token --client-id … --client-secret …
+//	go run ./cmd/tollgate-bench seed --db /tmp/scale.db   # 1M accounts, 10M tokens, 10M audit events
 //
 // It builds cmd/tollgate, starts it on a fresh SQLite database and the
 // minimal handler in separate processes, creates service accounts through
@@ -44,7 +45,12 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	cmd := run
+	args := os.Args[1:]
+	if len(args) > 0 && args[0] == "seed" {
+		cmd, args = runSeed, args[1:]
+	}
+	if err := cmd(ctx, args, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "tollgate-bench:", err)
 		os.Exit(1)
 	}

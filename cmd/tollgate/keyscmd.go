@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/internal/keyfile"
 	signing "github.com/tollgate/tollgate/keys"
 )
 
@@ -32,7 +33,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	kr, err := loadKeyring(path, false, stderr)
+	kr, err := keyfile.Load(path, false, stderr)
 	if err != nil {
 		return err
 	}

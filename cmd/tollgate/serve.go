@@ -22,6 +22,7 @@ import (
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/app"
 	"github.com/tollgate/tollgate/authn"
+	"github.com/tollgate/tollgate/internal/keyfile"
 	"github.com/tollgate/tollgate/internal/stack"
 	"github.com/tollgate/tollgate/internal/telemetry"
 	"github.com/tollgate/tollgate/keys"
@@ -164,7 +165,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		// instead of 2x halves GC work for a few tens of MB. GOGC overrides.
 		debug.SetGCPercent(400)
 	}
-	keyring, err := loadKeyring(keyPath, !isPostgres(*db), stderr)
+	keyring, err := keyfile.Load(keyPath, !isPostgres(*db), stderr)
 	if err != nil {
 		return err
 	}

@@ -65,6 +65,13 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	return &Store{queries: queries{q: pool}, pool: pool, channel: channelFor(schema), origin: newOrigin()}, nil
 }
 
+// Size returns the size of the database on disk, in bytes.
+func (s *Store) Size(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&n)
+	return n, err
+}
+
 // Close closes the pool.
 func (s *Store) Close() error { s.pool.Close(); return nil }
 

@@ -51,12 +51,23 @@ var SynchronousModes = []string{"OFF", "NORMAL", "FULL", "EXTRA"}
 // Option tunes Open.
 type Option func(*options)
 
-type options struct{ synchronous string }
+type options struct {
+	synchronous string
+	cacheMiB    int
+}
 
 // Synchronous sets PRAGMA synchronous to mode, one of SynchronousModes
 // (any case); the default is FULL.
 func Synchronous(mode string) Option {
 	return func(o *options) { o.synchronous = strings.ToUpper(mode) }
+}
+
+// CacheSize sets each connection's page cache (PRAGMA cache_size) to mib
+// MiB; SQLite's default is 2 MiB. Past it every page read is a system
+// call, which a load that writes a large database at random places (its
+// indexes of hashes) pays many times over.
+func CacheSize(mib int) Option {
+	return func(o *options) { o.cacheMiB = mib }
 }
 
 // Open opens (creating if needed) the SQLite database file at path. It does
@@ -76,7 +87,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	params.Add("_pragma", "foreign_keys(1)")
 	params.Add("_pragma", "journal_mode(WAL)")
 	params.Add("_pragma", "busy_timeout(10000)")
+	// Statement journals (an insert that fires a trigger writes one) and
+	// temporary tables stay in memory instead of a temporary file: one
+	// write system call per page otherwise.
+	params.Add("_pragma", "temp_store(MEMORY)")
 	params.Add("_pragma", "synchronous("+o.synchronous+")")
+	if o.cacheMiB > 0 {
+		params.Add("_pragma", fmt.Sprintf("cache_size(%d)", -o.cacheMiB*1024))
+	}
 	params.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+params.Encode())
 	if err != nil {

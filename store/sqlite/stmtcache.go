@@ -25,6 +25,7 @@ type stmtCache struct {
 	m       map[string]*sql.Stmt
 	pending map[string]bool // being prepared for transactions (forTx)
 	closed  bool
+	preps   sync.WaitGroup // background prepares (forTx), which close waits for
 	// seen, when set (by tests), is told every statement run, with its
 	// arguments: the query-plan test explains each.
 	seen func(query string, args []any)
@@ -84,18 +85,17 @@ func (c *stmtCache) forTx(query string) *sql.Stmt {
 		return st
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.pending == nil {
 		c.pending = map[string]bool{}
 	}
-	started := c.pending[query]
-	c.pending[query] = true
-	c.mu.Unlock()
-	if !started {
-		go func() {
+	if !c.pending[query] && !c.closed {
+		c.pending[query] = true
+		c.preps.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			c.prepare(ctx, query)
-		}()
+		})
 	}
 	return nil
 }
@@ -107,11 +107,16 @@ func (c *stmtCache) saw(query string, args []any) {
 	}
 }
 
-// close closes every cached statement.
+// close closes every cached statement, once the prepares under way have
+// ended (one holds a connection, whose files outlive the database's Close
+// otherwise).
 func (c *stmtCache) close() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.closed = true
+	c.mu.Unlock()
+	c.preps.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for q, st := range c.m {
 		st.Close()
 		delete(c.m, q)
