@@ -42,6 +42,9 @@ type Store struct {
 	// channel is the NOTIFY channel of the store's schema, and origin tags
 	// this store's own notifications.
 	channel, origin string
+	// seen, when set (by tests), is told every statement run, with its
+	// arguments: the query-plan test explains each.
+	seen func(query string, args []any)
 }
 
 var _ tollgate.Store = (*Store)(nil)
@@ -110,7 +113,7 @@ func (s *Store) tryTx(ctx context.Context, fn func(q tollgate.Queries) error) er
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	if err := fn(&queries{q: tx}); err != nil {
+	if err := fn(&queries{q: s.observed(tx)}); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -175,6 +178,35 @@ type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// observed is q, telling s.seen of each statement when it is set.
+func (s *Store) observed(q querier) querier {
+	if s.seen == nil {
+		return q
+	}
+	return seeing{q, s.seen}
+}
+
+// seeing is a querier that tells seen of each statement before it runs.
+type seeing struct {
+	querier
+	seen func(query string, args []any)
+}
+
+func (s seeing) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	s.seen(sql, args)
+	return s.querier.Exec(ctx, sql, args...)
+}
+
+func (s seeing) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	s.seen(sql, args)
+	return s.querier.Query(ctx, sql, args...)
+}
+
+func (s seeing) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	s.seen(sql, args)
+	return s.querier.QueryRow(ctx, sql, args...)
 }
 
 // queries implements tollgate.Queries on the pool or a transaction.
