@@ -2,7 +2,12 @@ package credential_test
 
 import (
 	"bytes"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tollgate/tollgate/credential"
@@ -59,5 +64,41 @@ func TestTokens(t *testing.T) {
 	}
 	if !bytes.Equal(credential.Hash(a), ha) {
 		t.Fatal("Hash(token) differs from the hash NewToken returned")
+	}
+}
+
+// TestKeyringHash: the keyed hash is HMAC-SHA256 under the derived key,
+// the same from many goroutines at once (its HMAC states are pooled), and
+// another master key gives another hash.
+func TestKeyringHash(t *testing.T) {
+	master := bytes.Repeat([]byte{7}, 32)
+	kr, err := credential.NewKeyring(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := hkdf.Key(sha256.New, master, nil, "tollgate secret hash v1", 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := func(s string) []byte {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(s))
+		return m.Sum(nil)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				s := fmt.Sprintf("tgp_secret-%d-%d", g, i)
+				if got := kr.Hash(s); !bytes.Equal(got, want(s)) {
+					t.Errorf("Hash(%q) = %x, want %x", s, got, want(s))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	other, _ := credential.NewKeyring(bytes.Repeat([]byte{8}, 32))
+	if bytes.Equal(other.Hash("x"), kr.Hash("x")) {
+		t.Fatal("two master keys hash alike")
 	}
 }
