@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -231,6 +232,9 @@ func (s *Server) finish(r *http.Request, sw *statusWriter, info *requestInfo, sp
 		}
 	}
 	s.metrics.duration.WithLabelValues(route, method, strconv.Itoa(sw.status)).Observe(elapsed.Seconds())
+	if !s.log.Enabled(r.Context(), slog.LevelInfo) {
+		return // the access log is off (--log-level warn or above): build no line
+	}
 	attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status,
 		"duration_ms", float64(elapsed.Microseconds()) / 1000, "ip", ip, "request_id", info.id}
 	if info.caller != "" {
