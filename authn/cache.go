@@ -17,7 +17,7 @@ type cache[V any] struct {
 type cached[V any] struct {
 	v    V
 	at   time.Time
-	used bool // read since the last sweep
+	used bool // read since it was stored, or since a sweep last cleared the marks
 }
 
 func newCache[V any]() *cache[V] { return newCacheOf[V](maxEntries) }
