@@ -14,10 +14,11 @@ import (
 // their audit events say so.
 const ViaCLI = "cli"
 
-// deviceCodeHash and userCodeHash are the keyed hashes the store keeps of
-// a device authorization's codes; a stolen database does not let anyone
-// test user codes (34.6 bits) offline.
-func (a *App) deviceCodeHash(code string) []byte { return a.cfg.Keyring.Hash("device_code:" + code) }
+// DeviceCodeHash and userCodeHash are the keyed hashes the store keeps of
+// a device authorization's codes (the boundary keys its poll limits by the
+// first); a stolen database does not let anyone test user codes (34.6
+// bits) offline.
+func (a *App) DeviceCodeHash(code string) []byte { return a.cfg.Keyring.Hash("device_code:" + code) }
 func (a *App) userCodeHash(code string) []byte   { return a.cfg.Keyring.Hash("user_code:" + code) }
 
 // StartDeviceAuthorization begins the device grant (RFC 8628 §3.1) for
@@ -37,7 +38,7 @@ func (a *App) StartDeviceAuthorization(ctx context.Context, ac Actor, clientID s
 		userCode := tollgate.NewUserCode()
 		canonical, _ := tollgate.NormalizeUserCode(userCode)
 		d := &tollgate.DeviceAuthorization{ID: tollgate.NewID(tollgate.PrefixDeviceAuthorization, now),
-			DeviceCodeHash: a.deviceCodeHash(deviceCode), UserCodeHash: a.userCodeHash(canonical), ClientID: clientID,
+			DeviceCodeHash: a.DeviceCodeHash(deviceCode), UserCodeHash: a.userCodeHash(canonical), ClientID: clientID,
 			Status: tollgate.DevicePending, IP: ac.IP, UserAgent: tollgate.PlainUserAgent(ac.UserAgent),
 			Interval: tollgate.DevicePollInterval, CreatedAt: now, ExpiresAt: now.Add(tollgate.DeviceCodeLifetime)}
 		err := a.store.CreateDeviceAuthorization(ctx, d)
@@ -152,7 +153,7 @@ func (a *App) RedeemDeviceCode(ctx context.Context, ac Actor, clientID, deviceCo
 	if !credential.ValidCredential("tgd_", deviceCode) {
 		return nil, unknown
 	}
-	hash := a.deviceCodeHash(deviceCode)
+	hash := a.DeviceCodeHash(deviceCode)
 	var refusal error
 	var resp *oauth.SessionToken
 	err := a.store.InTx(ctx, func(q tollgate.Queries) error {

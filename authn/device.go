@@ -66,7 +66,7 @@ func (a *Authenticator) DeviceCode(ctx context.Context, req Request, clientID, d
 	if wait, which := a.deviceCode.blocked("", req.IP, now); wait > 0 {
 		return a.limited(ctx, req, a.deviceCode, "", which, wait)
 	}
-	key := string(a.keyring.Hash("device_code:" + deviceCode))
+	key := string(a.app.DeviceCodeHash(deviceCode))
 	negative := "device_code:" + clientID + "\x00" + key
 	if a.isNegative(negative) {
 		a.failedNow(req, a.deviceCode, "", now)
