@@ -22,7 +22,9 @@ import (
 
 // seedPlan is what a seed holds: orgs, each with the same number of
 // service accounts, each with the same number of API tokens, and audit
-// events spread over the orgs. Everything in it is a function of the
+// events spread over the orgs. Each org's first account is an admin, and
+// its first token acts as one: the credential the scale benchmark reads
+// the org's lists with. Everything in it is a function of the
 // numbers, so that the scale benchmark can name any account or present
 // any token of a seeded database without storing them.
 type seedPlan struct {
@@ -40,6 +42,13 @@ func (p seedPlan) eventsPerOrg() int     { return p.events / p.orgs }
 func seedID(prefix string, n int) string { return fmt.Sprintf("%s_%026d", prefix, n) }
 
 func (p seedPlan) orgSlug(o int) string { return fmt.Sprintf("org-%05d", o) }
+
+// adminToken is the value of org o's admin token (private: p.token(n) is
+// public only for n%10 == 9).
+func (p seedPlan) adminToken(o int) string {
+	v, _ := p.token(o * p.accountsPerOrg() * p.tokensPerAccount())
+	return v
+}
 
 // token is the value of the n-th API token: a private token (every tenth
 // is public), derived from n.
@@ -80,8 +89,12 @@ func (p seedPlan) org(o int, kr *credential.Keyring, batch int, load func(*tollg
 		a := o*perOrg + i
 		at := seedEpoch.Add(time.Duration(a) * time.Millisecond)
 		name := fmt.Sprintf("sa-%07d", a)
+		role := tollgate.RoleMember
+		if i == 0 {
+			role = tollgate.RoleAdmin
+		}
 		sa := tollgate.ServiceAccount{ID: seedID(tollgate.PrefixServiceAccount, a), OrgID: orgID, Name: name,
-			Email: tollgate.ServiceAccountEmail(name, slug, tollgate.DefaultServiceAccountEmailDomain), Role: tollgate.RoleMember,
+			Email: tollgate.ServiceAccountEmail(name, slug, tollgate.DefaultServiceAccountEmailDomain), Role: role,
 			TokenTTLSeconds: 3600, Status: tollgate.StatusActive, CreatedAt: at, CreatedBy: "usr_seed", ReuseAfter: at}
 		b.ServiceAccounts = append(b.ServiceAccounts, sa)
 		for k := range perAccount {
@@ -91,6 +104,9 @@ func (p seedPlan) org(o int, kr *credential.Keyring, batch int, load func(*tollg
 				Role: tollgate.RoleViewer, OwnerType: tollgate.PrincipalServiceAccount, OwnerID: sa.ID, Hash: kr.Hash(value), CreatedAt: at, CreatedBy: "usr_seed"}
 			if public {
 				t.Kind, t.Domains = tollgate.KindPublic, []string{p.origin(o)}
+			}
+			if i == 0 && k == 0 {
+				t.Role = tollgate.RoleAdmin
 			}
 			b.APITokens = append(b.APITokens, t)
 		}

@@ -85,6 +85,14 @@ func TestSeed(t *testing.T) {
 					t.Fatalf("token %d's owner: %+v %v", n, sa, err)
 				}
 			}
+			// Org 3's admin token belongs to its first account, an admin.
+			tok, err := s.GetAPITokenByHash(ctx, kr.Hash(p.adminToken(3)))
+			if err != nil || tok.Role != tollgate.RoleAdmin || tok.OrgID != org.ID {
+				t.Fatalf("org 3's admin token: %+v %v", tok, err)
+			}
+			if sa, err := s.GetServiceAccount(ctx, org.ID, tok.OwnerID); err != nil || sa.Role != tollgate.RoleAdmin || sa.ID != seedID(tollgate.PrefixServiceAccount, 150) {
+				t.Fatalf("org 3's admin account: %+v %v", sa, err)
+			}
 			if ok, err := s.PublicOriginListed(ctx, p.origin(2)); err != nil || !ok {
 				t.Fatalf("org 2's origin is not listed: %v %v", ok, err)
 			}
