@@ -174,6 +174,7 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	var store tollgate.Store
 	var size func() (int64, error)
+	done := func() error { return nil } // after the last row
 	if isPG {
 		s, err := postgres.Open(ctx, *db)
 		if err != nil {
@@ -184,6 +185,7 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		store, size = s, func() (int64, error) { return s.Size(ctx) }
+		done = func() error { return s.Analyze(ctx) }
 	} else {
 		// A seed is made again rather than recovered: it need not wait
 		// for the disk at every commit. Its indexes of hashes take writes
@@ -217,6 +219,9 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err := p.org(o, kr, *batch, load); err != nil {
 			return fmt.Errorf("seed: org %d: %w", o, err)
 		}
+	}
+	if err := done(); err != nil {
+		return err
 	}
 	elapsed := time.Since(start)
 	bytes, err := size()

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -29,8 +28,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		if _, err := s.Migrate(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		s.seen = seen
-		s.queries.q = s.observed(s.pool)
+		s.Observe(seen)
 		return s
 	})
 	ctx := t.Context()
@@ -44,32 +42,19 @@ func TestQueriesUseIndexes(t *testing.T) {
 	}
 	seedLarge(t, s)
 	for _, st := range statements {
-		q := st.SQL
-		rows, err := s.pool.Query(ctx, "EXPLAIN "+q, st.Args...)
+		plan, err := s.Explain(ctx, st.SQL, st.Args)
 		if err != nil {
-			t.Errorf("explaining %s: %v", q, err)
+			t.Errorf("explaining %s: %v", st.SQL, err)
 			continue
 		}
-		var plan []string
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, strings.TrimSpace(line))
-		}
-		rows.Close()
-		for _, step := range plan {
-			if m := seqScan.FindStringSubmatch(step); m != nil && large[m[1]] {
-				t.Errorf("%s\nscans the whole of %s:\n%s", q, m[1], strings.Join(plan, "\n"))
+		for _, table := range ScannedTables(plan) {
+			if large[table] {
+				t.Errorf("%s\nscans the whole of %s:\n%s", st.SQL, table, strings.Join(plan, "\n"))
 			}
 		}
 	}
 	t.Logf("%d statements explained", len(statements))
 }
-
-// seqScan matches a plan node that reads a whole table.
-var seqScan = regexp.MustCompile(`(?:->\s*)?(?:Parallel )?Seq Scan on (\w+)`)
 
 // large are the tables seedLarge fills that grow with scale: service
 // accounts, tokens and audit events. Orgs are seeded too, for the joins,
@@ -114,7 +99,7 @@ func seedLarge(t *testing.T, s *Store) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.pool.Exec(t.Context(), `ANALYZE`); err != nil {
+	if err := s.Analyze(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -27,7 +26,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		if _, err := s.Migrate(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		s.stmts.seen = seen
+		s.Observe(seen)
 		return s
 	})
 	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "plan.db"))
@@ -39,34 +38,19 @@ func TestQueriesUseIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, st := range statements {
-		q := st.SQL
-		rows, err := s.db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, st.Args...)
+		plan, err := s.Explain(t.Context(), st.SQL, st.Args)
 		if err != nil {
-			t.Errorf("explaining %s: %v", q, err)
+			t.Errorf("explaining %s: %v", st.SQL, err)
 			continue
 		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		for _, step := range plan {
-			if m := fullScan.FindStringSubmatch(step); m != nil && !smallTables[m[1]] && !firstRowOnly[q] {
-				t.Errorf("%s\nscans the whole of %s: %s", q, m[1], strings.Join(plan, "; "))
+		for _, table := range ScannedTables(plan) {
+			if !smallTables[table] && !firstRowOnly[st.SQL] {
+				t.Errorf("%s\nscans the whole of %s: %s", st.SQL, table, strings.Join(plan, "; "))
 			}
 		}
 	}
 	t.Logf("%d statements explained", len(statements))
 }
-
-// fullScan matches a plan step that reads a whole table: "SCAN t", or a
-// scan of all of one of its indexes.
-var fullScan = regexp.MustCompile(`^SCAN (\w+)(?: USING (?:COVERING )?INDEX \w+)?$`)
 
 // firstRowOnly are statements that stop at the first row they find,
 // which the plan does not say.
