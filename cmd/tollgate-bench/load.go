@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -19,6 +20,8 @@ type request struct {
 	method, url, body, contentType string
 	user, pass                     string // HTTP Basic, when user is set
 	bearer                         string // Authorization: Bearer, when set
+	cookie                         string // Cookie, when set
+	status                         int    // the answer expected; 0 is 200
 }
 
 // scenario is a named load: req(i) is what worker i sends, built once per
@@ -99,6 +102,9 @@ func load(ctx context.Context, client *http.Client, conns int, d time.Duration, 
 				if r.bearer != "" {
 					hr.Header.Set("Authorization", "Bearer "+r.bearer)
 				}
+				if r.cookie != "" {
+					hr.Header.Set("Cookie", r.cookie)
+				}
 				t0 := time.Now()
 				resp, err := client.Do(hr)
 				if err != nil {
@@ -110,7 +116,7 @@ func load(ctx context.Context, client *http.Client, conns int, d time.Duration, 
 				}
 				body, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
+				if want := cmp.Or(r.status, http.StatusOK); resp.StatusCode != want {
 					myErrs++
 					if myFirst == "" {
 						myFirst = fmt.Sprintf("%d %.200s", resp.StatusCode, body)

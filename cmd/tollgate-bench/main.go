@@ -7,6 +7,7 @@
 //	go run ./cmd/tollgate-bench --duration 10s --conns 16,64
 //	go run ./cmd/tollgate-bench --token-url https://peer/oauth/token --client-id … --client-secret …
 //	go run ./cmd/tollgate-bench seed --db /tmp/scale.db   # 1M accounts, 10M tokens, 10M audit events
+//	go run ./cmd/tollgate-bench scale --db /tmp/scale.db  # each operation there against a 1,000-row database
 //
 // It builds cmd/tollgate, starts it on a fresh SQLite database and the
 // minimal handler in separate processes, creates service accounts through
@@ -47,8 +48,13 @@ func main() {
 	defer stop()
 	cmd := run
 	args := os.Args[1:]
-	if len(args) > 0 && args[0] == "seed" {
-		cmd, args = runSeed, args[1:]
+	if len(args) > 0 {
+		switch args[0] {
+		case "seed":
+			cmd, args = runSeed, args[1:]
+		case "scale":
+			cmd, args = runScale, args[1:]
+		}
 	}
 	if err := cmd(ctx, args, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "tollgate-bench:", err)
@@ -149,7 +155,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer tg.stop()
-		if scenarios, err = setUp(tg.base, slices.Max(cfg.conns)); err != nil {
+		if scenarios, err = setUp(tg.base, slices.Max(cfg.conns), ""); err != nil {
 			return fmt.Errorf("setting up Tollgate: %w", err)
 		}
 		secretless, err := setUpSecretless(tg.base, is, slices.Max(cfg.conns))
@@ -277,7 +283,13 @@ func startTollgate(ctx context.Context, bin string, stderr io.Writer, flags ...s
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "bench.db"), "--shutdown-drain", "0"}, flags...)...)
+	return serveOn(ctx, bin, filepath.Join(dir, "bench.db"), flags...)
+}
+
+// serveOn starts Tollgate on the database db, with extra serve flags. The
+// first admin, made if db has no user yet, signs in with adminPassword.
+func serveOn(ctx context.Context, bin, db string, flags ...string) (*process, error) {
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--shutdown-drain", "0"}, flags...)...)
 	cmd.Env = append(os.Environ(), "TOLLGATE_BOOTSTRAP_PASSWORD="+adminPassword)
 	p, err := start(ctx, cmd)
 	if err != nil {

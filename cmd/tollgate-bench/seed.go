@@ -69,6 +69,10 @@ func (p seedPlan) origin(o int) string { return fmt.Sprintf("https://app-%05d.ex
 // seedEpoch is when seeded rows begin: every seed makes the same rows.
 var seedEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// timeOf is when, after seedEpoch, the n-th seeded account or audit event
+// was made: a millisecond apart.
+func timeOf(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+
 // org returns org o's rows: the org, its accounts and their tokens, and its
 // audit events, in batches of at most batch rows, to load in order.
 func (p seedPlan) org(o int, kr *credential.Keyring, batch int, load func(*tollgate.Bulk) error) error {
@@ -87,7 +91,7 @@ func (p seedPlan) org(o int, kr *credential.Keyring, batch int, load func(*tollg
 	perOrg, perAccount := p.accountsPerOrg(), p.tokensPerAccount()
 	for i := range perOrg {
 		a := o*perOrg + i
-		at := seedEpoch.Add(time.Duration(a) * time.Millisecond)
+		at := seedEpoch.Add(timeOf(a))
 		name := fmt.Sprintf("sa-%07d", a)
 		role := tollgate.RoleMember
 		if i == 0 {
@@ -119,7 +123,7 @@ func (p seedPlan) org(o int, kr *credential.Keyring, batch int, load func(*tollg
 	for e := range perEvents {
 		n := o*perEvents + e
 		a := o*perOrg + e%max(perOrg, 1)
-		ev := tollgate.AuditEvent{ID: seedID(tollgate.PrefixAuditEvent, n), Time: seedEpoch.Add(time.Duration(n) * time.Millisecond), OrgID: orgID,
+		ev := tollgate.AuditEvent{ID: seedID(tollgate.PrefixAuditEvent, n), Time: seedEpoch.Add(timeOf(n)), OrgID: orgID,
 			Actor:  tollgate.Principal{Type: tollgate.PrincipalUser, ID: "usr_seed", Name: "seed@example.com"},
 			Action: actions[e%len(actions)], Target: tollgate.Principal{Type: tollgate.PrincipalServiceAccount, ID: seedID(tollgate.PrefixServiceAccount, a), Name: fmt.Sprintf("sa-%07d", a)},
 			IP: "192.0.2.1", UserAgent: "tollgate-bench/seed", Details: map[string]any{}}
@@ -129,6 +133,44 @@ func (p seedPlan) org(o int, kr *credential.Keyring, batch int, load func(*tollg
 		}
 	}
 	return flush(true)
+}
+
+// check reports a plan whose totals do not divide evenly.
+func (p seedPlan) check() error {
+	switch {
+	case p.orgs < 1 || p.accounts < p.orgs || p.accounts%p.orgs != 0:
+		return errors.New("--accounts must be a multiple of --orgs, which must be at least 1")
+	case p.tokens < 0 || p.tokens%p.accounts != 0:
+		return errors.New("--tokens must be a multiple of --accounts")
+	case p.events < 0 || p.events%p.orgs != 0:
+		return errors.New("--events must be a multiple of --orgs")
+	}
+	return nil
+}
+
+// planFlags declares the plan's flags on fs, with the defaults of Z1.
+func planFlags(fs *flag.FlagSet, p *seedPlan) {
+	fs.IntVar(&p.orgs, "orgs", 1000, "organizations")
+	fs.IntVar(&p.accounts, "accounts", 1_000_000, "service accounts, spread evenly over the organizations")
+	fs.IntVar(&p.tokens, "tokens", 10_000_000, "API tokens, spread evenly over the accounts (every tenth public)")
+	fs.IntVar(&p.events, "events", 10_000_000, "audit events, spread evenly over the organizations")
+}
+
+// isPostgres reports whether db names a PostgreSQL database.
+func isPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// keyFileFor is the key file of db: keyFile, else (SQLite only) the
+// server's default, tollgate.key beside the database file.
+func keyFileFor(db, keyFile string) (string, error) {
+	switch {
+	case keyFile != "":
+		return keyFile, nil
+	case isPostgres(db):
+		return "", errors.New("with PostgreSQL, --key-file is required: the servers must use the same one")
+	}
+	return filepath.Join(filepath.Dir(db), "tollgate.key"), nil
 }
 
 // runSeed: tollgate-bench seed --db PATH|URL. It migrates the database and
@@ -141,48 +183,59 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	db := fs.String("db", "", "the SQLite file or postgres:// URL to fill (required)")
 	keyFile := fs.String("key-file", "", "the server's key file, made if missing (default tollgate.key beside the SQLite file; required with PostgreSQL)")
 	var p seedPlan
-	fs.IntVar(&p.orgs, "orgs", 1000, "organizations")
-	fs.IntVar(&p.accounts, "accounts", 1_000_000, "service accounts, spread evenly over the organizations")
-	fs.IntVar(&p.tokens, "tokens", 10_000_000, "API tokens, spread evenly over the accounts (every tenth public)")
-	fs.IntVar(&p.events, "events", 10_000_000, "audit events, spread evenly over the organizations")
+	planFlags(fs, &p)
 	batch := fs.Int("batch", 20_000, "rows per transaction")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	switch {
-	case *db == "":
+	if *db == "" {
 		return errors.New("seed: --db is required")
-	case p.orgs < 1 || p.accounts < p.orgs || p.accounts%p.orgs != 0:
-		return errors.New("seed: --accounts must be a multiple of --orgs, which must be at least 1")
-	case p.tokens < 0 || p.tokens%p.accounts != 0:
-		return errors.New("seed: --tokens must be a multiple of --accounts")
-	case p.events < 0 || p.events%p.orgs != 0:
-		return errors.New("seed: --events must be a multiple of --orgs")
-	case *batch < 1:
+	}
+	if err := p.check(); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	if *batch < 1 {
 		return errors.New("seed: --batch must be at least 1")
 	}
-	isPG := strings.HasPrefix(*db, "postgres://") || strings.HasPrefix(*db, "postgresql://")
-	if *keyFile == "" {
-		if isPG {
-			return errors.New("seed: with PostgreSQL, --key-file is required: the servers must use the same one")
-		}
-		*keyFile = filepath.Join(filepath.Dir(*db), "tollgate.key")
+	kf, err := keyFileFor(*db, *keyFile)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
 	}
-	kr, err := keyfile.Load(*keyFile, true, stderr)
+	res, err := seed(ctx, *db, kf, p, *batch, stderr)
 	if err != nil {
 		return err
+	}
+	fmt.Fprintf(stdout, "seeded %d orgs, %d service accounts, %d API tokens, %d audit events: %d rows in %s, %.0f rows/s; database %.1f MiB\n",
+		p.orgs, p.accounts, p.tokens, p.events, res.rows, res.elapsed.Round(time.Millisecond), float64(res.rows)/res.elapsed.Seconds(), float64(res.bytes)/(1<<20))
+	return nil
+}
+
+// seeded is what a seed loaded, how long it took, and the database's size
+// after it.
+type seeded struct {
+	rows    int
+	elapsed time.Duration
+	bytes   int64
+}
+
+// seed migrates db and loads p's rows into it, keyed by the key file
+// (made if missing), reporting progress to progress every 10 s.
+func seed(ctx context.Context, db, keyFile string, p seedPlan, batch int, progress io.Writer) (seeded, error) {
+	kr, err := keyfile.Load(keyFile, true, progress)
+	if err != nil {
+		return seeded{}, err
 	}
 	var store tollgate.Store
 	var size func() (int64, error)
 	done := func() error { return nil } // after the last row
-	if isPG {
-		s, err := postgres.Open(ctx, *db)
+	if isPostgres(db) {
+		s, err := postgres.Open(ctx, db)
 		if err != nil {
-			return err
+			return seeded{}, err
 		}
 		if _, err := s.Migrate(ctx); err != nil {
 			s.Close()
-			return err
+			return seeded{}, err
 		}
 		store, size = s, func() (int64, error) { return s.Size(ctx) }
 		done = func() error { return s.Analyze(ctx) }
@@ -190,15 +243,15 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		// A seed is made again rather than recovered: it need not wait
 		// for the disk at every commit. Its indexes of hashes take writes
 		// all over the file: a page cache of 1 GiB keeps them in memory.
-		s, err := sqlite.Open(ctx, *db, sqlite.Synchronous("OFF"), sqlite.CacheSize(1024))
+		s, err := sqlite.Open(ctx, db, sqlite.Synchronous("OFF"), sqlite.CacheSize(1024))
 		if err != nil {
-			return err
+			return seeded{}, err
 		}
 		if _, err := s.Migrate(ctx); err != nil {
 			s.Close()
-			return err
+			return seeded{}, err
 		}
-		store, size = s, func() (int64, error) { return fileSizes(*db, *db+"-wal") }
+		store, size = s, func() (int64, error) { return fileSizes(db, db+"-wal") }
 	}
 	defer store.Close()
 
@@ -211,26 +264,21 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		rows += b.Rows()
 		if time.Since(last) > 10*time.Second {
 			last = time.Now()
-			fmt.Fprintf(stderr, "seed: %d rows, %.0f rows/s\n", rows, float64(rows)/time.Since(start).Seconds())
+			fmt.Fprintf(progress, "seed: %d rows, %.0f rows/s\n", rows, float64(rows)/time.Since(start).Seconds())
 		}
 		return ctx.Err()
 	}
 	for o := range p.orgs {
-		if err := p.org(o, kr, *batch, load); err != nil {
-			return fmt.Errorf("seed: org %d: %w", o, err)
+		if err := p.org(o, kr, batch, load); err != nil {
+			return seeded{}, fmt.Errorf("seed: org %d: %w", o, err)
 		}
 	}
 	if err := done(); err != nil {
-		return err
+		return seeded{}, err
 	}
-	elapsed := time.Since(start)
-	bytes, err := size()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "seeded %d orgs, %d service accounts, %d API tokens, %d audit events: %d rows in %s, %.0f rows/s; database %.1f MiB\n",
-		p.orgs, p.accounts, p.tokens, p.events, rows, elapsed.Round(time.Millisecond), float64(rows)/elapsed.Seconds(), float64(bytes)/(1<<20))
-	return nil
+	res := seeded{rows: rows, elapsed: time.Since(start)}
+	res.bytes, err = size()
+	return res, err
 }
 
 // fileSizes adds the sizes of the files that exist of paths.

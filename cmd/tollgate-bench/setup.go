@@ -88,13 +88,14 @@ func setUpCold(base string) ([]scenario, error) {
 // need: an account whose token is reused; in an org whose reuse floor
 // equals the token lifetime (so that every request mints, DESIGN.md T2a),
 // one account per connection; an account that introspects; and an API
-// token for /check.
-func setUp(base string, maxConns int) ([]scenario, error) {
+// token for /check. Their names end in tag, which keeps them apart from
+// an earlier run's on the same database.
+func setUp(base string, maxConns int, tag string) ([]scenario, error) {
 	a, err := signIn(base)
 	if err != nil {
 		return nil, err
 	}
-	reuse, err := a.newAccount("acme", "bench-reuse", 3600)
+	reuse, err := a.newAccount("acme", "bench-reuse"+tag, 3600)
 	if err != nil {
 		return nil, err
 	}
@@ -102,19 +103,20 @@ func setUp(base string, maxConns int) ([]scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	caller, err := a.newAccount("acme", "bench-introspect", 3600)
+	caller, err := a.newAccount("acme", "bench-intro"+tag, 3600)
 	if err != nil {
 		return nil, err
 	}
-	if err := a.call("POST", "/api/v1/orgs", map[string]string{"slug": "bench-mint", "name": "Minting benchmark"}, nil); err != nil {
+	mintOrg := "bench-mint" + tag
+	if err := a.call("POST", "/api/v1/orgs", map[string]string{"slug": mintOrg, "name": "Minting benchmark"}, nil); err != nil {
 		return nil, err
 	}
-	if err := a.call("PATCH", "/api/v1/orgs/bench-mint", map[string]any{"settings": map[string]int{"token_reuse_floor_seconds": 300}}, nil); err != nil {
+	if err := a.call("PATCH", "/api/v1/orgs/"+mintOrg, map[string]any{"settings": map[string]int{"token_reuse_floor_seconds": 300}}, nil); err != nil {
 		return nil, err
 	}
 	minters := make([]account, maxConns)
 	for i := range minters {
-		if minters[i], err = a.newAccount("bench-mint", fmt.Sprintf("minter-%d", i), 300); err != nil {
+		if minters[i], err = a.newAccount(mintOrg, fmt.Sprintf("minter-%d", i), 300); err != nil {
 			return nil, err
 		}
 	}
@@ -140,7 +142,7 @@ func setUp(base string, maxConns int) ([]scenario, error) {
 		{name: "token endpoint, reused token", req: func(int) request {
 			return request{method: "POST", url: tokenURL, body: reuseForm, contentType: formType}
 		}},
-		{name: "token endpoint, minting (SQLite)", req: func(i int) request {
+		{name: "token endpoint, minting", req: func(i int) request {
 			return request{method: "POST", url: tokenURL, body: post(minters[i]), contentType: formType}
 		}},
 		{name: "introspection", req: func(int) request {
