@@ -50,10 +50,13 @@ func (p seedPlan) adminToken(o int) string {
 	return v
 }
 
+// isPublic reports whether the n-th API token is public: every tenth.
+func isPublic(n int) bool { return n%10 == 9 }
+
 // token is the value of the n-th API token: a private token (every tenth
 // is public), derived from n.
 func (p seedPlan) token(n int) (value string, public bool) {
-	public = n%10 == 9
+	public = isPublic(n)
 	prefix := credential.PrefixPrivateToken
 	if public {
 		prefix = credential.PrefixPublicToken
