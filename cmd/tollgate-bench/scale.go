@@ -580,8 +580,8 @@ func memoryOf(pid int) (rss, peak int64) {
 // printScale prints the comparison table, the rotations' memory and hit
 // rates, and the plans.
 func printScale(w io.Writer, cfg scaleConfig, p seedPlan, ceiling result, small, large *scaleDB) {
-	fmt.Fprintf(w, "tollgate-bench scale: %d s per measurement after %v warm-up, %d connections; Tollgate log level %s, SQLite synchronous %s; load generator and servers share this machine\n",
-		int(cfg.duration.Seconds()), cfg.warmup, cfg.conns, cfg.logLevel, cfg.sync)
+	fmt.Fprintf(w, "tollgate-bench scale: %v per measurement after %v warm-up, %d connections; Tollgate log level %s, SQLite synchronous %s; load generator and servers share this machine\n",
+		cfg.duration, cfg.warmup, cfg.conns, cfg.logLevel, cfg.sync)
 	fmt.Fprintf(w, "seeded: %d orgs, %s service accounts, %s API tokens, %s audit events; small: %d org, %s accounts, %s tokens, %s events\n",
 		p.orgs, count(p.accounts), count(p.tokens), count(p.events), smallPlan.orgs, count(smallPlan.accounts), count(smallPlan.tokens), count(smallPlan.events))
 	fmt.Fprintf(w, "ceiling (minimal net/http handler): %.0f req/s, p99 %s\n\n", ceiling.rps, ms(ceiling.p99))
