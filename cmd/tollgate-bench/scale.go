@@ -25,9 +25,11 @@ import (
 )
 
 // smallPlan is the 1,000-row database every operation at scale is compared
-// with: one org of 1,000 accounts, as many tokens and audit events, so
-// that an org's lists hold as many accounts as in the default seed.
-var smallPlan = seedPlan{orgs: 1, accounts: 1000, tokens: 1000, events: 1000}
+// with: one org of 100 accounts with 1,000 tokens and 1,000 audit events,
+// so that an account has as many tokens, and is the target of as many
+// events, as in the default seed (10), and a filter by owner or target
+// answers as many rows on both.
+var smallPlan = seedPlan{orgs: 1, accounts: 100, tokens: 1000, events: 1000}
 
 // scaleConfig is what tollgate-bench scale measures with.
 type scaleConfig struct {
@@ -383,12 +385,12 @@ func setUpScale(base string, p seedPlan, conns int) (*scaleWorld, error) {
 	return &scaleWorld{scenarios: append(scs, removal), ids: ids}, nil
 }
 
-// lastCursor walks the list at listURL 200 rows at a time and returns the
-// cursor of its last page.
+// lastCursor walks the list at listURL a page of 50 at a time and returns
+// the cursor of its last page.
 func lastCursor(listURL, bearer string) (string, error) {
 	cursor, last := "", ""
 	for {
-		u := listURL + "?limit=200"
+		u := listURL + "?limit=50"
 		if cursor != "" {
 			u += "&cursor=" + url.QueryEscape(cursor)
 		}

@@ -78,7 +78,7 @@ func checkPlans(ctx context.Context, db, keyFile string, p seedPlan, ids planIDs
 	lastPage := func(list func(tollgate.Page) (string, error)) (tollgate.Page, error) {
 		var last string
 		for cursor := ""; ; {
-			next, err := list(tollgate.Page{Limit: 200, Cursor: cursor})
+			next, err := list(tollgate.Page{Limit: 50, Cursor: cursor})
 			if err != nil || next == "" {
 				return tollgate.Page{Limit: 50, Cursor: last}, err
 			}
