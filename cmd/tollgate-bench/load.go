@@ -22,6 +22,9 @@ type request struct {
 	bearer                         string // Authorization: Bearer, when set
 	cookie                         string // Cookie, when set
 	status                         int    // the answer expected; 0 is 200
+	// seen, when set, is given the body of each 200 answer (the
+	// replicas command collects the tokens handed out).
+	seen func(body []byte)
 }
 
 // scenario is a named load: req(i) is what worker i sends, built once per
@@ -124,6 +127,9 @@ func load(ctx context.Context, client *http.Client, conns int, d time.Duration, 
 					continue
 				}
 				mine = append(mine, time.Since(t0))
+				if r.seen != nil {
+					r.seen(body)
+				}
 			}
 			mu.Lock()
 			all = append(all, mine...)

@@ -56,6 +56,9 @@ func main() {
 			cmd, args = runScale, args[1:]
 		}
 	}
+	if len(args) > 0 && args[0] == "replicas" {
+		cmd, args = runReplicas, args[1:]
+	}
 	if err := cmd(ctx, args, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "tollgate-bench:", err)
 		os.Exit(1)

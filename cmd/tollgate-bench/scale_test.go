@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -11,16 +10,6 @@ import (
 	"github.com/tollgate/tollgate/internal/testenv"
 	"github.com/tollgate/tollgate/store/postgres/pgtest"
 )
-
-// TestMain serves the ceiling when the benchmark starts this test binary
-// as itself ("minimal-server"), as main does.
-func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "minimal-server" {
-		minimalServer()
-		return
-	}
-	os.Exit(m.Run())
-}
 
 // TestScale runs tollgate-bench scale, briefly, on a small seed of each
 // store against its 1,000-row database: every operation of the table is
