@@ -78,6 +78,12 @@ type Authenticator struct {
 	usage     usage
 	sampler   sampler
 
+	// refusals counts the loads that found a credential gone, and refused
+	// holds, by keyed hash, the count at its latest: a load of it that
+	// began before does not cache what it read (loadCred). Guarded by mu.
+	refusals uint64
+	refused  *cache[uint64]
+
 	// dummy is compared with when a client ID is unknown, and dummyPassword
 	// verified when an email is, so that both take the same work as a
 	// wrong secret or password.
@@ -129,7 +135,7 @@ func New(store tollgate.Store, a *app.App, km *keys.Manager, kr *credential.Keyr
 		password: newLimiter("password", cfg.Limits.Password), client: newLimiter("client", cfg.Limits.Client), bearer: newAddressLimiter("bearer", cfg.Limits.Bearer),
 		device: newAddressLimiter("device", cfg.Limits.Device), userCode: newLimiter("user_code", cfg.Limits.UserCode),
 		deviceCode: newAddressLimiter("device_code", cfg.Limits.Bearer), clients: newCache[*clientEntry](), secrets: newCache[[]tollgate.ClientSecret](), trusts: newCache[*trustEntry](), members: newCache[tollgate.Role](), creds: newCache[*credEntry](),
-		negative: newCache[struct{}](), sessions: newCache[struct{}](), preflight: newCache[bool](), polling: map[string]struct{}{}, usage: newUsage(),
+		negative: newCache[struct{}](), refused: newCache[uint64](), sessions: newCache[struct{}](), preflight: newCache[bool](), polling: map[string]struct{}{}, usage: newUsage(),
 		dummy: kr.Hash("tollgate: no such client"), dummyPassword: credential.HashPassword(credential.NewPassword(), a.Argon2()),
 		federation: cfg.Federation, onceJobs: make(chan *onceJob, maxOnceBatch), quit: make(chan struct{})}
 	au.metrics = newMetrics(reg, au)

@@ -262,7 +262,9 @@ func (a *Authenticator) loadCred(ctx context.Context, bearer, key string) (*cred
 	if a.isNegative(key) {
 		return nil, errUnknown
 	}
-	gen := a.loadGen()
+	a.mu.Lock()
+	gen, since := a.gen, a.refusals
+	a.mu.Unlock()
 	var e *credEntry
 	var err error
 	if oauth.LooksLikeJWT(bearer) {
@@ -277,13 +279,33 @@ func (a *Authenticator) loadCred(ctx context.Context, bearer, key string) (*cred
 		e, err = a.loadAPIToken(ctx, []byte(key))
 	}
 	if errors.Is(err, errUnknown) {
+		a.refuse(key)
 		a.addNegative(gen, key)
 	}
 	if err != nil {
 		return nil, err
 	}
-	a.install(gen, func() { a.creds.put(key, e, a.now()) })
+	a.install(gen, func() {
+		if n, ok := a.refused.peek(key); ok && n > since {
+			return // found gone since this load began: what it read may be older
+		}
+		a.creds.put(key, e, a.now())
+	})
 	return e, nil
+}
+
+// refuse records that a load found the credential of key gone (unknown,
+// revoked or deleted) and drops its entry. Another replica's revocation
+// commits before its broadcast arrives: meanwhile, a load of the
+// credential that read the row before the commit may finish after a load
+// that read it after, and has cached, or would cache, what it read. Once
+// this process has refused a credential it must not accept it again.
+func (a *Authenticator) refuse(key string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.refusals++
+	a.refused.put(key, a.refusals, a.now())
+	a.creds.del(key)
 }
 
 func (a *Authenticator) loadAPIToken(ctx context.Context, hash []byte) (*credEntry, error) {

@@ -42,6 +42,16 @@ func (c *cache[V]) has(k string) bool {
 	return ok
 }
 
+// peek returns the value of k however old, without marking it read.
+func (c *cache[V]) peek(k string) (V, bool) {
+	e, ok := c.m[k]
+	if !ok {
+		var zero V
+		return zero, false
+	}
+	return e.v, true
+}
+
 func (c *cache[V]) put(k string, v V, now time.Time) {
 	if e, ok := c.m[k]; ok {
 		e.v, e.at = v, now

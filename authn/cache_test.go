@@ -71,6 +71,41 @@ func TestInvalidationRacesALoad(t *testing.T) {
 	wantCode(t, err, tollgate.EUnauthenticated)
 }
 
+// TestRefusalIsNotUndoneByAnOlderLoad: another replica revokes a token
+// while this process loads it twice, once before the revocation commits
+// and once after; the other replica's broadcast has not arrived yet. The
+// later load refuses the token, and the earlier one, finishing after it,
+// must not cache what it read: once this process has answered 401 for a
+// credential, it must not accept it again (seen by tollgate-bench
+// replicas as B answering 200 after its first 401).
+func TestRefusalIsNotUndoneByAnOlderLoad(t *testing.T) {
+	slow := &slowStore{}
+	env := stacktest.New(t, stacktest.Options{CacheTTL: time.Minute, Wrap: func(s tollgate.Store) tollgate.Store { slow.Store = s; return slow }})
+	tok, plain, err := env.App.CreateAPIToken(t.Context(), env.Admin, "acme", app.APITokenInput{Name: "t", ServiceAccountID: env.Account.ID, Kind: tollgate.KindPrivate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := authn.Request{Door: "check", IP: "192.0.2.1", Authorization: "Bearer " + plain}
+	read, release := slow.arm()
+	done := make(chan error, 1)
+	go func() { _, err := env.Authn.Bearer(context.Background(), req); done <- err }()
+	<-read // the older load has the row
+	// The other replica's revocation: committed, not broadcast here.
+	if err := env.Raw.DeleteAPIToken(t.Context(), env.Account.OrgID, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = env.Authn.Bearer(t.Context(), req)
+	wantCode(t, err, tollgate.EUnauthenticated)
+	release()
+	if err := <-done; err != nil {
+		t.Fatalf("the older check (it read the row before the revocation): %v", err)
+	}
+	for range 2 {
+		_, err = env.Authn.Bearer(t.Context(), req)
+		wantCode(t, err, tollgate.EUnauthenticated)
+	}
+}
+
 // TestNegativeCacheForgetsAnImportedToken: a legacy string presented
 // before it is imported is remembered as unknown (R3); importing it makes
 // every process forget that at once.

@@ -45,6 +45,7 @@ func (a *Authenticator) apply(c tollgate.Change) {
 		a.members.clear()
 		a.creds.clear()
 		a.negative.clear()
+		a.refused.clear() // gen stops every load under way
 		a.sessions.clear()
 		a.preflight.clear()
 	}

@@ -67,7 +67,7 @@ func (c *cacheSizes) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 func (c *cacheSizes) Collect(ch chan<- prometheus.Metric) {
 	a := c.a
 	a.mu.Lock()
-	sizes := map[string]int{"credentials": a.creds.len(), "negative": a.negative.len(), "clients": a.clients.len(), "secrets": a.secrets.len(),
+	sizes := map[string]int{"credentials": a.creds.len(), "negative": a.negative.len(), "refused": a.refused.len(), "clients": a.clients.len(), "secrets": a.secrets.len(),
 		"trusts": a.trusts.len(), "members": a.members.len(), "sessions": a.sessions.len(), "preflight": a.preflight.len()}
 	a.mu.Unlock()
 	for name, n := range sizes {
