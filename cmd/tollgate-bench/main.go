@@ -8,6 +8,7 @@
 //	go run ./cmd/tollgate-bench --token-url https://peer/oauth/token --client-id … --client-secret …
 //	go run ./cmd/tollgate-bench seed --db /tmp/scale.db   # 1M accounts, 10M tokens, 10M audit events
 //	go run ./cmd/tollgate-bench scale --db /tmp/scale.db  # each operation there against a 1,000-row database
+//	go run ./cmd/tollgate-bench replicas --db postgres://…  # two replicas on one database, the load split
 //
 // It builds cmd/tollgate, starts it on a fresh SQLite database and the
 // minimal handler in separate processes, creates service accounts through
@@ -54,10 +55,9 @@ func main() {
 			cmd, args = runSeed, args[1:]
 		case "scale":
 			cmd, args = runScale, args[1:]
+		case "replicas":
+			cmd, args = runReplicas, args[1:]
 		}
-	}
-	if len(args) > 0 && args[0] == "replicas" {
-		cmd, args = runReplicas, args[1:]
 	}
 	if err := cmd(ctx, args, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "tollgate-bench:", err)
