@@ -35,7 +35,8 @@ var smallPlan = seedPlan{orgs: 1, accounts: 100, tokens: 1000, events: 1000}
 type scaleConfig struct {
 	config
 	conns    int
-	rotation int // distinct tokens presented in turn to a cached /check
+	rotation int           // distinct tokens presented to a cached /check
+	fill     time.Duration // the warm-up of the hour-long cache's rotation
 }
 
 // runScale: tollgate-bench scale --db PATH|URL. It measures each operation
@@ -57,6 +58,7 @@ func runScale(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.warmup, "warmup", time.Second, "unmeasured load before each measurement")
 	fs.IntVar(&cfg.conns, "conns", 16, "connections")
 	fs.IntVar(&cfg.rotation, "rotation", 1_000_000, "distinct API tokens presented in turn to /check with its cache on (at most --tokens)")
+	fs.DurationVar(&cfg.fill, "fill", 30*time.Second, "load before the rotation over an hour-long cache is measured, which fills the cache toward its bound")
 	fs.StringVar(&cfg.bin, "tollgate-bin", "", "a built tollgate binary (default: go build ./cmd/tollgate)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "Tollgate's --log-level")
 	fs.StringVar(&cfg.sync, "sqlite-synchronous", "FULL", "Tollgate's --sqlite-synchronous")
@@ -217,14 +219,16 @@ func measureScale(ctx context.Context, cfg scaleConfig, dbs []*scaleDB, progress
 			d.ops = append(d.ops, measure(ctx, sc.name, cfg.conns, cfg.config, sc.req, sc.each))
 		}
 	}
-	rotate := func(ps []*process, ttl string) error {
+	rotate := func(ps []*process, ttl string, warmup time.Duration) error {
+		c := cfg.config
+		c.warmup = max(c.warmup, warmup)
 		for i, d := range dbs {
 			sc, n := rotationScenario(ps[i].base, d.plan, cfg.rotation)
 			before, err := scrapeLookups(ps[i].base)
 			if err != nil {
 				return err
 			}
-			d.ops = append(d.ops, measure(ctx, sc.name+", cache TTL "+ttl, cfg.conns, cfg.config, sc.req, sc.each))
+			d.ops = append(d.ops, measure(ctx, sc.name+", cache TTL "+ttl, cfg.conns, c, sc.req, sc.each))
 			after, err := scrapeLookups(ps[i].base)
 			if err != nil {
 				return err
@@ -255,7 +259,7 @@ func measureScale(ctx context.Context, cfg scaleConfig, dbs []*scaleDB, progress
 			return ctx.Err()
 		}
 	}
-	if err := rotate(ps, "1s"); err != nil {
+	if err := rotate(ps, "1s", 0); err != nil {
 		return err
 	}
 	stopAll(ps)
@@ -271,7 +275,7 @@ func measureScale(ctx context.Context, cfg scaleConfig, dbs []*scaleDB, progress
 	if ps, err = serve("--cache-ttl", "1h"); err != nil {
 		return err
 	}
-	if err := rotate(ps, "1h"); err != nil {
+	if err := rotate(ps, "1h", cfg.fill); err != nil {
 		return err
 	}
 	stopAll(ps)

@@ -39,7 +39,7 @@ func TestScale(t *testing.T) {
 				t.Fatalf("seed: %v\n%s", err, errOut.String())
 			}
 			out.Reset()
-			args := append([]string{"--db", db.large, "--key-file", key, "--tollgate-bin", bin, "--duration", "150ms", "--warmup", "50ms", "--conns", "4", "--rotation", "1000"}, plan...)
+			args := append([]string{"--db", db.large, "--key-file", key, "--tollgate-bin", bin, "--duration", "150ms", "--warmup", "50ms", "--conns", "4", "--rotation", "1000", "--fill", "100ms"}, plan...)
 			if db.small != "" {
 				args = append(args, "--small-db", db.small)
 			}
