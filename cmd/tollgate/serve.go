@@ -38,6 +38,10 @@ const shutdownGrace = 30 * time.Second
 // a change.
 const certReloadEvery = 2 * time.Second
 
+// defaultMemoryLimit is the Go runtime's soft memory limit unless
+// GOMEMLIMIT sets one.
+const defaultMemoryLimit = 160 << 20
+
 func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	addr := fs.String("addr", envOr(getenv, "TOLLGATE_ADDR", "127.0.0.1:8080"), "listen address (env TOLLGATE_ADDR)")
@@ -164,6 +168,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		// paths allocate per request: collecting at 4x the live heap
 		// instead of 2x halves GC work for a few tens of MB. GOGC overrides.
 		debug.SetGCPercent(400)
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		// With its caches full (a gateway presenting a million tokens),
+		// 4x the live heap would be several hundred MB: past this soft
+		// limit the collector runs more often instead. GOMEMLIMIT
+		// overrides.
+		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 	keyring, err := keyfile.Load(keyPath, !isPostgres(*db), stderr)
 	if err != nil {
