@@ -133,7 +133,7 @@ func (s *Store) InTx(ctx context.Context, fn func(q tollgate.Queries) error) (er
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
 	defer tx.Rollback()
-	if err := fn(&queries{q: cachedTx{tx, s.stmts}}); err != nil {
+	if err := fn(&queries{q: &cachedTx{Tx: tx, c: s.stmts}}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

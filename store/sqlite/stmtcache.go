@@ -155,33 +155,54 @@ func (d cachedDB) QueryRowContext(ctx context.Context, query string, args ...any
 
 // cachedTx is a querier on a transaction that runs the cached statements
 // on the transaction's connection (tx.StmtContext reuses what that
-// connection prepared before). The statements it makes end with the
-// transaction.
+// connection prepared before). It makes each statement once per
+// transaction, however often the transaction runs it (a flush of usage
+// touches thousands of tokens); they end with the transaction. Not safe
+// for concurrent use, as the transaction is not.
 type cachedTx struct {
 	*sql.Tx
-	c *stmtCache
+	c     *stmtCache
+	stmts map[string]*sql.Stmt
 }
 
-func (t cachedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+// stmt returns the transaction's statement of query, or nil to run it
+// unprepared.
+func (t *cachedTx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if st, ok := t.stmts[query]; ok {
+		return st
+	}
+	st := t.c.forTx(query)
+	if st == nil {
+		return nil
+	}
+	if t.stmts == nil {
+		t.stmts = map[string]*sql.Stmt{}
+	}
+	txs := t.Tx.StmtContext(ctx, st)
+	t.stmts[query] = txs
+	return txs
+}
+
+func (t *cachedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	t.c.saw(query, args)
-	if st := t.c.forTx(query); st != nil {
-		return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
 	}
 	return t.Tx.ExecContext(ctx, query, args...)
 }
 
-func (t cachedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+func (t *cachedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	t.c.saw(query, args)
-	if st := t.c.forTx(query); st != nil {
-		return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
 	}
 	return t.Tx.QueryContext(ctx, query, args...)
 }
 
-func (t cachedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+func (t *cachedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	t.c.saw(query, args)
-	if st := t.c.forTx(query); st != nil {
-		return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
 	}
 	return t.Tx.QueryRowContext(ctx, query, args...)
 }
