@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/tollgate/tollgate/internal/tracing"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -17,8 +18,8 @@ import (
 )
 
 // tracer makes the HTTP layer's spans. It is the global provider's, a no-op
-// until telemetry is set up (internal/telemetry).
-var tracer = otel.Tracer("github.com/tollgate/tollgate/server")
+// that costs nothing until telemetry is set up (internal/telemetry).
+var tracer = tracing.New("github.com/tollgate/tollgate/server")
 
 // metrics are the HTTP layer's Prometheus metrics (O5). Their labels are
 // bounded: routes are the patterns of routes.go, methods the HTTP verbs,

@@ -9,13 +9,13 @@ import (
 	"errors"
 
 	"github.com/tollgate/tollgate"
-	"go.opentelemetry.io/otel"
+	"github.com/tollgate/tollgate/internal/tracing"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 )
 
-var tracer = otel.Tracer("github.com/tollgate/tollgate/store")
+var tracer = tracing.New("github.com/tollgate/tollgate/store")
 
 // Start begins the span of a transaction on system ("sqlite" or
 // "postgresql", OpenTelemetry's db.system.name). end records err, and
