@@ -44,23 +44,56 @@ func CredentialOf(prefix string, b [32]byte) string {
 
 // ValidCredential reports whether s is a well-formed credential with that
 // prefix and a correct checksum. It needs no database: a typo or a truncated
-// copy is refused here.
+// copy is refused here. It allocates nothing: every client secret and new
+// bearer string presented is checked with it.
 func ValidCredential(prefix, s string) bool {
 	body, ok := strings.CutPrefix(s, prefix)
 	if !ok || len(body) != credentialSz {
 		return false
 	}
 	for i := 0; i < len(body); i++ {
-		if strings.IndexByte(base62, body[i]) < 0 {
+		if !isBase62[body[i]] {
 			return false
 		}
 	}
-	payload := body[:payloadLen]
-	return checksum(prefix+payload) == body[payloadLen:]
+	sum := checksumOf(prefix, body[:payloadLen])
+	return string(sum[:]) == body[payloadLen:]
 }
 
+// isBase62 marks the bytes of base62.
+var isBase62 = func() (t [256]bool) {
+	for i := 0; i < len(base62); i++ {
+		t[base62[i]] = true
+	}
+	return t
+}()
+
 func checksum(s string) string {
-	return encode62(new(big.Int).SetUint64(uint64(crc32.ChecksumIEEE([]byte(s)))), checksumLen)
+	sum := checksumOf(s, "")
+	return string(sum[:])
+}
+
+// checksumOf is the CRC-32 of prefix+payload in base62, left-padded with
+// '0' to checksumLen digits (62^6 > 2^32: every CRC fits).
+func checksumOf(prefix, payload string) [checksumLen]byte {
+	crc := crcUpdate(crcUpdate(0, prefix), payload)
+	var out [checksumLen]byte
+	n := uint64(crc)
+	for i := checksumLen - 1; i >= 0; i-- {
+		out[i] = base62[n%62]
+		n /= 62
+	}
+	return out
+}
+
+// crcUpdate is crc32.Update with the IEEE table over a string, byte by
+// byte: the strings are short, and a conversion to []byte would allocate.
+func crcUpdate(crc uint32, s string) uint32 {
+	crc = ^crc
+	for i := 0; i < len(s); i++ {
+		crc = crc32.IEEETable[byte(crc)^s[i]] ^ (crc >> 8)
+	}
+	return ^crc
 }
 
 // encode62 writes n in base62, left-padded with '0' to width.
