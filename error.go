@@ -79,10 +79,9 @@ func Invalidf(field, format string, args ...any) *Error {
 // ErrorCode returns the code of the first *Error in err's chain, EInternal for
 // any other non-nil error, and "" for nil.
 func ErrorCode(err error) string {
-	var e *Error
 	if err == nil {
 		return ""
-	} else if errors.As(err, &e) {
+	} else if e, ok := errors.AsType[*Error](err); ok {
 		return e.Code
 	}
 	return EInternal
@@ -91,10 +90,9 @@ func ErrorCode(err error) string {
 // ErrorMessage returns the client-safe message of the first *Error in err's
 // chain, and "Internal error." for any other error.
 func ErrorMessage(err error) string {
-	var e *Error
 	if err == nil {
 		return ""
-	} else if errors.As(err, &e) {
+	} else if e, ok := errors.AsType[*Error](err); ok {
 		return e.Message
 	}
 	return "Internal error."
@@ -102,8 +100,7 @@ func ErrorMessage(err error) string {
 
 // ErrorField returns the field of the first *Error in err's chain, or "".
 func ErrorField(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := errors.AsType[*Error](err); ok {
 		return e.Field
 	}
 	return ""

@@ -213,8 +213,12 @@ func (l *limiter) wait(id, ip string, now time.Time) (time.Duration, string) {
 		return d, "address"
 	}
 	if id != "" {
-		if d := l.pair.wait(id+"\x00"+ip, now); d > 0 {
-			return d, "pair"
+		// The pair's key is built only when some pair has failed: an
+		// attempt then costs no allocation.
+		if len(l.pair.tat) > 0 {
+			if d := l.pair.wait(id+"\x00"+ip, now); d > 0 {
+				return d, "pair"
+			}
 		}
 		if l.address.dirty(ip, now) {
 			if d := l.ident.wait(id, now); d > 0 {
@@ -260,7 +264,9 @@ func (l *limiter) forget(id, ip string) {
 		return
 	}
 	l.mu.Lock()
-	delete(l.pair.tat, id+"\x00"+addressKey(ip))
+	if len(l.pair.tat) > 0 { // else no pair failed: no key to build
+		delete(l.pair.tat, id+"\x00"+addressKey(ip))
+	}
 	l.mu.Unlock()
 }
 

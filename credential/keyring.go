@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"io"
 	"sync"
 )
 
@@ -24,8 +23,8 @@ const MinMasterKeyLen = 32
 type Keyring struct {
 	hashKey []byte
 	aead    cipher.AEAD
-	// macs are HMAC states keyed with hashKey, reset and reused: making
-	// one hashes the key's pads, a quarter of Hash's cost.
+	// macs are HMAC states keyed with hashKey (*pooledMAC), reset and
+	// reused: making one hashes the key's pads, a quarter of Hash's cost.
 	macs sync.Pool
 }
 
@@ -52,7 +51,7 @@ func NewKeyring(master []byte) (*Keyring, error) {
 		return nil, err
 	}
 	k := &Keyring{hashKey: hashKey, aead: aead}
-	k.macs.New = func() any { return hmac.New(sha256.New, k.hashKey) }
+	k.macs.New = func() any { return &pooledMAC{mac: hmac.New(sha256.New, k.hashKey)} }
 	return k, nil
 }
 
@@ -60,12 +59,24 @@ func NewKeyring(master []byte) (*Keyring, error) {
 // fast, as 256 random bits need no key stretching, and useless to whoever
 // steals the database without the key file.
 func (k *Keyring) Hash(credential string) []byte {
-	m := k.macs.Get().(hash.Hash)
-	m.Reset()
-	io.WriteString(m, credential)
-	sum := m.Sum(make([]byte, 0, sha256.Size))
+	m := k.macs.Get().(*pooledMAC)
+	m.mac.Reset()
+	// The string goes in through the state's own buffer: an HMAC has no
+	// WriteString, and io.WriteString would copy it to a new []byte.
+	m.buf = append(m.buf[:0], credential...)
+	m.mac.Write(m.buf)
+	sum := m.mac.Sum(make([]byte, 0, sha256.Size))
+	if cap(m.buf) > 4<<10 { // a huge string's copy is not kept
+		m.buf = nil
+	}
 	k.macs.Put(m)
 	return sum
+}
+
+// pooledMAC is a keyed HMAC state with a buffer to write strings through.
+type pooledMAC struct {
+	mac hash.Hash
+	buf []byte
 }
 
 // Seal encrypts plaintext bound to context (authenticated, not secret: for
