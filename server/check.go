@@ -52,7 +52,7 @@ func (s *Server) requestOrigin(r *http.Request) string {
 // lists its origin, with the CORS headers the browser needs.
 func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Cache-Control", "no-store")
+	h["Cache-Control"] = noStore
 	req := s.request(r, "check")
 	o := req.Origin
 	method := r.Header.Get("X-Forwarded-Method")

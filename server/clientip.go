@@ -32,6 +32,9 @@ func (s *Server) isTrusted(a netip.Addr) bool {
 
 // trusted reports whether the request comes from a trusted proxy.
 func (s *Server) trusted(r *http.Request) bool {
+	if info, ok := r.Context().Value(keyRequestInfo).(*requestInfo); ok && info.client {
+		return info.trusted
+	}
 	a, ok := peer(r)
 	return ok && s.isTrusted(a)
 }
@@ -51,8 +54,18 @@ func (s *Server) clientIPOf(r *http.Request) string {
 }
 
 // client returns clientIPOf's address and whether the peer is a trusted
-// proxy, reading the peer's address once.
+// proxy, reading the peer's address once. Below observe, which reads them
+// first, they are its request info's: the limits, the boundary, the span
+// and the access log ask for them several times a request.
 func (s *Server) client(r *http.Request) (ip string, trusted bool) {
+	if info, ok := r.Context().Value(keyRequestInfo).(*requestInfo); ok && info.client {
+		return info.ip, info.trusted
+	}
+	return s.readClient(r)
+}
+
+// readClient is client without the request info.
+func (s *Server) readClient(r *http.Request) (ip string, trusted bool) {
 	a, ok := peer(r)
 	if !ok {
 		return r.RemoteAddr, false

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,8 +9,20 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/tollgate/tollgate"
+)
+
+// Header values every request of a hot path sets, shared rather than
+// allocated for each (Header.Set makes a one-string slice a call). They
+// are assigned under canonical names and never written through: a later
+// Set replaces the slice, and an Add appends to a copy (their capacity is
+// their length).
+var (
+	noStore  = []string{"no-store"}
+	noCache  = []string{"no-cache"}
+	jsonType = []string{"application/json"}
 )
 
 // writeJSON writes v as a JSON response with the given status.
@@ -17,15 +30,27 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	writeJSONType(w, "application/json", status, v)
 }
 
+// jsonBuffers are the buffers responses are encoded in.
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 func writeJSONType(w http.ResponseWriter, contentType string, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	// Encode writes what json.Marshal does, and a newline.
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		// Only our own response types reach here; they always marshal.
 		panic(fmt.Sprintf("server: marshal response: %v", err))
 	}
-	w.Header().Set("Content-Type", contentType)
+	if contentType == "application/json" {
+		w.Header()["Content-Type"] = jsonType
+	} else {
+		w.Header().Set("Content-Type", contentType)
+	}
 	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	w.Write(buf.Bytes())
+	if buf.Cap() <= 64<<10 { // a large answer's buffer is not kept
+		jsonBuffers.Put(buf)
+	}
 }
 
 // decode reads one JSON object from the body into v, strictly: the body must

@@ -60,9 +60,14 @@ const (
 // request besides its method, path and status: its ID, who called, once
 // the boundary says, and the route pattern that served it.
 type requestInfo struct {
-	id     string
-	caller string // "<type>:<id>", "" until resolved
-	route  string // the pattern without its method, "" until routed
+	id     [1]string // X-Request-Id's value, which the response header shares
+	caller string    // "<type>:<id>", "" until resolved
+	route  string    // the pattern without its method, "" until routed
+	// ip and trusted are Server.client's answer, read once (client is
+	// set).
+	ip      string
+	trusted bool
+	client  bool
 }
 
 // noteCaller records who called, for the access log.
@@ -75,7 +80,7 @@ func noteCaller(r *http.Request, ac app.Actor) {
 // requestIDOf is the request's ID (X-Request-Id), "" outside observe.
 func requestIDOf(r *http.Request) string {
 	if info, ok := r.Context().Value(keyRequestInfo).(*requestInfo); ok {
-		return info.id
+		return info.id[0]
 	}
 	return ""
 }
@@ -230,7 +235,7 @@ func (s *Server) callerOf(r *http.Request) (app.Actor, error) {
 func apiHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Cache-Control", "no-store")
+		hd["Cache-Control"] = noStore
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("Referrer-Policy", "no-referrer")

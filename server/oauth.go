@@ -19,14 +19,20 @@ const maxOAuthBody = 16 << 10
 // §3.2). Parameters are taken from the body only: credentials in the URL
 // end up in logs, so a query string carrying any is refused.
 func oauthForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, oauth.Fail(oauth.CodeInvalidRequest, "the body must be application/x-www-form-urlencoded")
+	// The media type as clients send it needs no parsing (ParseMediaType
+	// allocates a map of its parameters).
+	if ct := r.Header.Get("Content-Type"); ct != formType {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != formType {
+			return nil, oauth.Fail(oauth.CodeInvalidRequest, "the body must be application/x-www-form-urlencoded")
+		}
 	}
-	if q := r.URL.Query(); q.Has("client_secret") || q.Has("token") || q.Has("client_id") || q.Has("client_assertion") {
-		return nil, oauth.Fail(oauth.CodeInvalidRequest, "parameters must be sent in the request body, never in the URL")
+	if r.URL.RawQuery != "" {
+		if q := r.URL.Query(); q.Has("client_secret") || q.Has("token") || q.Has("client_id") || q.Has("client_assertion") {
+			return nil, oauth.Fail(oauth.CodeInvalidRequest, "parameters must be sent in the request body, never in the URL")
+		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxOAuthBody))
+	body, err := readBody(http.MaxBytesReader(w, r.Body, maxOAuthBody), r.ContentLength)
 	if err != nil {
 		return nil, &tollgate.Error{Code: tollgate.ETooLarge, Message: "the body is too large", Err: oauth.CodeInvalidRequest}
 	}
@@ -37,11 +43,36 @@ func oauthForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	return form, plainValues(form)
 }
 
+// formType is the media type of the OAuth endpoints' bodies.
+const formType = "application/x-www-form-urlencoded"
+
+// readBody reads body to its end, into one buffer of the declared length
+// when there is one within maxOAuthBody (io.ReadAll starts at 512 bytes
+// and grows).
+func readBody(body io.Reader, length int64) ([]byte, error) {
+	if length <= 0 || length > maxOAuthBody {
+		return io.ReadAll(body)
+	}
+	b := make([]byte, 0, length+1) // +1: room to see the end without growing
+	for {
+		n, err := body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		} else if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // longer than declared: grow
+		}
+	}
+}
+
 // oauthHeaders are sent with every token, introspection and revocation
 // answer: they carry credentials, which must never be cached.
 func oauthHeaders(w http.ResponseWriter) {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
+	h := w.Header()
+	h["Cache-Control"], h["Pragma"] = noStore, noCache
 }
 
 func isBasic(authorization string) bool {

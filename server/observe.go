@@ -157,12 +157,14 @@ const statusAborted = 499
 func (s *Server) observe(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		info := &requestInfo{id: r.Header.Get("X-Request-Id")}
-		if !validRequestID(info.id) {
-			info.id = newRequestID()
+		info := &requestInfo{id: [1]string{r.Header.Get("X-Request-Id")}}
+		if !validRequestID(info.id[0]) {
+			info.id[0] = newRequestID()
 		}
-		w.Header().Set("X-Request-Id", info.id)
-		ctx, span := s.startSpan(r)
+		info.ip, info.trusted = s.readClient(r)
+		info.client = true
+		w.Header()["X-Request-Id"] = info.id[:] // the name is canonical; Set would allocate a slice
+		ctx, span := s.startSpan(r, info.trusted)
 		r = r.WithContext(context.WithValue(ctx, keyRequestInfo, info))
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
@@ -183,14 +185,15 @@ func (s *Server) observe(h http.Handler) http.Handler {
 }
 
 // startSpan starts a request's server span: a child of the caller's span
-// from a trusted proxy, else a new root linked to it.
-func (s *Server) startSpan(r *http.Request) (context.Context, trace.Span) {
+// from a trusted proxy (trusted: the peer is one), else a new root linked
+// to it.
+func (s *Server) startSpan(r *http.Request, trusted bool) (context.Context, trace.Span) {
 	ctx := r.Context()
 	if _, ok := r.Header["Traceparent"]; !ok {
 		return tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
 	}
 	remote := otel.GetTextMapPropagator().Extract(ctx, propagation.HeaderCarrier(r.Header))
-	if s.trusted(r) {
+	if trusted {
 		return tracer.Start(remote, r.Method, trace.WithSpanKind(trace.SpanKindServer))
 	}
 	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer), trace.WithNewRoot()}
@@ -209,7 +212,7 @@ func (s *Server) finish(r *http.Request, sw *statusWriter, info *requestInfo, sp
 	if route == "" {
 		route = "unmatched"
 	}
-	ip := s.clientIPOf(r)
+	ip := info.ip
 	if span.IsRecording() {
 		ua := r.UserAgent()
 		if len(ua) > maxUserAgent {
@@ -222,7 +225,7 @@ func (s *Server) finish(r *http.Request, sw *statusWriter, info *requestInfo, sp
 			attribute.Int("http.response.status_code", sw.status),
 			attribute.String("client.address", ip),
 			attribute.String("user_agent.original", ua),
-			attribute.String("tollgate.request_id", info.id),
+			attribute.String("tollgate.request_id", info.id[0]),
 		}
 		if info.caller != "" {
 			attrs = append(attrs, attribute.String("tollgate.caller", info.caller))
@@ -236,12 +239,16 @@ func (s *Server) finish(r *http.Request, sw *statusWriter, info *requestInfo, sp
 	if !s.log.Enabled(r.Context(), slog.LevelInfo) {
 		return // the access log is off (--log-level warn or above): build no line
 	}
-	attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status,
-		"duration_ms", float64(elapsed.Microseconds()) / 1000, "ip", ip, "request_id", info.id}
-	if info.caller != "" {
-		attrs = append(attrs, "caller", info.caller)
+	// Typed attributes, not key-value pairs: nothing is boxed. The line
+	// reads the same.
+	attrs := [...]slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status),
+		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000), slog.String("ip", ip), slog.String("request_id", info.id[0]),
+		slog.String("caller", info.caller)}
+	n := len(attrs)
+	if info.caller == "" {
+		n--
 	}
-	s.log.InfoContext(r.Context(), "http", attrs...)
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "http", attrs[:n]...)
 }
 
 // noteError adds the code of the error a request is answered with to its
