@@ -58,10 +58,18 @@ type APITokenView struct {
 type APITokenFilter struct {
 	OwnerID string
 	Kind    TokenKind
+	// Query, when set, keeps the tokens whose name starts with it,
+	// ignoring ASCII case (NameRange); the list is then in name order
+	// (APITokenSearchKey) instead of creation order.
+	Query string
 }
 
 // APITokenKey is the sort key of token lists.
 func APITokenKey(t *APITokenView) (time.Time, string) { return t.CreatedAt, t.ID }
+
+// APITokenSearchKey is the sort key of token searches: the folded name,
+// then ID.
+func APITokenSearchKey(t *APITokenView) (string, string) { return FoldCase(t.Name), t.ID }
 
 // ValidateAPITokenName checks that a name is 1–100 characters.
 func ValidateAPITokenName(name string) error {

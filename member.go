@@ -19,6 +19,14 @@ type MemberView struct {
 	OwnedTokenCount int
 }
 
+// MemberFilter narrows a member list; zero fields match everything.
+type MemberFilter struct {
+	// Query, when set, keeps the members whose email or name starts with
+	// it, ignoring ASCII case (EmailRange, NameRange), and orders the list
+	// by email (MemberSearchKey) instead of join time.
+	Query string
+}
+
 // Membership is one org a user belongs to, as the session response shows it.
 type Membership struct {
 	OrgID   string

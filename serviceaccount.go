@@ -113,6 +113,32 @@ func ServiceAccountEmail(name, orgSlug, domain string) string {
 // ServiceAccountKey is the sort key of service account lists.
 func ServiceAccountKey(sa *ServiceAccount) (time.Time, string) { return sa.CreatedAt, sa.ID }
 
+// ServiceAccountFilter narrows a service account list; zero fields match
+// everything.
+type ServiceAccountFilter struct {
+	// Query, when set, keeps the accounts whose name starts with it,
+	// ignoring ASCII case (NameRange), or, when it holds an '@', whose
+	// email starts with it (S3: the email is the lowercased name, '@', the
+	// org's domain); the list is then in name order (ServiceAccountSearchKey)
+	// instead of creation order.
+	Query string
+}
+
+// Ranges returns the index ranges a search by f.Query reads: the folded
+// names a match may have and, when the query holds an '@' (byEmail), the
+// emails every match must also have. An email query's name range is that
+// of the part before the '@', a superset the email range then narrows.
+func (f ServiceAccountFilter) Ranges() (name, email Range, byEmail bool) {
+	if i := strings.IndexByte(f.Query, '@'); i >= 0 {
+		return NameRange(f.Query[:i]), EmailRange(f.Query), true
+	}
+	return NameRange(f.Query), Range{}, false
+}
+
+// ServiceAccountSearchKey is the sort key of service account searches: the
+// folded name (unique in the org, S2), then ID.
+func ServiceAccountSearchKey(sa *ServiceAccount) (string, string) { return FoldCase(sa.Name), sa.ID }
+
 // ClientSecret is one secret of a service account. Only its keyed hash is
 // stored (C1, C2). A rotated-out secret keeps working until ExpiresAt.
 type ClientSecret struct {

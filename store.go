@@ -67,9 +67,11 @@ type Queries interface {
 	GetMember(ctx context.Context, orgID, userID string) (*Member, error)
 	// GetMemberView returns the membership as listed. ENotFound.
 	GetMemberView(ctx context.Context, orgID, userID string) (*MemberView, error)
-	// ListMembers returns the org's members ordered by join time, then user
-	// ID, and the cursor of the next page ("" after the last).
-	ListMembers(ctx context.Context, orgID string, p Page) ([]MemberView, string, error)
+	// ListMembers returns the org's members matching f ordered by join
+	// time, then user ID (by email when f.Query is set), and the cursor of
+	// the next page ("" after the last). A cursor of the other order is
+	// EInvalid.
+	ListMembers(ctx context.Context, orgID string, f MemberFilter, p Page) ([]MemberView, string, error)
 	// UpdateMemberRole sets the member's role. ENotFound.
 	UpdateMemberRole(ctx context.Context, orgID, userID string, role Role) error
 	// DeleteMember removes the membership (the user stays). ENotFound.
@@ -150,9 +152,10 @@ type Queries interface {
 	// its organization, in one read: what authenticating one of its
 	// credentials needs. ENotFound.
 	GetServiceAccountAndOrg(ctx context.Context, id string) (*ServiceAccount, *Org, error)
-	// ListServiceAccounts returns the org's accounts by creation time, then
-	// ID, and the next page's cursor.
-	ListServiceAccounts(ctx context.Context, orgID string, p Page) ([]ServiceAccount, string, error)
+	// ListServiceAccounts returns the org's accounts matching f by creation
+	// time, then ID (by folded name when f.Query is set), and the next
+	// page's cursor. A cursor of the other order is EInvalid.
+	ListServiceAccounts(ctx context.Context, orgID string, f ServiceAccountFilter, p Page) ([]ServiceAccount, string, error)
 	// UpdateServiceAccount writes sa's description, role, status,
 	// ReuseAfter and RequireDPoP. ENotFound.
 	UpdateServiceAccount(ctx context.Context, sa *ServiceAccount) error
@@ -241,7 +244,8 @@ type Queries interface {
 	// GetAPITokenByHash returns the token with that keyed hash. ENotFound.
 	GetAPITokenByHash(ctx context.Context, hash []byte) (*APITokenView, error)
 	// ListAPITokens returns the org's tokens matching f by creation time,
-	// then ID, and the next page's cursor.
+	// then ID (by folded name when f.Query is set), and the next page's
+	// cursor. A cursor of the other order is EInvalid.
 	ListAPITokens(ctx context.Context, orgID string, f APITokenFilter, p Page) ([]APITokenView, string, error)
 	// UpdateAPIToken writes t's name, description, domains, role, owner and
 	// expiry. ENotFound; ENotFound also if the new owner does not exist.

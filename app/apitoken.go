@@ -238,11 +238,12 @@ func (a *App) ImportAPIToken(ctx context.Context, ac Actor, slug string, in Impo
 
 func notTokenChar(r rune) bool { return r > unicode.MaxASCII || !unicode.IsPrint(r) || r == ' ' }
 
-// ListAPITokens returns a page of the org's tokens; admin or higher.
+// ListAPITokens returns a page of the org's tokens matching f; admin or
+// higher. A malformed page, search or kind is EInvalid.
 func (a *App) ListAPITokens(ctx context.Context, ac Actor, slug string, f tollgate.APITokenFilter, p tollgate.Page) ([]tollgate.APITokenView, string, error) {
 	ctx, span := tracer.Start(ctx, "app.ListAPITokens")
 	defer span.End()
-	if err := p.Validate(); err != nil {
+	if err := validateList(f.Query, p); err != nil {
 		return nil, "", err
 	}
 	if f.Kind != "" && !f.Kind.Valid() {

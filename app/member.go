@@ -10,18 +10,27 @@ import (
 	"github.com/tollgate/tollgate/credential"
 )
 
-// ListMembers returns a page of an organization's members; admin or higher.
-func (a *App) ListMembers(ctx context.Context, ac Actor, slug string, p tollgate.Page) ([]tollgate.MemberView, string, error) {
+// ListMembers returns a page of an organization's members matching f;
+// admin or higher. A malformed page or search is EInvalid.
+func (a *App) ListMembers(ctx context.Context, ac Actor, slug string, f tollgate.MemberFilter, p tollgate.Page) ([]tollgate.MemberView, string, error) {
 	ctx, span := tracer.Start(ctx, "app.ListMembers")
 	defer span.End()
-	if err := p.Validate(); err != nil {
+	if err := validateList(f.Query, p); err != nil {
 		return nil, "", err
 	}
 	org, _, err := a.authorize(ctx, a.store, ac, slug, tollgate.RoleAdmin)
 	if err != nil {
 		return nil, "", err
 	}
-	return a.store.ListMembers(ctx, org.ID, p)
+	return a.store.ListMembers(ctx, org.ID, f, p)
+}
+
+// validateList checks what every list takes: the page and the search.
+func validateList(query string, p tollgate.Page) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	return tollgate.ValidateSearch(query)
 }
 
 // InvitationResult is a new invitation with its token, shown once, and the

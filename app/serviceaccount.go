@@ -36,19 +36,20 @@ func saPrincipal(sa *tollgate.ServiceAccount) tollgate.Principal {
 	return tollgate.Principal{Type: tollgate.PrincipalServiceAccount, ID: sa.ID, Name: sa.Name}
 }
 
-// ListServiceAccounts returns a page of the org's service accounts; admin
-// or higher (S1).
-func (a *App) ListServiceAccounts(ctx context.Context, ac Actor, slug string, p tollgate.Page) ([]tollgate.ServiceAccount, string, error) {
+// ListServiceAccounts returns a page of the org's service accounts
+// matching f; admin or higher (S1). A malformed page or search is
+// EInvalid.
+func (a *App) ListServiceAccounts(ctx context.Context, ac Actor, slug string, f tollgate.ServiceAccountFilter, p tollgate.Page) ([]tollgate.ServiceAccount, string, error) {
 	ctx, span := tracer.Start(ctx, "app.ListServiceAccounts")
 	defer span.End()
-	if err := p.Validate(); err != nil {
+	if err := validateList(f.Query, p); err != nil {
 		return nil, "", err
 	}
 	org, _, err := a.authorize(ctx, a.store, ac, slug, tollgate.RoleAdmin)
 	if err != nil {
 		return nil, "", err
 	}
-	return a.store.ListServiceAccounts(ctx, org.ID, p)
+	return a.store.ListServiceAccounts(ctx, org.ID, f, p)
 }
 
 // GetServiceAccount returns one service account; admin or higher.

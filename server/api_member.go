@@ -21,13 +21,13 @@ func page(r *http.Request) (tollgate.Page, error) {
 	return p, p.Validate()
 }
 
-// handleListMembers: GET /api/v1/orgs/{org}/members → list of members.
+// handleListMembers: GET /api/v1/orgs/{org}/members?q= → list of members.
 func (s *Server) handleListMembers(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	p, err := page(r)
 	if err != nil {
 		return err
 	}
-	members, next, err := s.app.ListMembers(r.Context(), ac, r.PathValue("org"), p)
+	members, next, err := s.app.ListMembers(r.Context(), ac, r.PathValue("org"), tollgate.MemberFilter{Query: r.URL.Query().Get("q")}, p)
 	if err != nil {
 		return err
 	}

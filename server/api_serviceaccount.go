@@ -8,13 +8,13 @@ import (
 	"github.com/tollgate/tollgate/app"
 )
 
-// handleListServiceAccounts: GET /api/v1/orgs/{org}/service-accounts.
+// handleListServiceAccounts: GET /api/v1/orgs/{org}/service-accounts?q=.
 func (s *Server) handleListServiceAccounts(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	p, err := page(r)
 	if err != nil {
 		return err
 	}
-	sas, next, err := s.app.ListServiceAccounts(r.Context(), ac, r.PathValue("org"), p)
+	sas, next, err := s.app.ListServiceAccounts(r.Context(), ac, r.PathValue("org"), tollgate.ServiceAccountFilter{Query: r.URL.Query().Get("q")}, p)
 	if err != nil {
 		return err
 	}

@@ -35,13 +35,14 @@ func (f *tokenFields) parse() (*tollgate.Role, *time.Time, error) {
 	return role, &t, nil
 }
 
-// handleListAPITokens: GET /api/v1/orgs/{org}/tokens?owner_id=&kind=.
+// handleListAPITokens: GET /api/v1/orgs/{org}/tokens?owner_id=&kind=&q=.
 func (s *Server) handleListAPITokens(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
 	p, err := page(r)
 	if err != nil {
 		return err
 	}
-	f := tollgate.APITokenFilter{OwnerID: r.URL.Query().Get("owner_id"), Kind: tollgate.TokenKind(r.URL.Query().Get("kind"))}
+	q := r.URL.Query()
+	f := tollgate.APITokenFilter{OwnerID: q.Get("owner_id"), Kind: tollgate.TokenKind(q.Get("kind")), Query: q.Get("q")}
 	toks, next, err := s.app.ListAPITokens(r.Context(), ac, r.PathValue("org"), f, p)
 	if err != nil {
 		return err

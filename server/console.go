@@ -284,7 +284,7 @@ func (s *Server) membersView(r *http.Request, ac app.Actor, v *view, slug string
 			v.Role = m.Role
 		}
 	}
-	list, _, err := s.app.ListMembers(r.Context(), ac, slug, tollgate.Page{Limit: tollgate.MaxPageLimit})
+	list, _, err := s.app.ListMembers(r.Context(), ac, slug, tollgate.MemberFilter{}, tollgate.Page{Limit: tollgate.MaxPageLimit})
 	if err != nil {
 		return err
 	}

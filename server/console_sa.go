@@ -114,7 +114,7 @@ func (s *Server) consolePage(tab string, fn func(w http.ResponseWriter, r *http.
 
 // handleServiceAccountsPage: GET /orgs/{org}/service-accounts.
 func (s *Server) handleServiceAccountsPage(w http.ResponseWriter, r *http.Request, ac app.Actor, v *view) (string, int, error) {
-	list, _, err := s.app.ListServiceAccounts(r.Context(), ac, v.Org.Slug, tollgate.Page{Limit: tollgate.MaxPageLimit})
+	list, _, err := s.app.ListServiceAccounts(r.Context(), ac, v.Org.Slug, tollgate.ServiceAccountFilter{}, tollgate.Page{Limit: tollgate.MaxPageLimit})
 	if err != nil {
 		return "", 0, err
 	}

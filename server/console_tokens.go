@@ -41,7 +41,7 @@ func tokenRows(list []tollgate.APITokenView) []tokenRow {
 
 // accounts loads the org's service accounts for owner pickers.
 func (s *Server) accounts(r *http.Request, ac app.Actor, v *view) error {
-	list, _, err := s.app.ListServiceAccounts(r.Context(), ac, v.Org.Slug, tollgate.Page{Limit: tollgate.MaxPageLimit})
+	list, _, err := s.app.ListServiceAccounts(r.Context(), ac, v.Org.Slug, tollgate.ServiceAccountFilter{}, tollgate.Page{Limit: tollgate.MaxPageLimit})
 	if err != nil {
 		return err
 	}

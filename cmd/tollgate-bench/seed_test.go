@@ -59,7 +59,7 @@ func TestSeed(t *testing.T) {
 			}
 			var accounts int
 			for cursor := ""; ; {
-				page, next, err := s.ListServiceAccounts(ctx, org.ID, tollgate.Page{Limit: 30, Cursor: cursor})
+				page, next, err := s.ListServiceAccounts(ctx, org.ID, tollgate.ServiceAccountFilter{}, tollgate.Page{Limit: 30, Cursor: cursor})
 				if err != nil {
 					t.Fatal(err)
 				}

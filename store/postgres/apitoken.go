@@ -87,11 +87,19 @@ func (q *queries) ListAPITokens(ctx context.Context, orgID string, f tollgate.AP
 	if f.Kind != "" {
 		b.Where("t.kind = %s", string(f.Kind))
 	}
+	if f.Query != "" {
+		b.WhereRange(folded("t.name"), tollgate.NameRange(f.Query))
+		if err := b.AfterName(p.Cursor, "("+folded("t.name")+", t.id) > (%s, %s)"); err != nil {
+			return nil, "", err
+		}
+		b.Then(" ORDER BY " + folded("t.name") + ", t.id")
+		return page(ctx, q.q, b, p.Limit, scanToken, tollgate.ByName(tollgate.APITokenSearchKey), "API token")
+	}
 	if err := b.After(p.Cursor, "(t.created_at, t.id) > (%s, %s)", timeAny); err != nil {
 		return nil, "", err
 	}
 	b.Then(" ORDER BY t.created_at, t.id")
-	return page(ctx, q.q, b, p.Limit, scanToken, tollgate.APITokenKey, "API token")
+	return page(ctx, q.q, b, p.Limit, scanToken, tollgate.ByTime(tollgate.APITokenKey), "API token")
 }
 
 func (q *queries) UpdateAPIToken(ctx context.Context, t *tollgate.APIToken) error {

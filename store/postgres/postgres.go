@@ -238,6 +238,12 @@ func classify(err error, what string) error {
 // placeholder is PostgreSQL's n-th placeholder, for sqlq.
 func placeholder(n int) string { return "$" + strconv.Itoa(n) }
 
+// folded is what name searches read of column, as migration 0007's
+// indexes have it: lowered in the "C" collation, which folds ASCII letters
+// only (as tollgate.FoldCase and SQLite's lower() do) and orders by byte,
+// so that a prefix is one index range whatever the database's collation.
+func folded(column string) string { return `lower(` + column + ` COLLATE "C")` }
+
 // timeAny passes a time as is, for sqlq's keyset conditions.
 func timeAny(t time.Time) any { return t }
 
@@ -254,13 +260,13 @@ func mustAffect(tag pgconn.CommandTag, err error, what string) error {
 
 // page runs b, a list query in key order, for one keyset page of at most
 // limit items (it fetches limit+1 to learn whether there is a next one).
-func page[T any](ctx context.Context, q querier, b *sqlq.Query, limit int, scan func(sqlq.Row) (*T, error), key func(*T) (time.Time, string), what string) ([]T, string, error) {
+func page[T any](ctx context.Context, q querier, b *sqlq.Query, limit int, scan func(sqlq.Row) (*T, error), cursor func(*T) string, what string) ([]T, string, error) {
 	b.Then(" LIMIT %s", limit+1)
 	rows, err := q.Query(ctx, b.SQL(), b.Args()...)
 	if err != nil {
 		return nil, "", classify(err, what)
 	}
 	defer rows.Close()
-	out, next, err := sqlq.Page(rows, limit, scan, key)
+	out, next, err := sqlq.Page(rows, limit, scan, cursor)
 	return out, next, classify(err, what)
 }

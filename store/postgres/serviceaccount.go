@@ -69,13 +69,25 @@ func (q *queries) GetServiceAccountByID(ctx context.Context, id string) (*tollga
 	return sa, classify(err, "service account")
 }
 
-func (q *queries) ListServiceAccounts(ctx context.Context, orgID string, p tollgate.Page) ([]tollgate.ServiceAccount, string, error) {
+func (q *queries) ListServiceAccounts(ctx context.Context, orgID string, f tollgate.ServiceAccountFilter, p tollgate.Page) ([]tollgate.ServiceAccount, string, error) {
 	b := sqlq.New(placeholder, `SELECT `+saColumns+` FROM service_accounts`).Where("org_id = %s", orgID)
+	if f.Query != "" {
+		names, emails, byEmail := f.Ranges()
+		b.WhereRange(folded("name"), names)
+		if byEmail {
+			b.WhereRange(`email COLLATE "C"`, emails)
+		}
+		if err := b.AfterName(p.Cursor, "("+folded("name")+", id) > (%s, %s)"); err != nil {
+			return nil, "", err
+		}
+		b.Then(" ORDER BY " + folded("name") + ", id")
+		return page(ctx, q.q, b, p.Limit, scanServiceAccount, tollgate.ByName(tollgate.ServiceAccountSearchKey), "service account")
+	}
 	if err := b.After(p.Cursor, "(created_at, id) > (%s, %s)", timeAny); err != nil {
 		return nil, "", err
 	}
 	b.Then(" ORDER BY created_at, id")
-	return page(ctx, q.q, b, p.Limit, scanServiceAccount, tollgate.ServiceAccountKey, "service account")
+	return page(ctx, q.q, b, p.Limit, scanServiceAccount, tollgate.ByTime(tollgate.ServiceAccountKey), "service account")
 }
 
 func (q *queries) UpdateServiceAccount(ctx context.Context, sa *tollgate.ServiceAccount) error {

@@ -110,6 +110,10 @@ const memberViewSelect = `SELECT m.org_id, m.user_id, m.role, m.joined_at, u.ema
 	(SELECT COUNT(*) FROM api_tokens t WHERE t.org_id = m.org_id AND t.user_id = m.user_id)
 	FROM members m JOIN users u ON u.id = m.user_id`
 
+// memberEmail is the email column member searches range over and order
+// by.
+const memberEmail = "u.email"
+
 func scanMemberView(row sqlq.Row) (*tollgate.MemberView, error) {
 	var v tollgate.MemberView
 	var joined int64
@@ -125,13 +129,23 @@ func (q *queries) GetMemberView(ctx context.Context, orgID, userID string) (*tol
 	return v, classify(err, "member")
 }
 
-func (q *queries) ListMembers(ctx context.Context, orgID string, p tollgate.Page) ([]tollgate.MemberView, string, error) {
+func (q *queries) ListMembers(ctx context.Context, orgID string, f tollgate.MemberFilter, p tollgate.Page) ([]tollgate.MemberView, string, error) {
 	b := sqlq.New(placeholder, memberViewSelect).Where("m.org_id = %s", orgID)
+	if f.Query != "" {
+		byEmail, emailArgs := sqlq.InRange(memberEmail, tollgate.EmailRange(f.Query))
+		byName, nameArgs := sqlq.InRange("lower(u.name)", tollgate.NameRange(f.Query))
+		b.Where("(("+byEmail+") OR ("+byName+"))", append(emailArgs, nameArgs...)...)
+		if err := b.AfterName(p.Cursor, "("+memberEmail+", u.id) > (%s, %s)"); err != nil {
+			return nil, "", err
+		}
+		b.Then(" ORDER BY " + memberEmail + ", u.id")
+		return page(ctx, q.q, b, p.Limit, scanMemberView, tollgate.ByName(tollgate.MemberSearchKey), "member")
+	}
 	if err := b.After(p.Cursor, "(m.joined_at, m.user_id) > (%s, %s)", microsAny); err != nil {
 		return nil, "", err
 	}
 	b.Then(" ORDER BY m.joined_at, m.user_id")
-	return page(ctx, q.q, b, p.Limit, scanMemberView, tollgate.MemberKey, "member")
+	return page(ctx, q.q, b, p.Limit, scanMemberView, tollgate.ByTime(tollgate.MemberKey), "member")
 }
 
 func (q *queries) UpdateMemberRole(ctx context.Context, orgID, userID string, role tollgate.Role) error {
@@ -305,7 +319,7 @@ func (q *queries) ListAuditEvents(ctx context.Context, orgID string, f tollgate.
 		return nil, "", err
 	}
 	b.Then(" ORDER BY time DESC, id DESC")
-	return page(ctx, q.q, b, p.Limit, scanAuditEvent, tollgate.AuditEventKey, "audit event")
+	return page(ctx, q.q, b, p.Limit, scanAuditEvent, tollgate.ByTime(tollgate.AuditEventKey), "audit event")
 }
 
 func scanAuditEvent(row sqlq.Row) (*tollgate.AuditEvent, error) {

@@ -64,13 +64,25 @@ func (q *queries) GetServiceAccountAndOrg(ctx context.Context, id string) (*toll
 	return &sa, &o, nil
 }
 
-func (q *queries) ListServiceAccounts(ctx context.Context, orgID string, p tollgate.Page) ([]tollgate.ServiceAccount, string, error) {
+func (q *queries) ListServiceAccounts(ctx context.Context, orgID string, f tollgate.ServiceAccountFilter, p tollgate.Page) ([]tollgate.ServiceAccount, string, error) {
 	b := sqlq.New(placeholder, `SELECT `+saColumns+` FROM service_accounts`).Where("org_id = %s", orgID)
+	if f.Query != "" {
+		names, emails, byEmail := f.Ranges()
+		b.WhereRange("lower(name)", names)
+		if byEmail {
+			b.WhereRange("email", emails)
+		}
+		if err := b.AfterName(p.Cursor, "(lower(name), id) > (%s, %s)"); err != nil {
+			return nil, "", err
+		}
+		b.Then(" ORDER BY lower(name), id")
+		return page(ctx, q.q, b, p.Limit, scanServiceAccount, tollgate.ByName(tollgate.ServiceAccountSearchKey), "service account")
+	}
 	if err := b.After(p.Cursor, "(created_at, id) > (%s, %s)", microsAny); err != nil {
 		return nil, "", err
 	}
 	b.Then(" ORDER BY created_at, id")
-	return page(ctx, q.q, b, p.Limit, scanServiceAccount, tollgate.ServiceAccountKey, "service account")
+	return page(ctx, q.q, b, p.Limit, scanServiceAccount, tollgate.ByTime(tollgate.ServiceAccountKey), "service account")
 }
 
 func (q *queries) UpdateServiceAccount(ctx context.Context, sa *tollgate.ServiceAccount) error {

@@ -270,13 +270,13 @@ func fromNullMicros(v sql.NullInt64) *time.Time {
 
 // page runs b, a list query in key order, for one keyset page of at most
 // limit items (it fetches limit+1 to learn whether there is a next one).
-func page[T any](ctx context.Context, q querier, b *sqlq.Query, limit int, scan func(sqlq.Row) (*T, error), key func(*T) (time.Time, string), what string) ([]T, string, error) {
+func page[T any](ctx context.Context, q querier, b *sqlq.Query, limit int, scan func(sqlq.Row) (*T, error), cursor func(*T) string, what string) ([]T, string, error) {
 	b.Then(" LIMIT %s", limit+1)
 	rows, err := q.QueryContext(ctx, b.SQL(), b.Args()...)
 	if err != nil {
 		return nil, "", classify(err, what)
 	}
 	defer rows.Close()
-	out, next, err := sqlq.Page(rows, limit, scan, key)
+	out, next, err := sqlq.Page(rows, limit, scan, cursor)
 	return out, next, classify(err, what)
 }

@@ -13,8 +13,8 @@ import (
 // TestUpgradeKeepsSessionsAndOrigins applies the migrations up to 0005 by
 // hand, stores what a database of that schema holds (a session, public
 // and private tokens), then migrates the rest: existing sessions keep
-// working as browser sessions with a public ID, and 0006's origin listing
-// is filled from the tokens already there.
+// working as browser sessions with a public ID, 0006's origin listing is
+// filled from the tokens already there, and 0007's name index finds them.
 func TestUpgradeKeepsSessionsAndOrigins(t *testing.T) {
 	ctx := t.Context()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "tollgate.db"))
@@ -68,6 +68,10 @@ func TestUpgradeKeepsSessionsAndOrigins(t *testing.T) {
 		if got, err := s.PublicOriginListed(ctx, origin); err != nil || got != want {
 			t.Fatalf("PublicOriginListed(%s) after the upgrade = %v, %v", origin, got, err)
 		}
+	}
+	found, _, err := s.ListAPITokens(ctx, "org_1", tollgate.APITokenFilter{Query: "SE"}, tollgate.Page{Limit: 10})
+	if err != nil || len(found) != 1 || found[0].ID != "tok_2" {
+		t.Fatalf("searching the tokens after the upgrade: %+v, %v", found, err)
 	}
 }
 

@@ -119,7 +119,7 @@ func testAPITokenOwners(t *testing.T, s tollgate.Store) {
 	if got.OwnerType != tollgate.PrincipalServiceAccount || got.OwnerID != sa.ID || got.OwnerName != "bot" {
 		t.Fatalf("after reassignment: %+v", got)
 	}
-	list, _, err := s.ListMembers(ctx, o.ID, tollgate.Page{Limit: 10})
+	list, _, err := s.ListMembers(ctx, o.ID, tollgate.MemberFilter{}, tollgate.Page{Limit: 10})
 	must(t, err)
 	if len(list) != 1 || list[0].OwnedTokenCount != 1 {
 		t.Fatalf("member list: %+v", list)

@@ -65,7 +65,7 @@ func testBulkLoad(t *testing.T, s tollgate.Store) {
 	// Lists page through everything loaded, in order.
 	var accounts []tollgate.ServiceAccount
 	for cursor := ""; ; {
-		page, next, err := s.ListServiceAccounts(ctx, org.ID, tollgate.Page{Limit: 25, Cursor: cursor})
+		page, next, err := s.ListServiceAccounts(ctx, org.ID, tollgate.ServiceAccountFilter{}, tollgate.Page{Limit: 25, Cursor: cursor})
 		must(t, err)
 		accounts = append(accounts, page...)
 		if cursor = next; next == "" {
@@ -148,7 +148,7 @@ func testPaginationUnderInserts(t *testing.T, s tollgate.Store) {
 	seen := map[string]int{}
 	var last tollgate.ServiceAccount
 	for cursor := ""; ; {
-		page, next, err := s.ListServiceAccounts(ctx, o.ID, tollgate.Page{Limit: 7, Cursor: cursor})
+		page, next, err := s.ListServiceAccounts(ctx, o.ID, tollgate.ServiceAccountFilter{}, tollgate.Page{Limit: 7, Cursor: cursor})
 		if err != nil {
 			close(stop)
 			wg.Wait()

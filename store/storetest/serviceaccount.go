@@ -100,7 +100,7 @@ func testServiceAccountIsolation(t *testing.T, s tollgate.Store) {
 	other.OrgID, other.Role = b.ID, tollgate.RoleAdmin
 	wantCode(t, s.UpdateServiceAccount(ctx, &other), tollgate.ENotFound)
 	wantCode(t, s.DeleteServiceAccount(ctx, b.ID, sa.ID), tollgate.ENotFound)
-	list, _, err := s.ListServiceAccounts(ctx, b.ID, tollgate.Page{Limit: 10})
+	list, _, err := s.ListServiceAccounts(ctx, b.ID, tollgate.ServiceAccountFilter{}, tollgate.Page{Limit: 10})
 	must(t, err)
 	if len(list) != 0 {
 		t.Fatalf("org b lists %+v", list)
@@ -123,7 +123,7 @@ func testServiceAccountPagination(t *testing.T, s tollgate.Store) {
 	cursor := ""
 	var last *tollgate.ServiceAccount
 	for {
-		items, next, err := s.ListServiceAccounts(ctx, o.ID, tollgate.Page{Limit: 3, Cursor: cursor})
+		items, next, err := s.ListServiceAccounts(ctx, o.ID, tollgate.ServiceAccountFilter{}, tollgate.Page{Limit: 3, Cursor: cursor})
 		must(t, err)
 		for i := range items {
 			sa := items[i]

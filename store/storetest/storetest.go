@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) tollgate.Store) {
 	tests = append(tests, secretlessTests()...)
 	tests = append(tests, deviceTests()...)
 	tests = append(tests, bulkTests()...)
+	tests = append(tests, searchTests()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStore(t))
@@ -214,7 +215,7 @@ func testTenantIsolation(t *testing.T, s tollgate.Store) {
 	wantCode(t, s.UpdateMemberRole(ctx, b.ID, ua.ID, tollgate.RoleViewer), tollgate.ENotFound)
 	wantCode(t, s.DeleteMember(ctx, b.ID, ua.ID), tollgate.ENotFound)
 
-	list, _, err := s.ListMembers(ctx, b.ID, tollgate.Page{Limit: 50})
+	list, _, err := s.ListMembers(ctx, b.ID, tollgate.MemberFilter{}, tollgate.Page{Limit: 50})
 	must(t, err)
 	if len(list) != 1 || list[0].UserID != ub.ID {
 		t.Fatalf("org b lists %+v", list)
@@ -291,7 +292,7 @@ func testMemberPagination(t *testing.T, s tollgate.Store) {
 	var got []string
 	cursor := ""
 	for page := 0; ; page++ {
-		items, next, err := s.ListMembers(ctx, o.ID, tollgate.Page{Limit: 3, Cursor: cursor})
+		items, next, err := s.ListMembers(ctx, o.ID, tollgate.MemberFilter{}, tollgate.Page{Limit: 3, Cursor: cursor})
 		must(t, err)
 		for _, m := range items {
 			got = append(got, m.UserID)

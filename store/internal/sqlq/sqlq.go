@@ -43,13 +43,13 @@ func All[T any](rows Rows, scan func(Row) (*T, error)) ([]T, error) {
 
 // Page scans a keyset page. The query fetched limit+1 rows in key order;
 // Page keeps the first limit and returns the cursor of the next page ("" if
-// there is none), made from key.
-func Page[T any](rows Rows, limit int, scan func(Row) (*T, error), key func(*T) (time.Time, string)) ([]T, string, error) {
+// there is none), made by cursor (tollgate.ByTime or tollgate.ByName).
+func Page[T any](rows Rows, limit int, scan func(Row) (*T, error), cursor func(*T) string) ([]T, string, error) {
 	out, err := All(rows, scan)
 	if err != nil {
 		return nil, "", err
 	}
-	out, next := tollgate.PageOf(out, limit, key)
+	out, next := tollgate.PageOf(out, limit, cursor)
 	return out, next, nil
 }
 
@@ -95,6 +95,39 @@ func (q *Query) After(cursor, cond string, toDB func(time.Time) any) error {
 	}
 	q.Where(cond, toDB(t), id)
 	return nil
+}
+
+// AfterName adds the keyset condition of a name cursor (one
+// tollgate.EncodeNameCursor made; "" adds nothing): cond has two %s, for
+// the cursor's name and its ID. Any other cursor is EInvalid naming
+// "cursor".
+func (q *Query) AfterName(cursor, cond string) error {
+	if cursor == "" {
+		return nil
+	}
+	name, id, err := tollgate.DecodeNameCursor(cursor)
+	if err != nil {
+		return err
+	}
+	q.Where(cond, name, id)
+	return nil
+}
+
+// InRange returns the condition that expr lies in r, as a fragment for
+// Where with its arguments: "expr >= %s AND expr < %s", without the upper
+// bound when r has none. expr is the indexed expression, written as the
+// index has it, so that the condition reads one range of that index.
+func InRange(expr string, r tollgate.Range) (string, []any) {
+	if r.To == "" {
+		return expr + " >= %s", []any{r.From}
+	}
+	return expr + " >= %s AND " + expr + " < %s", []any{r.From, r.To}
+}
+
+// WhereRange adds the condition that expr lies in r (InRange).
+func (q *Query) WhereRange(expr string, r tollgate.Range) *Query {
+	cond, args := InRange(expr, r)
+	return q.Where(cond, args...)
 }
 
 // Then appends a fragment (ORDER BY …, LIMIT %s) with its arguments.

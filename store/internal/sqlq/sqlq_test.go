@@ -52,15 +52,15 @@ func scanInt(r Row) (*int, error) {
 func TestPage(t *testing.T) {
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	key := func(v *int) (time.Time, string) { return base.Add(time.Duration(*v) * time.Second), strconv.Itoa(*v) }
-	got, next, err := Page(&rows{vals: []int{1, 2, 3}}, 2, scanInt, key)
+	got, next, err := Page(&rows{vals: []int{1, 2, 3}}, 2, scanInt, tollgate.ByTime(key))
 	if err != nil || fmt.Sprint(got) != "[1 2]" || next != tollgate.EncodeCursor(key(&got[1])) {
 		t.Fatalf("page = %v %q %v", got, next, err)
 	}
-	got, next, err = Page(&rows{vals: []int{1, 2}}, 2, scanInt, key)
+	got, next, err = Page(&rows{vals: []int{1, 2}}, 2, scanInt, tollgate.ByTime(key))
 	if err != nil || fmt.Sprint(got) != "[1 2]" || next != "" {
 		t.Fatalf("last page = %v %q %v", got, next, err)
 	}
-	if _, _, err := Page(&rows{vals: []int{1}, err: fmt.Errorf("lost")}, 2, scanInt, key); err == nil {
+	if _, _, err := Page(&rows{vals: []int{1}, err: fmt.Errorf("lost")}, 2, scanInt, tollgate.ByTime(key)); err == nil {
 		t.Fatal("the rows' error was dropped")
 	}
 }
