@@ -238,7 +238,7 @@ func classify(err error, what string) error {
 // placeholder is PostgreSQL's n-th placeholder, for sqlq.
 func placeholder(n int) string { return "$" + strconv.Itoa(n) }
 
-// folded is what name searches read of column, as migration 0007's
+// folded is what name searches read of column, as migration 0008's
 // indexes have it: lowered in the "C" collation, which folds ASCII letters
 // only (as tollgate.FoldCase and SQLite's lower() do) and orders by byte,
 // so that a prefix is one index range whatever the database's collation.

@@ -14,7 +14,7 @@ import (
 // hand, stores what a database of that schema holds (a session, public
 // and private tokens), then migrates the rest: existing sessions keep
 // working as browser sessions with a public ID, 0006's origin listing is
-// filled from the tokens already there, and 0007's name index finds them.
+// filled from the tokens already there, and 0008's name index finds them.
 func TestUpgradeKeepsSessionsAndOrigins(t *testing.T) {
 	ctx := t.Context()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "tollgate.db"))
