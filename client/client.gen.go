@@ -989,6 +989,9 @@ type PageCursor = string
 // PageLimit defines model for PageLimit.
 type PageLimit = int
 
+// SearchQuery defines model for SearchQuery.
+type SearchQuery = string
+
 // UserID defines model for UserID.
 type UserID = string
 
@@ -1056,6 +1059,9 @@ type InviteMemberJSONBody struct {
 type ListMembersParams struct {
 	Limit  *PageLimit  `form:"limit,omitempty" json:"limit,omitempty"`
 	Cursor *PageCursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Q Keeps the items whose name starts with q, ignoring the case of ASCII letters (other characters match as written); members and service accounts also match by a prefix of their email. A search is read from an index, in name order (members: email order), and its next_cursor pages that same search only. At most 100 characters.
+	Q *SearchQuery `form:"q,omitempty" json:"q,omitempty"`
 }
 
 // ChangeMemberRoleJSONBody defines parameters for ChangeMemberRole.
@@ -1067,6 +1073,9 @@ type ChangeMemberRoleJSONBody struct {
 type ListServiceAccountsParams struct {
 	Limit  *PageLimit  `form:"limit,omitempty" json:"limit,omitempty"`
 	Cursor *PageCursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Q Keeps the items whose name starts with q, ignoring the case of ASCII letters (other characters match as written); members and service accounts also match by a prefix of their email. A search is read from an index, in name order (members: email order), and its next_cursor pages that same search only. At most 100 characters.
+	Q *SearchQuery `form:"q,omitempty" json:"q,omitempty"`
 }
 
 // CreateServiceAccountJSONBody defines parameters for CreateServiceAccount.
@@ -1137,6 +1146,9 @@ type ListAPITokensParams struct {
 	Kind    *APITokenKind `form:"kind,omitempty" json:"kind,omitempty"`
 	Limit   *PageLimit    `form:"limit,omitempty" json:"limit,omitempty"`
 	Cursor  *PageCursor   `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Q Keeps the items whose name starts with q, ignoring the case of ASCII letters (other characters match as written); members and service accounts also match by a prefix of their email. A search is read from an index, in name order (members: email order), and its next_cursor pages that same search only. At most 100 characters.
+	Q *SearchQuery `form:"q,omitempty" json:"q,omitempty"`
 }
 
 // CreateAPITokenJSONBody defines parameters for CreateAPIToken.
@@ -3881,6 +3893,18 @@ func NewListMembersRequest(server string, org OrgSlug, params *ListMembersParams
 
 		}
 
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -4040,6 +4064,18 @@ func NewListServiceAccountsRequest(server string, org OrgSlug, params *ListServi
 		if params.Cursor != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4742,6 +4778,18 @@ func NewListAPITokensRequest(server string, org OrgSlug, params *ListAPITokensPa
 		if params.Cursor != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate"
 )
 
 // TestBadInput sends malformed, mistyped, oversized and rule-breaking
@@ -60,6 +63,10 @@ func TestBadInput(t *testing.T) {
 		{"limit too large", "GET", "/api/v1/orgs/acme/members?limit=201", nil, 422, "limit", nil},
 		{"limit not a number", "GET", "/api/v1/orgs/acme/audit-events?limit=ten", nil, 422, "limit", nil},
 		{"cursor forged", "GET", "/api/v1/orgs/acme/audit-events?cursor=abc", nil, 422, "cursor", nil},
+		{"search over-long", "GET", "/api/v1/orgs/acme/service-accounts?q=" + long(101), nil, 422, "q", nil},
+		{"search with NUL", "GET", "/api/v1/orgs/acme/tokens?q=a%00", nil, 400, "q", nil},
+		{"search cursor without the search", "GET", "/api/v1/orgs/acme/members?cursor=" + tollgate.EncodeNameCursor("a", "usr_1"), nil, 422, "cursor", nil},
+		{"list cursor for a search", "GET", "/api/v1/orgs/acme/service-accounts?q=a&cursor=" + tollgate.EncodeCursor(time.Unix(0, 0), "sa_1"), nil, 422, "cursor", nil},
 		{"since not a time", "GET", "/api/v1/orgs/acme/audit-events?since=yesterday", nil, 422, "since", nil},
 		{"action over-long", "GET", "/api/v1/orgs/acme/audit-events?action=" + strings.Repeat("a", 101), nil, 422, "action", nil},
 	}
