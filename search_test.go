@@ -2,8 +2,8 @@ package tollgate
 
 import (
 	"strings"
-	"time"
 	"testing"
+	"time"
 )
 
 func TestPrefixRange(t *testing.T) {

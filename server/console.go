@@ -35,7 +35,7 @@ var templateFuncs = template.FuncMap{
 // pages are the console's templates, each parsed with the layout.
 var pages = func() map[string]*template.Template {
 	m := map[string]*template.Template{}
-	for _, name := range []string{"signin", "accept", "members", "problem", "serviceaccounts", "sa_new", "sa_created", "sa_show", "tokens", "token_new", "token_created", "audit", "settings", "device", "sessions"} {
+	for _, name := range []string{"signin", "accept", "members", "problem", "serviceaccounts", "sa_new", "sa_created", "sa_show", "tokens", "token_reassign", "token_new", "token_created", "audit", "settings", "device", "sessions"} {
 		m[name] = template.Must(template.New("layout.html").Funcs(templateFuncs).ParseFS(consoleTemplates, "console/templates/layout.html", "console/templates/"+name+".html"))
 	}
 	return m
@@ -75,7 +75,6 @@ type view struct {
 	Filter             auditFilterForm
 	Actions            []string
 	AuditRows          []auditRow
-	NextURL            string
 	ExportURL          string
 	SettingsForm       settingsForm
 	// At names the account page's section a notice or an error belongs
@@ -90,6 +89,14 @@ type view struct {
 	Examples  secretlessExamples
 	Device    *deviceView  // /device
 	Sessions  []sessionRow // /account/sessions
+	// List is a list page's search box and page links.
+	List listNav
+	// Reassigning is the token the reassign picker moves.
+	Reassigning *tokenRow
+	// MoreAccounts: the owner picker shows only the first matches.
+	MoreAccounts bool
+	// Matches are the principals an audit search found.
+	Matches []auditMatch
 }
 
 type memberRow struct {
@@ -272,7 +279,8 @@ func (s *Server) handleAcceptForm(w http.ResponseWriter, r *http.Request) {
 // carries only their key.
 var notices = map[string]string{"role": "The role was changed.", "removed": "The member was removed."}
 
-// membersView loads the Members tab of org for the signed-in user.
+// membersView loads the Members tab of org for the signed-in user: the
+// page of members r asks for (search and cursor in its query).
 func (s *Server) membersView(r *http.Request, ac app.Actor, v *view, slug string) error {
 	org, err := s.app.GetOrg(r.Context(), ac, slug)
 	if err != nil {
@@ -284,10 +292,12 @@ func (s *Server) membersView(r *http.Request, ac app.Actor, v *view, slug string
 			v.Role = m.Role
 		}
 	}
-	list, _, err := s.app.ListMembers(r.Context(), ac, slug, tollgate.MemberFilter{}, tollgate.Page{Limit: tollgate.MaxPageLimit})
+	q, p := listRequest(r)
+	list, next, err := s.app.ListMembers(r.Context(), ac, slug, tollgate.MemberFilter{Query: q}, p)
 	if err != nil {
 		return err
 	}
+	v.List = newListNav(r, "/orgs/"+url.PathEscape(slug)+"/members", "Search members", searchHelpEmail, next)
 	for _, m := range list {
 		v.Members = append(v.Members, memberRow{UserID: m.UserID, Name: m.Name, Email: m.Email, Role: m.Role,
 			Joined: m.JoinedAt.Format("2 Jan 2006"), OwnedTokenCount: m.OwnedTokenCount})
@@ -425,7 +435,8 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /orgs/{org}/tokens", page(s.consolePage(tok, s.handleTokensPage)))
 	mux.Handle("GET /orgs/{org}/tokens/new", page(s.consolePage(tok, s.handleNewTokenPage)))
 	mux.Handle("POST /orgs/{org}/tokens", page(s.consolePage(tok, s.handleAddTokenForm)))
-	mux.Handle("POST /orgs/{org}/tokens/{id}/reassign", page(s.tokenAction(s.reassignAction)))
+	mux.Handle("GET /orgs/{org}/tokens/{id}/reassign", page(s.consolePage(tok, s.handleReassignPage)))
+	mux.Handle("POST /orgs/{org}/tokens/{id}/reassign", page(s.tokenActionOn(s.handleReassignPage, s.reassignAction)))
 	mux.Handle("POST /orgs/{org}/tokens/{id}/revoke", page(s.tokenAction(s.revokeAction)))
 	mux.Handle("GET /device", page(s.handleDevicePage))
 	mux.Handle("POST /device", page(s.handleDeviceForm))

@@ -32,11 +32,12 @@ var auditActions = []string{
 const localTime = "2006-01-02T15:04"
 
 // handleAuditPage: GET /orgs/{org}/audit with the API's filters, newest
-// first, a page of 50 at a time.
+// first, a page of 50 at a time; q finds whom to filter by (auditMatches).
 func (s *Server) handleAuditPage(w http.ResponseWriter, r *http.Request, ac app.Actor, v *view) (string, int, error) {
 	q := r.URL.Query()
 	v.Filter = auditFilterForm{ActorID: q.Get("actor_id"), Action: q.Get("action"), TargetID: q.Get("target_id"), Since: q.Get("since"), Until: q.Get("until")}
 	v.Actions = auditActions
+	v.List = auditNav(r, v, "")
 	f := tollgate.AuditFilter{ActorID: v.Filter.ActorID, Action: v.Filter.Action, TargetID: v.Filter.TargetID}
 	for _, p := range []struct {
 		in  string
@@ -52,7 +53,7 @@ func (s *Server) handleAuditPage(w http.ResponseWriter, r *http.Request, ac app.
 		}
 		*p.out = t
 	}
-	page := tollgate.Page{Limit: tollgate.DefaultPageLimit, Cursor: q.Get("cursor")}
+	_, page := listRequest(r)
 	evs, next, err := s.app.ListAuditEvents(r.Context(), ac, v.Org.Slug, f, page)
 	if tollgate.ErrorCode(err) == tollgate.EInvalid {
 		v.Error = tollgate.ErrorMessage(err)
@@ -81,12 +82,63 @@ func (s *Server) handleAuditPage(w http.ResponseWriter, r *http.Request, ac app.
 		apiQuery.Set("until", f.Until.Format(time.RFC3339))
 	}
 	v.ExportURL = "/api/v1/orgs/" + url.PathEscape(v.Org.Slug) + "/audit-events/export?" + apiQuery.Encode()
-	if next != "" {
-		nq := r.URL.Query()
-		nq.Set("cursor", next)
-		v.NextURL = "/orgs/" + url.PathEscape(v.Org.Slug) + "/audit?" + nq.Encode()
+	v.List = auditNav(r, v, next)
+	if v.List.Q != "" {
+		if err := s.auditMatches(r, ac, v, v.List.Q); err != nil {
+			return "", 0, err
+		}
 	}
 	return "audit", http.StatusOK, nil
+}
+
+// auditNav is the audit log's search and page links; the links keep its
+// filters.
+func auditNav(r *http.Request, v *view, next string) listNav {
+	return newListNav(r, "/orgs/"+url.PathEscape(v.Org.Slug)+"/audit", "Find a member, service account or token",
+		"Matches the start of a name or email, in either case of A–Z; pick one to see the events by it or about it.",
+		next, "actor_id", "action", "target_id", "since", "until")
+}
+
+// auditMatch is a principal an audit search found, with the links that
+// filter the log to the events it did (ByURL, "" for tokens, which act
+// as their owner) and the events done to it.
+type auditMatch struct{ Kind, Name, ByURL, AboutURL string }
+
+// auditMatchesEach is how many principals of each kind an audit search
+// shows: it names whom to filter by, it is not a list to page through.
+const auditMatchesEach = 5
+
+// auditMatches finds the members, service accounts and tokens whose name
+// (or email) starts with q, each through its list's index. The audit log
+// itself is filtered by ID, which its indexes serve in time order: a name
+// prefix over millions of events could not be both.
+func (s *Server) auditMatches(r *http.Request, ac app.Actor, v *view, q string) error {
+	ctx, slug, page := r.Context(), v.Org.Slug, tollgate.Page{Limit: auditMatchesEach}
+	link := func(filter, id string) string {
+		return "/orgs/" + url.PathEscape(slug) + "/audit?" + url.Values{filter: {id}}.Encode()
+	}
+	members, _, err := s.app.ListMembers(ctx, ac, slug, tollgate.MemberFilter{Query: q}, page)
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		v.Matches = append(v.Matches, auditMatch{"member", m.Email, link("actor_id", m.UserID), link("target_id", m.UserID)})
+	}
+	sas, _, err := s.app.ListServiceAccounts(ctx, ac, slug, tollgate.ServiceAccountFilter{Query: q}, page)
+	if err != nil {
+		return err
+	}
+	for _, sa := range sas {
+		v.Matches = append(v.Matches, auditMatch{"service account", sa.Name, link("actor_id", sa.ID), link("target_id", sa.ID)})
+	}
+	toks, _, err := s.app.ListAPITokens(ctx, ac, slug, tollgate.APITokenFilter{Query: q}, page)
+	if err != nil {
+		return err
+	}
+	for _, t := range toks {
+		v.Matches = append(v.Matches, auditMatch{"token", t.Name, "", link("target_id", t.ID)})
+	}
+	return nil
 }
 
 type settingsForm struct{ Name, Floor string }

@@ -112,17 +112,32 @@ func (s *Server) consolePage(tab string, fn func(w http.ResponseWriter, r *http.
 	}
 }
 
-// handleServiceAccountsPage: GET /orgs/{org}/service-accounts.
+// handleServiceAccountsPage: GET /orgs/{org}/service-accounts?q=&cursor=,
+// a page at a time.
 func (s *Server) handleServiceAccountsPage(w http.ResponseWriter, r *http.Request, ac app.Actor, v *view) (string, int, error) {
-	list, _, err := s.app.ListServiceAccounts(r.Context(), ac, v.Org.Slug, tollgate.ServiceAccountFilter{}, tollgate.Page{Limit: tollgate.MaxPageLimit})
+	next, err := s.accountPage(r, ac, v)
 	if err != nil {
 		return "", 0, err
 	}
+	v.List = newListNav(r, "/orgs/"+url.PathEscape(v.Org.Slug)+"/service-accounts", "Search service accounts", searchHelpEmail, next)
+	v.Notice = map[string]string{"deleted": "The service account was deleted."}[r.URL.Query().Get("notice")]
+	return "serviceaccounts", http.StatusOK, nil
+}
+
+// accountPage loads into v.Accounts the page of the org's service
+// accounts that r's query asks for (q and cursor), and returns the next
+// page's cursor.
+func (s *Server) accountPage(r *http.Request, ac app.Actor, v *view) (string, error) {
+	q, p := listRequest(r)
+	list, next, err := s.app.ListServiceAccounts(r.Context(), ac, v.Org.Slug, tollgate.ServiceAccountFilter{Query: q}, p)
+	if err != nil {
+		return "", err
+	}
+	v.Accounts = v.Accounts[:0]
 	for i := range list {
 		v.Accounts = append(v.Accounts, s.toRow(&list[i]))
 	}
-	v.Notice = map[string]string{"deleted": "The service account was deleted."}[r.URL.Query().Get("notice")]
-	return "serviceaccounts", http.StatusOK, nil
+	return next, nil
 }
 
 func (s *Server) newSAView(v *view) {

@@ -12,9 +12,9 @@ import (
 
 // tokenRow is an API token as the Tokens page shows it.
 type tokenRow struct {
-	ID, Name, Kind, OwnerName, OwnerType, LastUsed, LastOrigin, Expires string
-	Role                                                                tollgate.Role
-	Domains                                                             []string
+	ID, Name, Kind, OwnerID, OwnerName, OwnerType, LastUsed, LastOrigin, Expires string
+	Role                                                                         tollgate.Role
+	Domains                                                                      []string
 }
 
 // tokenForm is the Add Token form as typed.
@@ -26,7 +26,7 @@ type tokenForm struct {
 func tokenRows(list []tollgate.APITokenView) []tokenRow {
 	var rows []tokenRow
 	for _, t := range list {
-		row := tokenRow{ID: t.ID, Name: t.Name, Kind: string(t.Kind), OwnerName: t.OwnerName, OwnerType: strings.ReplaceAll(string(t.OwnerType), "_", " "),
+		row := tokenRow{ID: t.ID, Name: t.Name, Kind: string(t.Kind), OwnerID: t.OwnerID, OwnerName: t.OwnerName, OwnerType: strings.ReplaceAll(string(t.OwnerType), "_", " "),
 			Role: t.Role, Domains: t.Domains, LastUsed: "never", Expires: "never", LastOrigin: t.LastUsedOrigin}
 		if t.LastUsedAt != nil {
 			row.LastUsed = t.LastUsedAt.Format("2 Jan 2006 15:04")
@@ -39,25 +39,14 @@ func tokenRows(list []tollgate.APITokenView) []tokenRow {
 	return rows
 }
 
-// accounts loads the org's service accounts for owner pickers.
-func (s *Server) accounts(r *http.Request, ac app.Actor, v *view) error {
-	list, _, err := s.app.ListServiceAccounts(r.Context(), ac, v.Org.Slug, tollgate.ServiceAccountFilter{}, tollgate.Page{Limit: tollgate.MaxPageLimit})
-	if err != nil {
-		return err
-	}
-	v.Accounts = v.Accounts[:0]
-	for i := range list {
-		v.Accounts = append(v.Accounts, s.toRow(&list[i]))
-	}
-	return nil
-}
-
 var tokenNotices = map[string]string{"reassigned": "The token was reassigned.", "revoked": "The token was revoked."}
 
-// handleTokensPage: GET /orgs/{org}/tokens?owner_id=.
+// handleTokensPage: GET /orgs/{org}/tokens?owner_id=&q=&cursor=, a page at
+// a time. Rows carry no owner picker: reassigning opens its own page.
 func (s *Server) handleTokensPage(w http.ResponseWriter, r *http.Request, ac app.Actor, v *view) (string, int, error) {
 	owner := r.URL.Query().Get("owner_id")
-	list, _, err := s.app.ListAPITokens(r.Context(), ac, v.Org.Slug, tollgate.APITokenFilter{OwnerID: owner}, tollgate.Page{Limit: tollgate.MaxPageLimit})
+	q, p := listRequest(r)
+	list, next, err := s.app.ListAPITokens(r.Context(), ac, v.Org.Slug, tollgate.APITokenFilter{OwnerID: owner, Query: q}, p)
 	if err != nil {
 		return "", 0, err
 	}
@@ -65,26 +54,81 @@ func (s *Server) handleTokensPage(w http.ResponseWriter, r *http.Request, ac app
 	if owner != "" && len(list) > 0 {
 		v.OwnerFilter = list[0].OwnerName
 	}
-	if v.CanManage {
-		if err := s.accounts(r, ac, v); err != nil {
-			return "", 0, err
-		}
-	}
+	v.List = newListNav(r, "/orgs/"+url.PathEscape(v.Org.Slug)+"/tokens", "Search tokens", searchHelpName, next, "owner_id")
 	v.Notice = tokenNotices[r.URL.Query().Get("notice")]
 	return "tokens", http.StatusOK, nil
 }
 
-func (s *Server) newTokenView(r *http.Request, ac app.Actor, v *view) error {
+// handleReassignPage: GET /orgs/{org}/tokens/{id}/reassign?q=&cursor=, the
+// reassign picker (super_admin): the token, and a page of the service
+// accounts it may move to, searchable, each with its own form. It loads
+// only when asked for, so the Tokens page carries no list of accounts.
+func (s *Server) handleReassignPage(w http.ResponseWriter, r *http.Request, ac app.Actor, v *view) (string, int, error) {
+	if !v.CanManage {
+		return "", 0, tollgate.Errorf(tollgate.EForbidden, "only a super_admin reassigns tokens")
+	}
+	tok, err := s.app.GetAPIToken(r.Context(), ac, v.Org.Slug, r.PathValue("id"))
+	if err != nil {
+		return "", 0, err
+	}
+	row := tokenRows([]tollgate.APITokenView{*tok})[0]
+	v.Reassigning, v.Title = &row, "Reassign "+tok.Name
+	next, err := s.accountPage(r, ac, v)
+	if err != nil {
+		return "", 0, err
+	}
+	v.List = newListNav(r, "/orgs/"+url.PathEscape(v.Org.Slug)+"/tokens/"+url.PathEscape(tok.ID)+"/reassign",
+		"Search service accounts", searchHelpEmail, next)
+	return "token_reassign", http.StatusOK, nil
+}
+
+// ownerChoices is how many service accounts the Add Token form offers at
+// once; a search narrows them.
+const ownerChoices = 50
+
+// ownerPicker loads the Add Token form's choice of owners: the first
+// ownerChoices accounts whose name starts with the owner_q search, and
+// the account already chosen (chosen, "" for none) even when it is not
+// among them.
+func (s *Server) ownerPicker(r *http.Request, ac app.Actor, v *view, chosen string) error {
+	q := strings.TrimSpace(r.URL.Query().Get("owner_q"))
+	list, next, err := s.app.ListServiceAccounts(r.Context(), ac, v.Org.Slug, tollgate.ServiceAccountFilter{Query: q}, tollgate.Page{Limit: ownerChoices})
+	if err != nil {
+		return err
+	}
+	v.MoreAccounts = next != ""
+	v.Accounts = v.Accounts[:0]
+	found := chosen == ""
+	for i := range list {
+		v.Accounts = append(v.Accounts, s.toRow(&list[i]))
+		found = found || list[i].ID == chosen
+	}
+	if !found {
+		sa, err := s.app.GetServiceAccount(r.Context(), ac, v.Org.Slug, chosen)
+		if err == nil {
+			v.Accounts = append([]saRow{s.toRow(sa)}, v.Accounts...)
+		} else if code := tollgate.ErrorCode(err); code != tollgate.ENotFound && code != tollgate.EInvalid {
+			return err
+		}
+	}
+	v.List = listNav{Action: "/orgs/" + url.PathEscape(v.Org.Slug) + "/tokens/new", Label: "Find a service account", Q: q}
+	return nil
+}
+
+// newTokenView loads the Add Token form, with chosen ("" for none) among
+// the owners offered.
+func (s *Server) newTokenView(r *http.Request, ac app.Actor, v *view, chosen string) error {
 	if !v.CanManage {
 		return tollgate.Errorf(tollgate.EForbidden, "only a super_admin adds tokens")
 	}
 	v.Title, v.SARoles = "Add Token", []tollgate.Role{tollgate.RoleViewer, tollgate.RoleMember, tollgate.RoleAdmin}
-	return s.accounts(r, ac, v)
+	return s.ownerPicker(r, ac, v, chosen)
 }
 
-// handleNewTokenPage: GET /orgs/{org}/tokens/new.
+// handleNewTokenPage: GET /orgs/{org}/tokens/new?owner_q=&service_account_id=.
 func (s *Server) handleNewTokenPage(w http.ResponseWriter, r *http.Request, ac app.Actor, v *view) (string, int, error) {
-	if err := s.newTokenView(r, ac, v); err != nil {
+	v.TokenForm.Owner = r.URL.Query().Get("service_account_id")
+	if err := s.newTokenView(r, ac, v, v.TokenForm.Owner); err != nil {
 		return "", 0, err
 	}
 	v.TokenForm.Kind = string(tollgate.KindPrivate)
@@ -94,7 +138,7 @@ func (s *Server) handleNewTokenPage(w http.ResponseWriter, r *http.Request, ac a
 // handleAddTokenForm: POST /orgs/{org}/tokens. The token is rendered in
 // the answer, once.
 func (s *Server) handleAddTokenForm(w http.ResponseWriter, r *http.Request, ac app.Actor, v *view) (string, int, error) {
-	if err := s.newTokenView(r, ac, v); err != nil {
+	if err := s.newTokenView(r, ac, v, r.PostForm.Get("service_account_id")); err != nil {
 		return "", 0, err
 	}
 	f := r.PostForm
@@ -139,6 +183,12 @@ func (s *Server) handleAddTokenForm(w http.ResponseWriter, r *http.Request, ac a
 // tokenAction runs a row-menu form and redirects back with a notice, or
 // shows the Tokens page with the error.
 func (s *Server) tokenAction(do func(r *http.Request, ac app.Actor, v *view) (string, error)) http.HandlerFunc {
+	return s.tokenActionOn(s.handleTokensPage, do)
+}
+
+// tokenActionOn runs a token form and redirects to the Tokens page with a
+// notice, or shows the page show renders (the form's own) with the error.
+func (s *Server) tokenActionOn(show func(w http.ResponseWriter, r *http.Request, ac app.Actor, v *view) (string, int, error), do func(r *http.Request, ac app.Actor, v *view) (string, error)) http.HandlerFunc {
 	return s.consolePage("tokens", func(w http.ResponseWriter, r *http.Request, ac app.Actor, v *view) (string, int, error) {
 		notice, err := do(r, ac, v)
 		if err == nil {
@@ -149,7 +199,7 @@ func (s *Server) tokenAction(do func(r *http.Request, ac app.Actor, v *view) (st
 		if code == tollgate.EInternal || code == tollgate.EUnauthenticated || code == tollgate.ENotFound && tollgate.ErrorField(err) == "" {
 			return "", 0, err
 		}
-		name, _, lerr := s.handleTokensPage(w, r, ac, v)
+		name, _, lerr := show(w, r, ac, v)
 		if lerr != nil {
 			return "", 0, lerr
 		}

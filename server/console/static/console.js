@@ -56,7 +56,7 @@ document.addEventListener("DOMContentLoaded", function () {
       e.preventDefault();
       document.querySelectorAll("details.menu[open]").forEach(function (m) { if (m !== menu) m.open = false; });
       menu.open = true;
-      var first = menu.querySelector("select, button");
+      var first = menu.querySelector("a, button");
       if (first) first.focus();
     });
   });
