@@ -375,11 +375,13 @@ func TestConsoleTokens(t *testing.T) {
 		t.Fatal("the tokens page is not filtered to bob")
 	}
 
-	// Right-click the row: the menu opens; reassign to the service account.
+	// Right-click the row: the menu opens; its reassign link opens the
+	// picker, which reassigns to the service account.
 	step(t, ctx, "right-click", rightClick("tr[data-menu] td"), chromedp.WaitVisible(css("details.menu[open] .menu-body")))
 	pics.take(ctx, "context-menu")
-	step(t, ctx, "reassign", chromedp.SetValue(css("details.menu[open] select"), widget),
-		chromedp.Click(css("details.menu[open] form[action$='/reassign'] button")), chromedp.WaitVisible(css(".notice")))
+	step(t, ctx, "open the picker", chromedp.Click(css("details.menu[open] a[href$='/reassign']")), chromedp.WaitVisible(css("#search-q")))
+	pics.take(ctx, "reassign-picker")
+	step(t, ctx, "reassign", chromedp.Click(css("form:has(input[value='"+widget+"']) button")), chromedp.WaitVisible(css(".notice")))
 	if got := text(t, ctx, "tbody"); !strings.Contains(got, "widget") || strings.Contains(got, "bob@example.com") {
 		t.Fatalf("after reassignment: %q", got)
 	}
@@ -391,14 +393,14 @@ func TestConsoleTokens(t *testing.T) {
 	// Add a public token: a wildcard is refused next to the field.
 	step(t, ctx, "add token", chromedp.Navigate(ts.URL+"/orgs/acme/tokens/new"), chromedp.WaitVisible(css("#tok-name")),
 		chromedp.SendKeys(css("#tok-name"), "storefront"), chromedp.Click(css("input[name=kind][value=public]")),
-		chromedp.SendKeys(css("#tok-domains"), "https://*.example.com"), chromedp.Click(css("main button[type=submit]")),
+		chromedp.SendKeys(css("#tok-domains"), "https://*.example.com"), chromedp.Click(css("main form[method=post] button[type=submit]")),
 		chromedp.WaitVisible(css("#tok-domains-error")))
 	if got := text(t, ctx, "#tok-domains-error"); !strings.Contains(got, "list each subdomain") {
 		t.Fatalf("wildcard error: %q", got)
 	}
 	pics.take(ctx, "wildcard-refused")
 	step(t, ctx, "fix the domain", chromedp.SetValue(css("#tok-domains"), "https://shop.example.com/"),
-		chromedp.Click(css("main button[type=submit]")), chromedp.WaitVisible(css("#new-token")))
+		chromedp.Click(css("main form[method=post] button[type=submit]")), chromedp.WaitVisible(css("#new-token")))
 	plain, _ := chromedp.Run(ctx, chromedp.Value(css("#new-token")))
 	if !strings.HasPrefix(plain, "tgq_") {
 		t.Fatalf("new token %q", plain)
