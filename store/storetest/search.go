@@ -42,6 +42,26 @@ func pageAll[T any](t *testing.T, limit int, list func(tollgate.Page) ([]T, stri
 	return nil
 }
 
+// searchCase is a search (a query, or a filter with one) and the names
+// it finds, in order.
+type searchCase[Q any] struct {
+	q    Q
+	want []string
+}
+
+// wantSearches runs each case's search by pages of 1, 2 and 50 items:
+// every page size finds the same names in the same order.
+func wantSearches[Q any](t *testing.T, search func(q Q, limit int) []string, cases []searchCase[Q]) {
+	t.Helper()
+	for _, c := range cases {
+		for _, limit := range []int{1, 2, 50} {
+			if got := search(c.q, limit); !slices.Equal(got, c.want) {
+				t.Fatalf("search %+v by pages of %d = %v, want %v", c.q, limit, got, c.want)
+			}
+		}
+	}
+}
+
 func testServiceAccountSearch(t *testing.T, s tollgate.Store) {
 	ctx := t.Context()
 	o, other := mkOrg(t, s, "acme"), mkOrg(t, s, "other")
@@ -54,10 +74,7 @@ func testServiceAccountSearch(t *testing.T, s tollgate.Store) {
 			return s.ListServiceAccounts(ctx, o.ID, tollgate.ServiceAccountFilter{Query: q}, p)
 		}, func(sa *tollgate.ServiceAccount) string { return sa.Name })
 	}
-	for _, c := range []struct {
-		q    string
-		want []string
-	}{
+	wantSearches(t, search, []searchCase[string]{
 		{"deploy", []string{"Deploy-Api", "deploy-bot", "DEPLOYER"}}, // in folded name order, across pages
 		{"DePlOy-", []string{"Deploy-Api", "deploy-bot"}},            // ASCII case is ignored
 		{"d", []string{"de", "Deploy-Api", "deploy-bot", "DEPLOYER", "dz"}},
@@ -69,13 +86,7 @@ func testServiceAccountSearch(t *testing.T, s tollgate.Store) {
 		{"deploy@acme", nil},
 		{"deploy-bot@other", nil},
 		{"@acme", nil},
-	} {
-		for _, limit := range []int{1, 2, 50} {
-			if got := search(c.q, limit); !slices.Equal(got, c.want) {
-				t.Fatalf("search %q by pages of %d = %v, want %v", c.q, limit, got, c.want)
-			}
-		}
-	}
+	})
 	// A cursor belongs to its order: a search's cursor does not page the
 	// list in creation order, nor the other way round.
 	_, next, err := s.ListServiceAccounts(ctx, o.ID, tollgate.ServiceAccountFilter{Query: "d"}, tollgate.Page{Limit: 1})
@@ -110,10 +121,7 @@ func testAPITokenSearch(t *testing.T, s tollgate.Store) {
 			return s.ListAPITokens(ctx, o.ID, f, p)
 		}, func(tok *tollgate.APITokenView) string { return tok.Name })
 	}
-	for _, c := range []struct {
-		f    tollgate.APITokenFilter
-		want []string
-	}{
+	wantSearches(t, search, []searchCase[tollgate.APITokenFilter]{
 		// Folded names in byte order: ' ' < '-' < 'i'.
 		{tollgate.APITokenFilter{Query: "prod"}, []string{"Prod key", "prod-api", "PRODIGY"}},
 		{tollgate.APITokenFilter{Query: "PROD"}, []string{"Prod key", "prod-api", "PRODIGY"}},
@@ -125,13 +133,7 @@ func testAPITokenSearch(t *testing.T, s tollgate.Store) {
 		{tollgate.APITokenFilter{Query: "Éc"}, []string{"Éclair"}},
 		{tollgate.APITokenFilter{Query: "éCL"}, []string{"éclair"}},
 		{tollgate.APITokenFilter{Query: "zzz"}, nil},
-	} {
-		for _, limit := range []int{1, 2, 50} {
-			if got := search(c.f, limit); !slices.Equal(got, c.want) {
-				t.Fatalf("search %+v by pages of %d = %v, want %v", c.f, limit, got, c.want)
-			}
-		}
-	}
+	})
 	_, next, err := s.ListAPITokens(ctx, o.ID, tollgate.APITokenFilter{Query: "p"}, tollgate.Page{Limit: 1})
 	must(t, err)
 	_, _, err = s.ListAPITokens(ctx, o.ID, tollgate.APITokenFilter{}, tollgate.Page{Limit: 1, Cursor: next})
@@ -160,10 +162,7 @@ func testMemberSearch(t *testing.T, s tollgate.Store) {
 			return s.ListMembers(ctx, o.ID, tollgate.MemberFilter{Query: q}, p)
 		}, func(m *tollgate.MemberView) string { return m.Email })
 	}
-	for _, c := range []struct {
-		q    string
-		want []string
-	}{
+	wantSearches(t, search, []searchCase[string]{
 		// By email or by name, in email order.
 		{"ali", []string{"alice@example.com", "aline@example.com", "bob@example.com"}},
 		{"ALICE", []string{"alice@example.com", "bob@example.com"}},
@@ -171,13 +170,7 @@ func testMemberSearch(t *testing.T, s tollgate.Store) {
 		{"carol@", []string{"carol@other.com"}},
 		{"alina", nil},
 		{"q", nil},
-	} {
-		for _, limit := range []int{1, 2, 50} {
-			if got := search(c.q, limit); !slices.Equal(got, c.want) {
-				t.Fatalf("search %q by pages of %d = %v, want %v", c.q, limit, got, c.want)
-			}
-		}
-	}
+	})
 	_, next, err := s.ListMembers(ctx, o.ID, tollgate.MemberFilter{Query: "a"}, tollgate.Page{Limit: 1})
 	must(t, err)
 	_, _, err = s.ListMembers(ctx, o.ID, tollgate.MemberFilter{}, tollgate.Page{Limit: 1, Cursor: next})
