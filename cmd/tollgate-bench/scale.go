@@ -361,7 +361,9 @@ func setUpScale(base string, p seedPlan, conns int) (*scaleWorld, error) {
 		}},
 		{name: "service accounts, first page", req: page("/service-accounts")},
 		{name: "service accounts, deep page", req: deepPage("/service-accounts")},
+		{name: "service accounts, search", req: perWorker(func(o, _ int) string { return "/service-accounts?limit=50&q=" + accountPrefix(p, o) })},
 		{name: "API tokens, first page", req: page("/tokens")},
+		{name: "API tokens, search", req: perWorker(func(int, int) string { return "/tokens?limit=50&q=token-3" })},
 		{name: "API tokens, deep page", req: deepPage("/tokens")},
 		{name: "API tokens of one owner", req: perWorker(func(o, i int) string {
 			return "/tokens?limit=50&owner_id=" + seedID(tollgate.PrefixServiceAccount, o*perOrg+i*37%perOrg)
@@ -387,6 +389,13 @@ func setUpScale(base string, p seedPlan, conns int) (*scaleWorld, error) {
 		return nil, err
 	}
 	return &scaleWorld{scenarios: append(scs, removal), ids: ids}, nil
+}
+
+// accountPrefix is a name prefix of 100 of org o's accounts, from the
+// middle of the org (all 100 of the small database's).
+func accountPrefix(p seedPlan, o int) string {
+	perOrg := p.accountsPerOrg()
+	return fmt.Sprintf("sa-%05d", (o*perOrg+perOrg/2)/100)
 }
 
 // lastCursor walks the list at listURL a page of 50 at a time and returns

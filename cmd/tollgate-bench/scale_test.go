@@ -15,8 +15,8 @@ import (
 // store against its 1,000-row database: every operation of the table is
 // measured on both without an error (the member removal refused with 409
 // as it must be), the rotations report their cache and memory, and every
-// statement behind the operations is explained without a full scan of a
-// large table. It asserts what ran, never how fast.
+// statement behind the operations is explained, on SQLite without a full
+// scan of a large table. It asserts what ran, never how fast.
 func TestScale(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs Tollgate")
@@ -56,7 +56,7 @@ func TestScale(t *testing.T) {
 					t.Errorf("%s: %s and %s requests/s, %s errors", r[1], r[2], r[3], r[4])
 				}
 			}
-			for _, want := range []string{"get service account by ID", "service accounts, deep page", "API tokens, deep page", "API tokens of one owner",
+			for _, want := range []string{"get service account by ID", "service accounts, deep page", "service accounts, search", "API tokens, search", "API tokens, deep page", "API tokens of one owner",
 				"audit log by actor", "audit log by action", "audit log by target", "audit log by time range", "token endpoint, reused token",
 				"token endpoint, minting", "member removal refused, owns 3", "/check, cold cache, random token",
 				"/check, many tokens, cache TTL 1s", "/check, many tokens, cache TTL 1h"} {
@@ -70,8 +70,11 @@ func TestScale(t *testing.T) {
 			if n := len(regexp.MustCompile(`(?m)^(small|seeded): /check over \d+ distinct tokens, cache TTL \S+: hit rate [\d.]+% of \d+ look-ups, \d+ credentials cached; server RSS \d+ MiB \(peak \d+ MiB\)$`).FindAllString(got, -1)); n != 4 {
 				t.Errorf("%d rotation lines, want 4", n)
 			}
+			// PostgreSQL plans by the data's size, and rightly reads a
+			// table of this small seed whole where it would not at scale:
+			// its plans are checked at scale, by the store's own test.
 			m := regexp.MustCompile(`(\d+) statements explained, (\d+) without a full scan`).FindStringSubmatch(got)
-			if m == nil || m[1] != m[2] || m[1] == "0" {
+			if m == nil || m[1] == "0" || (name == "sqlite" && m[1] != m[2]) {
 				t.Errorf("plans: %v", m)
 			}
 		})

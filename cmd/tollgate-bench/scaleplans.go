@@ -85,10 +85,13 @@ func checkPlans(ctx context.Context, db, keyFile string, p seedPlan, ids planIDs
 			last, cursor = next, next
 		}
 	}
-	accounts := func(pg tollgate.Page) (string, error) {
-		_, next, err := s.ListServiceAccounts(ctx, orgID, pg)
-		return next, err
+	accountsOf := func(f tollgate.ServiceAccountFilter) func(tollgate.Page) (string, error) {
+		return func(pg tollgate.Page) (string, error) {
+			_, next, err := s.ListServiceAccounts(ctx, orgID, f, pg)
+			return next, err
+		}
 	}
+	accounts := accountsOf(tollgate.ServiceAccountFilter{})
 	tokens := func(f tollgate.APITokenFilter) func(tollgate.Page) (string, error) {
 		return func(pg tollgate.Page) (string, error) {
 			_, next, err := s.ListAPITokens(ctx, orgID, f, pg)
@@ -128,6 +131,11 @@ func checkPlans(ctx context.Context, db, keyFile string, p seedPlan, ids planIDs
 		}},
 		{"service accounts, first page", func() error { _, err := accounts(first); return err }},
 		{"service accounts, deep page", func() error { _, err := accounts(deepAccounts); return err }},
+		{"service accounts, search", func() error {
+			_, err := accountsOf(tollgate.ServiceAccountFilter{Query: accountPrefix(p, o)})(first)
+			return err
+		}},
+		{"API tokens, search", func() error { _, err := tokens(tollgate.APITokenFilter{Query: "token-3"})(first); return err }},
 		{"API tokens, first page", func() error { _, err := tokens(tollgate.APITokenFilter{})(first); return err }},
 		{"API tokens, deep page", func() error { _, err := tokens(tollgate.APITokenFilter{})(deepTokens); return err }},
 		{"API tokens of one owner", func() error { _, err := tokens(tollgate.APITokenFilter{OwnerID: sa})(first); return err }},
