@@ -99,10 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var cfg config
 	var conns string
-	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "measured time per scenario and connection count")
-	fs.DurationVar(&cfg.warmup, "warmup", time.Second, "unmeasured load before each measurement")
+	commonFlags(fs, &cfg, "measured time per scenario and connection count")
 	fs.StringVar(&conns, "conns", "16,64", "connection counts, comma-separated")
-	fs.StringVar(&cfg.bin, "tollgate-bin", "", "a built tollgate binary (default: go build ./cmd/tollgate)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "Tollgate's --log-level: info writes one line per request, as by default")
 	fs.StringVar(&cfg.sync, "sqlite-synchronous", "FULL", "Tollgate's --sqlite-synchronous, to measure what durability costs minting")
 	fs.StringVar(&cfg.tokenURL, "token-url", "", "measure this OAuth 2.0 token endpoint instead of Tollgate's scenarios")
@@ -122,13 +120,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("--duration must be between 0 and 5m")
 	}
 
-	self, err := os.Executable()
+	minimal, err := startMinimal(ctx)
 	if err != nil {
 		return err
-	}
-	minimal, err := start(ctx, exec.Command(self, "minimal-server"))
-	if err != nil {
-		return fmt.Errorf("minimal server: %w", err)
 	}
 	defer minimal.stop()
 
@@ -143,10 +137,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return request{method: "POST", url: cfg.tokenURL, body: form, contentType: formType}
 		}}}
 	} else {
-		if cfg.bin == "" {
-			if cfg.bin, err = buildTollgate(ctx, stderr); err != nil {
-				return err
-			}
+		if err := cfg.build(ctx, stderr); err != nil {
+			return err
 		}
 		is, err := startIssuer()
 		if err != nil {
@@ -207,6 +199,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// startMinimal starts the ceiling, this program as "minimal-server", in a
+// process of its own.
+func startMinimal(ctx context.Context) (*process, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	p, err := start(ctx, exec.Command(self, "minimal-server"))
+	if err != nil {
+		return nil, fmt.Errorf("minimal server: %w", err)
+	}
+	return p, nil
+}
+
+// commonFlags declares the flags every measuring subcommand has.
+func commonFlags(fs *flag.FlagSet, cfg *config, duration string) {
+	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, duration)
+	fs.DurationVar(&cfg.warmup, "warmup", time.Second, "unmeasured load before each measurement")
+	fs.StringVar(&cfg.bin, "tollgate-bin", "", "a built tollgate binary (default: go build ./cmd/tollgate)")
+}
+
 // process is a server started by the benchmark.
 type process struct {
 	cmd  *exec.Cmd
@@ -262,6 +275,16 @@ const (
 	adminPassword = "bench-admin-password"
 	formType      = "application/x-www-form-urlencoded"
 )
+
+// build builds cmd/tollgate unless --tollgate-bin named a binary.
+func (c *config) build(ctx context.Context, stderr io.Writer) error {
+	if c.bin != "" {
+		return nil
+	}
+	var err error
+	c.bin, err = buildTollgate(ctx, stderr)
+	return err
+}
 
 // buildTollgate builds cmd/tollgate into a temporary directory.
 func buildTollgate(ctx context.Context, stderr io.Writer) (string, error) {

@@ -63,10 +63,8 @@ func runReplicas(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var cfg replicasConfig
 	var conns string
 	fs.StringVar(&cfg.db, "db", "", "postgres:// URL of a scratch database (required): each run makes its own schema tollgate_bench_… in it and drops it at the end")
-	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "measured time per scenario and connection count, and the window of the one-token check")
-	fs.DurationVar(&cfg.warmup, "warmup", time.Second, "unmeasured load before each measurement")
+	commonFlags(fs, &cfg.config, "measured time per scenario and connection count, and the window of the one-token check")
 	fs.StringVar(&conns, "conns", "16,64", "connection counts, comma-separated, each split half and half between the replicas")
-	fs.StringVar(&cfg.bin, "tollgate-bin", "", "a built tollgate binary (default: go build ./cmd/tollgate)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "the replicas' --log-level: info writes one line per request, as by default")
 	fs.DurationVar(&cfg.cacheTTL, "cache-ttl", time.Second, "the replicas' --cache-ttl: how long each trusts a cached credential, which bounds the revocation lag if a notification is lost")
 	fs.IntVar(&cfg.accounts, "accounts", 32, "fresh service accounts the one-token check requests tokens for, from both replicas at once")
@@ -110,18 +108,12 @@ func runReplicas(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if _, err := keyfile.Load(keyPath, true, io.Discard); err != nil {
 		return err
 	}
-	if cfg.bin == "" {
-		if cfg.bin, err = buildTollgate(ctx, stderr); err != nil {
-			return err
-		}
-	}
-	self, err := os.Executable()
-	if err != nil {
+	if err := cfg.build(ctx, stderr); err != nil {
 		return err
 	}
-	minimal, err := start(ctx, exec.Command(self, "minimal-server"))
+	minimal, err := startMinimal(ctx)
 	if err != nil {
-		return fmt.Errorf("minimal server: %w", err)
+		return err
 	}
 	defer minimal.stop()
 

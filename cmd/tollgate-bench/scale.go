@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -54,12 +53,10 @@ func runScale(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var p seedPlan
 	planFlags(fs, &p)
 	var cfg scaleConfig
-	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "measured time per operation and database")
-	fs.DurationVar(&cfg.warmup, "warmup", time.Second, "unmeasured load before each measurement")
+	commonFlags(fs, &cfg.config, "measured time per operation and database")
 	fs.IntVar(&cfg.conns, "conns", 16, "connections")
 	fs.IntVar(&cfg.rotation, "rotation", 1_000_000, "distinct API tokens presented in turn to /check with its cache on (at most --tokens)")
 	fs.DurationVar(&cfg.fill, "fill", 30*time.Second, "load before the rotation over an hour-long cache is measured, which fills the cache toward its bound")
-	fs.StringVar(&cfg.bin, "tollgate-bin", "", "a built tollgate binary (default: go build ./cmd/tollgate)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "Tollgate's --log-level")
 	fs.StringVar(&cfg.sync, "sqlite-synchronous", "FULL", "Tollgate's --sqlite-synchronous")
 	if err := fs.Parse(args); err != nil {
@@ -103,19 +100,13 @@ func runScale(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("scale: seeding --small-db: %w", err)
 		}
 	}
-	if cfg.bin == "" {
-		if cfg.bin, err = buildTollgate(ctx, stderr); err != nil {
-			return err
-		}
-	}
-
-	self, err := os.Executable()
-	if err != nil {
+	if err := cfg.build(ctx, stderr); err != nil {
 		return err
 	}
-	minimal, err := start(ctx, exec.Command(self, "minimal-server"))
+
+	minimal, err := startMinimal(ctx)
 	if err != nil {
-		return fmt.Errorf("minimal server: %w", err)
+		return err
 	}
 	defer minimal.stop()
 	ceiling := measure(ctx, "minimal net/http handler", cfg.conns, cfg.config, func(int) request {
