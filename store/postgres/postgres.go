@@ -10,6 +10,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -31,8 +32,8 @@ var migrations embed.FS
 const migrationLockID = 0x746f6c6c67617465 // "tollgate"
 
 // maxTxAttempts bounds retries of a transaction that lost a serialization
-// conflict.
-const maxTxAttempts = 10
+// conflict; retryBackoff spreads them.
+const maxTxAttempts = 16
 
 // Store is the PostgreSQL implementation of tollgate.Store.
 type Store struct {
@@ -97,9 +98,8 @@ func (s *Store) InTx(ctx context.Context, fn func(q tollgate.Queries) error) (er
 		if !retryable(err) {
 			return err
 		}
-		// Back off a little, growing, so that competing transactions spread.
 		select {
-		case <-time.After(time.Duration(attempt+1) * time.Millisecond):
+		case <-time.After(retryBackoff(attempt)):
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -120,6 +120,15 @@ func (s *Store) tryTx(ctx context.Context, fn func(q tollgate.Queries) error) er
 		return fmt.Errorf("postgres: commit: %w", err)
 	}
 	return nil
+}
+
+// retryBackoff is the pause before retry attempt+1: a random duration up to
+// an exponentially growing bound (1 ms, 2 ms, 4 ms, … capped at 128 ms).
+// The randomness matters: transactions that conflicted once and wait the
+// same time conflict again, in step, until they run out of attempts.
+func retryBackoff(attempt int) time.Duration {
+	bound := time.Millisecond << min(attempt, 7)
+	return time.Duration(rand.Int64N(int64(bound))) + 100*time.Microsecond
 }
 
 func retryable(err error) bool {
