@@ -222,8 +222,18 @@ func commonFlags(fs *flag.FlagSet, cfg *config, duration string) {
 
 // process is a server started by the benchmark.
 type process struct {
-	cmd  *exec.Cmd
-	base string
+	cmd   *exec.Cmd
+	base  string
+	admin string // the admin listener's address, when one was asked for
+}
+
+// metricsBase is where p serves /metrics: on its admin listener when it
+// has one.
+func (p *process) metricsBase() string {
+	if p.admin != "" {
+		return "http://" + p.admin
+	}
+	return p.base
 }
 
 var listeningRE = regexp.MustCompile(`Tollgate is listening on (127\.0\.0\.1:\d+)`)

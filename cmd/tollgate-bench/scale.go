@@ -36,6 +36,7 @@ type scaleConfig struct {
 	conns    int
 	rotation int           // distinct tokens presented to a cached /check
 	fill     time.Duration // the warm-up of the hour-long cache's rotation
+	profile  string        // a directory for CPU profiles of each measurement, or ""
 }
 
 // runScale: tollgate-bench scale --db PATH|URL. It measures each operation
@@ -59,8 +60,14 @@ func runScale(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.fill, "fill", 30*time.Second, "load before the rotation over an hour-long cache is measured, which fills the cache toward its bound")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "Tollgate's --log-level")
 	fs.StringVar(&cfg.sync, "sqlite-synchronous", "FULL", "Tollgate's --sqlite-synchronous")
+	fs.StringVar(&cfg.profile, "profile", "", "write a CPU profile of the server over each measurement into this directory (go tool pprof FILE)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if cfg.profile != "" {
+		if err := os.MkdirAll(cfg.profile, 0o755); err != nil {
+			return fmt.Errorf("scale: --profile: %w", err)
+		}
 	}
 	switch {
 	case *db == "":
@@ -187,16 +194,36 @@ func measureScale(ctx context.Context, cfg scaleConfig, dbs []*scaleDB, progress
 	serve := func(extra ...string) ([]*process, error) {
 		var ps []*process
 		for _, d := range dbs {
-			tg, err := serveOn(ctx, cfg.bin, d.db, append([]string{"--key-file", d.keyFile, "--log-level", cfg.logLevel, "--sqlite-synchronous", cfg.sync}, extra...)...)
+			flags := append([]string{"--key-file", d.keyFile, "--log-level", cfg.logLevel, "--sqlite-synchronous", cfg.sync}, extra...)
+			var admin string
+			if cfg.profile != "" {
+				var err error
+				if admin, err = freeAddr(); err != nil {
+					return nil, err
+				}
+				flags = append(flags, "--admin-addr", admin, "--pprof")
+			}
+			tg, err := serveOn(ctx, cfg.bin, d.db, flags...)
 			if err != nil {
 				for _, p := range ps {
 					p.stop()
 				}
 				return nil, fmt.Errorf("%s database: %w", d.name, err)
 			}
+			tg.admin = admin
 			ps = append(ps, tg)
 		}
 		return ps, nil
+	}
+	// measureOn measures sc on process tg of database d, profiling the
+	// server meanwhile when asked to.
+	measureOn := func(tg *process, d *scaleDB, name string, c config, sc scenario) result {
+		if cfg.profile == "" {
+			return measure(ctx, name, cfg.conns, c, sc.req, sc.each)
+		}
+		done := profileDuring(tg.admin, c.warmup+c.duration, filepath.Join(cfg.profile, d.name+"-"+slug(name)+".pprof"), progress)
+		defer done()
+		return measure(ctx, name, cfg.conns, c, sc.req, sc.each)
 	}
 	stopAll := func(ps []*process) {
 		for _, p := range ps {
@@ -207,7 +234,7 @@ func measureScale(ctx context.Context, cfg scaleConfig, dbs []*scaleDB, progress
 	each := func(ps []*process, mk func(i int, d *scaleDB, base string) scenario) {
 		for i, d := range dbs {
 			sc := mk(i, d, ps[i].base)
-			d.ops = append(d.ops, measure(ctx, sc.name, cfg.conns, cfg.config, sc.req, sc.each))
+			d.ops = append(d.ops, measureOn(ps[i], d, sc.name, cfg.config, sc))
 		}
 	}
 	rotate := func(ps []*process, ttl string, warmup time.Duration) error {
@@ -215,12 +242,12 @@ func measureScale(ctx context.Context, cfg scaleConfig, dbs []*scaleDB, progress
 		c.warmup = max(c.warmup, warmup)
 		for i, d := range dbs {
 			sc, n := rotationScenario(ps[i].base, d.plan, cfg.rotation)
-			before, err := scrapeLookups(ps[i].base)
+			before, err := scrapeLookups(ps[i].metricsBase())
 			if err != nil {
 				return err
 			}
-			d.ops = append(d.ops, measure(ctx, sc.name+", cache TTL "+ttl, cfg.conns, c, sc.req, sc.each))
-			after, err := scrapeLookups(ps[i].base)
+			d.ops = append(d.ops, measureOn(ps[i], d, sc.name+", cache TTL "+ttl, c, sc))
+			after, err := scrapeLookups(ps[i].metricsBase())
 			if err != nil {
 				return err
 			}
@@ -303,6 +330,10 @@ func listOrgs(p seedPlan) []int {
 	return os
 }
 
+// workerOrg is the org the i-th worker reads in: workers spread over the
+// seed, 0 when there is one org.
+func workerOrg(p seedPlan, i int) int { return i * 7919 % p.orgs }
+
 // setUpScale prepares the operations of Z1 on a server over a seeded
 // database: reads through each listed org's admin token, with the cursors
 // of deep pages found by walking the lists; the token endpoint's accounts
@@ -346,8 +377,13 @@ func setUpScale(base string, p seedPlan, conns int) (*scaleWorld, error) {
 		return "since=" + url.QueryEscape(since.Format(time.RFC3339Nano)) + "&until=" + url.QueryEscape(since.Add(timeOf(100)).Format(time.RFC3339Nano))
 	}
 	scs := []scenario{
-		{name: "get service account by ID", each: true, req: func(int) request {
-			o := rand.IntN(p.orgs)
+		// Each worker reads at random among its own org's accounts, as that
+		// org's admin: one caller per worker on both databases, so that the
+		// caller's credential is cached on both and the ratio is the
+		// lookup's own. (With a caller per request drawn from 1,000 orgs,
+		// most requests would authenticate cold: the cold /check row.)
+		{name: "get service account by ID", each: true, req: func(i int) request {
+			o := workerOrg(p, i)
 			return get(o, "/service-accounts/"+seedID(tollgate.PrefixServiceAccount, o*perOrg+rand.IntN(perOrg)))
 		}},
 		{name: "service accounts, first page", req: page("/service-accounts")},

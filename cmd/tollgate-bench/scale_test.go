@@ -88,3 +88,14 @@ func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(b)))
 	return len(b), nil
 }
+
+func TestSlug(t *testing.T) {
+	for in, want := range map[string]string{
+		"API tokens, deep page":             "api-tokens-deep-page",
+		"/check, many tokens, cache TTL 1h": "check-many-tokens-cache-ttl-1h",
+	} {
+		if got := slug(in); got != want {
+			t.Errorf("slug(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
