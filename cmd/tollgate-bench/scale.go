@@ -34,10 +34,14 @@ var smallPlan = seedPlan{orgs: 1, accounts: 100, tokens: 1000, events: 1000}
 type scaleConfig struct {
 	config
 	conns    int
-	rotation int           // distinct tokens presented to a cached /check
-	fill     time.Duration // the warm-up of the hour-long cache's rotation
-	profile  string        // a directory for CPU profiles of each measurement, or ""
+	rotation int            // distinct tokens presented to a cached /check
+	fill     time.Duration  // the warm-up of the hour-long cache's rotation
+	profile  string         // a directory for CPU profiles of each measurement, or ""
+	only     *regexp.Regexp // the operations to measure (nil: all)
 }
+
+// measures reports whether the operation called name is to be measured.
+func (c scaleConfig) measures(name string) bool { return c.only == nil || c.only.MatchString(name) }
 
 // runScale: tollgate-bench scale --db PATH|URL. It measures each operation
 // of DESIGN.md Z1 and Z2 on a database filled by tollgate-bench seed and
@@ -61,8 +65,16 @@ func runScale(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "Tollgate's --log-level")
 	fs.StringVar(&cfg.sync, "sqlite-synchronous", "FULL", "Tollgate's --sqlite-synchronous")
 	fs.StringVar(&cfg.profile, "profile", "", "write a CPU profile of the server over each measurement into this directory (go tool pprof FILE)")
+	only := fs.String("only", "", "measure only the operations whose names match this regular expression")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *only != "" {
+		re, err := regexp.Compile(*only)
+		if err != nil {
+			return fmt.Errorf("scale: --only: %w", err)
+		}
+		cfg.only = re
 	}
 	if cfg.profile != "" {
 		if err := os.MkdirAll(cfg.profile, 0o755); err != nil {
@@ -234,6 +246,9 @@ func measureScale(ctx context.Context, cfg scaleConfig, dbs []*scaleDB, progress
 	each := func(ps []*process, mk func(i int, d *scaleDB, base string) scenario) {
 		for i, d := range dbs {
 			sc := mk(i, d, ps[i].base)
+			if !cfg.measures(sc.name) {
+				return
+			}
 			d.ops = append(d.ops, measureOn(ps[i], d, sc.name, cfg.config, sc))
 		}
 	}
@@ -242,11 +257,14 @@ func measureScale(ctx context.Context, cfg scaleConfig, dbs []*scaleDB, progress
 		c.warmup = max(c.warmup, warmup)
 		for i, d := range dbs {
 			sc, n := rotationScenario(ps[i].base, d.plan, cfg.rotation)
+			if sc.name += ", cache TTL " + ttl; !cfg.measures(sc.name) {
+				return nil
+			}
 			before, err := scrapeLookups(ps[i].metricsBase())
 			if err != nil {
 				return err
 			}
-			d.ops = append(d.ops, measureOn(ps[i], d, sc.name+", cache TTL "+ttl, c, sc))
+			d.ops = append(d.ops, measureOn(ps[i], d, sc.name, c, sc))
 			after, err := scrapeLookups(ps[i].metricsBase())
 			if err != nil {
 				return err
@@ -271,6 +289,9 @@ func measureScale(ctx context.Context, cfg scaleConfig, dbs []*scaleDB, progress
 		}
 	}
 	for k := range worlds[0].scenarios {
+		if !cfg.measures(worlds[0].scenarios[k].name) {
+			continue
+		}
 		fmt.Fprintf(progress, "%s…\n", worlds[0].scenarios[k].name)
 		each(ps, func(i int, _ *scaleDB, _ string) scenario { return worlds[i].scenarios[k] })
 		if ctx.Err() != nil {
@@ -281,23 +302,27 @@ func measureScale(ctx context.Context, cfg scaleConfig, dbs []*scaleDB, progress
 		return err
 	}
 	stopAll(ps)
-
-	fmt.Fprintf(progress, "cold cache…\n")
-	if ps, err = serve("--cache-ttl", "1ns"); err != nil {
-		return err
-	}
-	each(ps, func(_ int, d *scaleDB, base string) scenario { return randomTokenScenario(base, d.plan) })
-	stopAll(ps)
-
-	fmt.Fprintf(progress, "bounded cache…\n")
-	if ps, err = serve("--cache-ttl", "1h"); err != nil {
-		return err
-	}
-	if err := rotate(ps, "1h", cfg.fill); err != nil {
-		return err
-	}
-	stopAll(ps)
 	ps = nil
+	if cfg.measures(coldCheck) {
+		fmt.Fprintf(progress, "cold cache…\n")
+		if ps, err = serve("--cache-ttl", "1ns"); err != nil {
+			return err
+		}
+		each(ps, func(_ int, d *scaleDB, base string) scenario { return randomTokenScenario(base, d.plan) })
+		stopAll(ps)
+		ps = nil
+	}
+	if cfg.measures(manyTokens + ", cache TTL 1h") {
+		fmt.Fprintf(progress, "bounded cache…\n")
+		if ps, err = serve("--cache-ttl", "1h"); err != nil {
+			return err
+		}
+		if err := rotate(ps, "1h", cfg.fill); err != nil {
+			return err
+		}
+		stopAll(ps)
+		ps = nil
+	}
 
 	for i, d := range dbs {
 		if d.plans, err = checkPlans(ctx, d.db, d.keyFile, d.plan, worlds[i].ids); err != nil {
@@ -329,6 +354,12 @@ func listOrgs(p seedPlan) []int {
 	}
 	return os
 }
+
+// The names of the operations on servers of their own.
+const (
+	coldCheck  = "/check, cold cache, random token"
+	manyTokens = "/check, many tokens"
+)
 
 // workerOrg is the org the i-th worker reads in: workers spread over the
 // seed, 0 when there is one org.
@@ -525,7 +556,7 @@ func rotationScenario(base string, p seedPlan, n int) (scenario, int) {
 	for k := range n {
 		distinct[privateIndex(k*stride)] = true
 	}
-	return scenario{name: "/check, many tokens", each: true, req: func(int) request {
+	return scenario{name: manyTokens, each: true, req: func(int) request {
 		v, _ := p.token(privateIndex(rand.IntN(n) * stride))
 		return request{method: "GET", url: base + "/check", bearer: v}
 	}}, len(distinct)
@@ -534,7 +565,7 @@ func rotationScenario(base string, p seedPlan, n int) (scenario, int) {
 // randomTokenScenario presents a random private token of the seed to each
 // /check, on a server whose cache trusts nothing.
 func randomTokenScenario(base string, p seedPlan) scenario {
-	return scenario{name: "/check, cold cache, random token", each: true, req: func(int) request {
+	return scenario{name: coldCheck, each: true, req: func(int) request {
 		return request{method: "GET", url: base + "/check", bearer: privateToken(p, rand.IntN(p.tokens))}
 	}}
 }
@@ -635,7 +666,7 @@ func printScale(w io.Writer, cfg scaleConfig, p seedPlan, ceiling result, small,
 		if s.rps > 0 {
 			r := l.rps / s.rps
 			ratio = fmt.Sprintf("%.0f%%", 100*r)
-			if !strings.HasPrefix(s.name, "/check, many tokens") { // Z2: reported, not compared
+			if !strings.HasPrefix(s.name, manyTokens) { // Z2: reported, not compared
 				compared++
 				if r >= 0.8 {
 					within++
