@@ -54,6 +54,15 @@ type APITokenView struct {
 	OwnerName string
 }
 
+// AccountToken is an API token owned by a service account, with the
+// account and its organization as one read found them
+// (Store.GetAccountTokenByHash).
+type AccountToken struct {
+	Token   APITokenView
+	Account ServiceAccount
+	Org     Org
+}
+
 // APITokenFilter narrows a token list; zero fields match everything.
 type APITokenFilter struct {
 	OwnerID string

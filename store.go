@@ -243,6 +243,11 @@ type Queries interface {
 	GetAPIToken(ctx context.Context, orgID, id string) (*APITokenView, error)
 	// GetAPITokenByHash returns the token with that keyed hash. ENotFound.
 	GetAPITokenByHash(ctx context.Context, hash []byte) (*APITokenView, error)
+	// GetAccountTokenByHash returns the token with that keyed hash when a
+	// service account owns it, with the account and its organization, in
+	// one read: what authenticating the token cold needs. ENotFound, also
+	// for a token a user owns (GetAPITokenByHash finds it).
+	GetAccountTokenByHash(ctx context.Context, hash []byte) (*AccountToken, error)
 	// ListAPITokens returns the org's tokens matching f by creation time,
 	// then ID (by folded name when f.Query is set), and the next page's
 	// cursor. A cursor of the other order is EInvalid.

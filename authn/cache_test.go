@@ -30,8 +30,21 @@ func (s *slowStore) arm() (read <-chan struct{}, release func()) {
 	return s.read, sync.OnceFunc(func() { close(hold) })
 }
 
+// GetAPITokenByHash and GetAccountTokenByHash, once armed, report that
+// they have read and wait for the release before they return it.
 func (s *slowStore) GetAPITokenByHash(ctx context.Context, hash []byte) (*tollgate.APITokenView, error) {
 	t, err := s.Store.GetAPITokenByHash(ctx, hash)
+	s.pause()
+	return t, err
+}
+
+func (s *slowStore) GetAccountTokenByHash(ctx context.Context, hash []byte) (*tollgate.AccountToken, error) {
+	t, err := s.Store.GetAccountTokenByHash(ctx, hash)
+	s.pause()
+	return t, err
+}
+
+func (s *slowStore) pause() {
 	s.mu.Lock()
 	hold, read := s.hold, s.read
 	s.hold = nil
@@ -40,7 +53,6 @@ func (s *slowStore) GetAPITokenByHash(ctx context.Context, hash []byte) (*tollga
 		read <- struct{}{}
 		<-hold
 	}
-	return t, err
 }
 
 // TestInvalidationRacesALoad: a /check loads a token while the token is

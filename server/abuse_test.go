@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/app"
 	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/internal/stacktest"
 )
@@ -31,6 +32,11 @@ type countingStore struct {
 func (s *countingStore) GetAPITokenByHash(ctx context.Context, hash []byte) (*tollgate.APITokenView, error) {
 	s.lookups.Add(1)
 	return s.Store.GetAPITokenByHash(ctx, hash)
+}
+
+func (s *countingStore) GetAccountTokenByHash(ctx context.Context, hash []byte) (*tollgate.AccountToken, error) {
+	s.lookups.Add(1)
+	return s.Store.GetAccountTokenByHash(ctx, hash)
 }
 
 func (s *countingStore) GetAccessToken(ctx context.Context, id string) (*tollgate.AccessToken, error) {
@@ -205,13 +211,20 @@ func TestBruteForce(t *testing.T) {
 		}},
 	} {
 		before := counter.lookups.Load()
-		for range 10 {
+		if st := tc.try(); st != http.StatusUnauthorized {
+			t.Fatalf("%s: %d", tc.name, st)
+		}
+		first := counter.lookups.Load() - before
+		if first == 0 {
+			t.Fatalf("%s: the first try cost no store look-up", tc.name)
+		}
+		for range 9 {
 			if st := tc.try(); st != http.StatusUnauthorized {
 				t.Fatalf("%s: %d", tc.name, st)
 			}
 		}
-		if n := counter.lookups.Load() - before; n != 1 {
-			t.Errorf("%s: 10 tries cost %d store look-ups, want 1", tc.name, n)
+		if n := counter.lookups.Load() - before; n != first {
+			t.Errorf("%s: 10 tries cost %d store look-ups, want the first's %d", tc.name, n, first)
 		}
 	}
 }
@@ -322,5 +335,33 @@ func TestTrustedProxy(t *testing.T) {
 				t.Error("the access log names the proxy instead of its client")
 			}
 		})
+	}
+}
+
+// TestColdCheckIsOneRead: the first /check of a service account's API
+// token reads the token, its account and their org in one store look-up,
+// and the next ones, from the cache, none.
+func TestColdCheckIsOneRead(t *testing.T) {
+	counter := &countingStore{}
+	env := stacktest.New(t, stacktest.Options{CacheTTL: time.Minute, Wrap: func(s tollgate.Store) tollgate.Store { counter.Store = s; return counter }})
+	srv := httptest.NewServer(env.Handler)
+	defer srv.Close()
+	// A new account, which nothing has authenticated yet.
+	sa, _, err := env.App.CreateServiceAccount(t.Context(), env.Admin, "acme", app.ServiceAccountInput{Name: "gateway-client", Role: tollgate.RoleViewer, TokenTTLSeconds: 3600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, plain, err := env.App.CreateAPIToken(t.Context(), env.Admin, "acme", app.APITokenInput{Name: "gateway", ServiceAccountID: sa.ID, Kind: tollgate.KindPrivate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := counter.lookups.Load()
+	for i := range 3 {
+		if st, _, body := call(t, from("127.0.0.1"), "GET", srv.URL+"/check", "", "", "Authorization", "Bearer "+plain); st != http.StatusOK {
+			t.Fatalf("check %d: %d %s", i, st, body)
+		}
+		if n := counter.lookups.Load() - before; n != 1 {
+			t.Fatalf("after %d checks: %d store look-ups, want 1", i+1, n)
+		}
 	}
 }

@@ -10,28 +10,41 @@ import (
 	"github.com/tollgate/tollgate/store/internal/sqlq"
 )
 
-const tokenSelect = `SELECT t.id, t.org_id, t.name, t.description, t.kind, t.domains::text, t.role, t.service_account_id, t.user_id, t.hash,
-	t.expires_at, t.created_at, t.created_by, t.last_used_at, t.last_used_origin, COALESCE(sa.name, u.email, '')
+// tokenSelected are a token's own columns as selected; its owner's name
+// follows them in every select (scanToken).
+const tokenSelected = `t.id, t.org_id, t.name, t.description, t.kind, t.domains::text, t.role, t.service_account_id, t.user_id, t.hash,
+	t.expires_at, t.created_at, t.created_by, t.last_used_at, t.last_used_origin`
+
+const tokenSelect = `SELECT ` + tokenSelected + `, COALESCE(sa.name, u.email, '')
 	FROM api_tokens t LEFT JOIN service_accounts sa ON sa.id = t.service_account_id LEFT JOIN users u ON u.id = t.user_id`
 
 func scanToken(row sqlq.Row) (*tollgate.APITokenView, error) {
 	var v tollgate.APITokenView
-	var domains string
-	var saID, userID *string
-	if err := row.Scan(&v.ID, &v.OrgID, &v.Name, &v.Description, &v.Kind, &domains, &v.Role, &saID, &userID, &v.Hash,
-		&v.ExpiresAt, &v.CreatedAt, &v.CreatedBy, &v.LastUsedAt, &v.LastUsedOrigin, &v.OwnerName); err != nil {
+	dest, done := tokenDest(&v)
+	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(domains), &v.Domains); err != nil {
-		return nil, fmt.Errorf("postgres: domains of token %s: %w", v.ID, err)
-	}
-	if userID != nil {
-		v.OwnerType, v.OwnerID = tollgate.PrincipalUser, *userID
-	} else if saID != nil {
-		v.OwnerType, v.OwnerID = tollgate.PrincipalServiceAccount, *saID
-	}
-	v.ExpiresAt, v.CreatedAt, v.LastUsedAt = utcPtr(v.ExpiresAt), v.CreatedAt.UTC(), utcPtr(v.LastUsedAt)
-	return &v, nil
+	return &v, done()
+}
+
+// tokenDest returns where to scan tokenSelected and the owner's name into
+// v, and what then sets the fields that need converting.
+func tokenDest(v *tollgate.APITokenView) ([]any, func() error) {
+	var domains string
+	var saID, userID *string
+	return []any{&v.ID, &v.OrgID, &v.Name, &v.Description, &v.Kind, &domains, &v.Role, &saID, &userID, &v.Hash,
+			&v.ExpiresAt, &v.CreatedAt, &v.CreatedBy, &v.LastUsedAt, &v.LastUsedOrigin, &v.OwnerName}, func() error {
+			if err := json.Unmarshal([]byte(domains), &v.Domains); err != nil {
+				return fmt.Errorf("postgres: domains of token %s: %w", v.ID, err)
+			}
+			if userID != nil {
+				v.OwnerType, v.OwnerID = tollgate.PrincipalUser, *userID
+			} else if saID != nil {
+				v.OwnerType, v.OwnerID = tollgate.PrincipalServiceAccount, *saID
+			}
+			v.ExpiresAt, v.CreatedAt, v.LastUsedAt = utcPtr(v.ExpiresAt), v.CreatedAt.UTC(), utcPtr(v.LastUsedAt)
+			return nil
+		}
 }
 
 // owner splits a token's owner into the two columns.
@@ -70,6 +83,22 @@ func (q *queries) GetAPIToken(ctx context.Context, orgID, id string) (*tollgate.
 func (q *queries) GetAPITokenByHash(ctx context.Context, hash []byte) (*tollgate.APITokenView, error) {
 	v, err := scanToken(q.q.QueryRow(ctx, tokenSelect+` WHERE t.hash = $1`, hash))
 	return v, classify(err, "API token")
+}
+
+func (q *queries) GetAccountTokenByHash(ctx context.Context, hash []byte) (*tollgate.AccountToken, error) {
+	var at tollgate.AccountToken
+	td, tokenDone := tokenDest(&at.Token)
+	sd, saDone := saDest(&at.Account)
+	od, orgDone := orgDest(&at.Org)
+	err := q.q.QueryRow(ctx, `SELECT `+tokenSelected+`, sa.name, `+sqlq.Qualify("sa", saColumns)+`, `+sqlq.Qualify("o", orgColumns)+`
+		FROM api_tokens t JOIN service_accounts sa ON sa.id = t.service_account_id JOIN orgs o ON o.id = sa.org_id
+		WHERE t.hash = $1`, hash).Scan(append(append(td, sd...), od...)...)
+	if err != nil {
+		return nil, classify(err, "API token")
+	}
+	saDone()
+	orgDone()
+	return &at, tokenDone()
 }
 
 func (q *queries) ListAPITokens(ctx context.Context, orgID string, f tollgate.APITokenFilter, p tollgate.Page) ([]tollgate.APITokenView, string, error) {

@@ -11,29 +11,42 @@ import (
 	"github.com/tollgate/tollgate/store/internal/sqlq"
 )
 
-const tokenSelect = `SELECT t.id, t.org_id, t.name, t.description, t.kind, t.domains, t.role, t.service_account_id, t.user_id, t.hash,
-	t.expires_at, t.created_at, t.created_by, t.last_used_at, t.last_used_origin, coalesce(sa.name, u.email, '')
+// tokenSelected are a token's own columns as selected; its owner's name
+// follows them in every select (scanToken).
+const tokenSelected = `t.id, t.org_id, t.name, t.description, t.kind, t.domains, t.role, t.service_account_id, t.user_id, t.hash,
+	t.expires_at, t.created_at, t.created_by, t.last_used_at, t.last_used_origin`
+
+const tokenSelect = `SELECT ` + tokenSelected + `, coalesce(sa.name, u.email, '')
 	FROM api_tokens t LEFT JOIN service_accounts sa ON sa.id = t.service_account_id LEFT JOIN users u ON u.id = t.user_id`
 
 func scanToken(row sqlq.Row) (*tollgate.APITokenView, error) {
 	var v tollgate.APITokenView
+	dest, done := tokenDest(&v)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	return &v, done()
+}
+
+// tokenDest returns where to scan tokenSelected and the owner's name into
+// v, and what then sets the fields that need converting.
+func tokenDest(v *tollgate.APITokenView) ([]any, func() error) {
 	var domains string
 	var saID, userID sql.NullString
 	var expires, used sql.NullInt64
 	var created int64
-	if err := row.Scan(&v.ID, &v.OrgID, &v.Name, &v.Description, &v.Kind, &domains, &v.Role, &saID, &userID, &v.Hash,
-		&expires, &created, &v.CreatedBy, &used, &v.LastUsedOrigin, &v.OwnerName); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal([]byte(domains), &v.Domains); err != nil {
-		return nil, fmt.Errorf("sqlite: domains of token %s: %w", v.ID, err)
-	}
-	v.OwnerType, v.OwnerID = tollgate.PrincipalServiceAccount, saID.String
-	if userID.Valid {
-		v.OwnerType, v.OwnerID = tollgate.PrincipalUser, userID.String
-	}
-	v.ExpiresAt, v.CreatedAt, v.LastUsedAt = fromNullMicros(expires), fromMicros(created), fromNullMicros(used)
-	return &v, nil
+	return []any{&v.ID, &v.OrgID, &v.Name, &v.Description, &v.Kind, &domains, &v.Role, &saID, &userID, &v.Hash,
+			&expires, &created, &v.CreatedBy, &used, &v.LastUsedOrigin, &v.OwnerName}, func() error {
+			if err := json.Unmarshal([]byte(domains), &v.Domains); err != nil {
+				return fmt.Errorf("sqlite: domains of token %s: %w", v.ID, err)
+			}
+			v.OwnerType, v.OwnerID = tollgate.PrincipalServiceAccount, saID.String
+			if userID.Valid {
+				v.OwnerType, v.OwnerID = tollgate.PrincipalUser, userID.String
+			}
+			v.ExpiresAt, v.CreatedAt, v.LastUsedAt = fromNullMicros(expires), fromMicros(created), fromNullMicros(used)
+			return nil
+		}
 }
 
 // owner splits a token's owner into the two columns.
@@ -69,6 +82,22 @@ func (q *queries) GetAPIToken(ctx context.Context, orgID, id string) (*tollgate.
 func (q *queries) GetAPITokenByHash(ctx context.Context, hash []byte) (*tollgate.APITokenView, error) {
 	v, err := scanToken(q.q.QueryRowContext(ctx, tokenSelect+` WHERE t.hash = ?`, hash))
 	return v, classify(err, "API token")
+}
+
+func (q *queries) GetAccountTokenByHash(ctx context.Context, hash []byte) (*tollgate.AccountToken, error) {
+	var at tollgate.AccountToken
+	td, tokenDone := tokenDest(&at.Token)
+	sd, saDone := saDest(&at.Account)
+	od, orgDone := orgDest(&at.Org)
+	err := q.q.QueryRowContext(ctx, `SELECT `+tokenSelected+`, sa.name, `+sqlq.Qualify("sa", saColumns)+`, `+sqlq.Qualify("o", orgColumns)+`
+		FROM api_tokens t JOIN service_accounts sa ON sa.id = t.service_account_id JOIN orgs o ON o.id = sa.org_id
+		WHERE t.hash = ?`, hash).Scan(append(append(td, sd...), od...)...)
+	if err != nil {
+		return nil, classify(err, "API token")
+	}
+	saDone()
+	orgDone()
+	return &at, tokenDone()
 }
 
 func (q *queries) ListAPITokens(ctx context.Context, orgID string, f tollgate.APITokenFilter, p tollgate.Page) ([]tollgate.APITokenView, string, error) {

@@ -16,6 +16,7 @@ func apiTokenTests() []namedTest {
 		{"APITokenTenantIsolation", testAPITokenIsolation},
 		{"APITokenListFilters", testAPITokenList},
 		{"DeletingAServiceAccountDeletesItsAPITokens", testAPITokenCascade},
+		{"AccountTokenByHash", testAccountTokenByHash},
 	}
 }
 
@@ -207,5 +208,36 @@ func testAPITokenCascade(t *testing.T, s tollgate.Store) {
 	tok := mkAPIToken(t, s, o, tollgate.PrincipalServiceAccount, sa.ID, tollgate.KindPublic, "z", base)
 	must(t, s.DeleteServiceAccount(ctx, o.ID, sa.ID))
 	_, err := s.GetAPIToken(ctx, o.ID, tok.ID)
+	wantCode(t, err, tollgate.ENotFound)
+}
+
+// testAccountTokenByHash reads a service account's token with the account
+// and its org in one call, equal to what the separate reads return; a
+// user's token and an unknown hash are ENotFound.
+func testAccountTokenByHash(t *testing.T, s tollgate.Store) {
+	ctx := t.Context()
+	o := mkOrg(t, s, "acme")
+	mkOrg(t, s, "other")
+	sa := mkServiceAccount(t, s, o, "bot", base)
+	u := mkUser(t, s, "legacy@example.com")
+	mkMember(t, s, o, u, tollgate.RoleMember, base)
+	tok := mkAPIToken(t, s, o, tollgate.PrincipalServiceAccount, sa.ID, tollgate.KindPublic, "account's", base)
+	mkAPIToken(t, s, o, tollgate.PrincipalUser, u.ID, tollgate.KindPrivate, "user's", base)
+
+	got, err := s.GetAccountTokenByHash(ctx, hash("account's"))
+	must(t, err)
+	wantToken, err := s.GetAPITokenByHash(ctx, tok.Hash)
+	must(t, err)
+	wantSA, wantOrg, err := s.GetServiceAccountAndOrg(ctx, sa.ID)
+	must(t, err)
+	if fmt.Sprint(got.Token) != fmt.Sprint(*wantToken) || fmt.Sprint(got.Account) != fmt.Sprint(*wantSA) || fmt.Sprint(got.Org) != fmt.Sprint(*wantOrg) {
+		t.Fatalf("GetAccountTokenByHash = %+v\nwant %+v\n%+v\n%+v", got, *wantToken, *wantSA, *wantOrg)
+	}
+	if got.Token.OwnerName != "bot" || got.Org.Slug != "acme" || len(got.Token.Domains) != 2 {
+		t.Fatalf("GetAccountTokenByHash = %+v", got)
+	}
+	_, err = s.GetAccountTokenByHash(ctx, hash("user's"))
+	wantCode(t, err, tollgate.ENotFound)
+	_, err = s.GetAccountTokenByHash(ctx, hash("nope"))
 	wantCode(t, err, tollgate.ENotFound)
 }
