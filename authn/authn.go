@@ -77,6 +77,11 @@ type Authenticator struct {
 	polling   map[string]struct{}             // device codes being polled now, by keyed hash
 	usage     usage
 	sampler   sampler
+	// orgs shares one copy of each org among the cached accounts
+	// (internOrg): a million cached accounts in a thousand orgs need a
+	// thousand copies, not a million. Guarded by orgsMu.
+	orgsMu sync.Mutex
+	orgs   map[string]*tollgate.Org
 
 	// refusals counts the loads that found a credential gone, and refused
 	// holds, by keyed hash, the count at its latest: a load of it that
@@ -134,7 +139,7 @@ func New(store tollgate.Store, a *app.App, km *keys.Manager, kr *credential.Keyr
 	au := &Authenticator{store: store, app: a, keys: km, keyring: kr, clock: clock, cfg: cfg, log: log,
 		password: newLimiter("password", cfg.Limits.Password), client: newLimiter("client", cfg.Limits.Client), bearer: newAddressLimiter("bearer", cfg.Limits.Bearer),
 		device: newAddressLimiter("device", cfg.Limits.Device), userCode: newLimiter("user_code", cfg.Limits.UserCode),
-		deviceCode: newAddressLimiter("device_code", cfg.Limits.Bearer), clients: newCache[*clientEntry](), secrets: newCache[[]tollgate.ClientSecret](), trusts: newCache[*trustEntry](), members: newCache[tollgate.Role](), creds: newCache[*credEntry](),
+		deviceCode: newAddressLimiter("device_code", cfg.Limits.Bearer), clients: newCache[*clientEntry](), orgs: map[string]*tollgate.Org{}, secrets: newCache[[]tollgate.ClientSecret](), trusts: newCache[*trustEntry](), members: newCache[tollgate.Role](), creds: newCache[*credEntry](),
 		negative: newCache[struct{}](), refused: newCache[uint64](), sessions: newCache[struct{}](), preflight: newCache[bool](), polling: map[string]struct{}{}, usage: newUsage(),
 		dummy: kr.Hash("tollgate: no such client"), dummyPassword: credential.HashPassword(credential.NewPassword(), a.Argon2()),
 		federation: cfg.Federation, onceJobs: make(chan *onceJob, maxOnceBatch), quit: make(chan struct{})}

@@ -196,7 +196,7 @@ func (a *Authenticator) owner(ctx context.Context, e *credEntry, req Request) (a
 		}
 		// Cache entries are never changed once stored, only replaced:
 		// callers read them in place.
-		c.Account, c.Org, ownerRole = &owner.sa, &owner.org, owner.sa.Role
+		c.Account, c.Org, ownerRole = &owner.sa, owner.org, owner.sa.Role
 	} else {
 		role, err := a.memberRole(ctx, e.orgID, e.ownerID)
 		if tollgate.ErrorCode(err) == tollgate.ENotFound {
@@ -317,8 +317,15 @@ func (a *Authenticator) loadAPIToken(ctx context.Context, hash []byte, gen uint6
 	var t *tollgate.APITokenView
 	at, err := a.store.GetAccountTokenByHash(ctx, hash)
 	if err == nil {
+		c := a.newClientEntry(at.Account, at.Org)
+		a.install(gen, func() { a.clients.put(c.sa.ID, c, start) })
+		// The token's entry shares the account's strings (equal by the
+		// join; the org's when it is the same org, as it always should be).
 		t = &at.Token
-		a.install(gen, func() { a.clients.put(at.Account.ID, &clientEntry{sa: at.Account, org: at.Org}, start) })
+		t.OwnerID, t.OwnerName = c.sa.ID, c.sa.Name
+		if t.OrgID == c.org.ID {
+			t.OrgID = c.org.ID
+		}
 	} else if tollgate.ErrorCode(err) == tollgate.ENotFound {
 		t, err = a.store.GetAPITokenByHash(ctx, hash)
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/tollgate/tollgate"
 )
 
 // TestCacheKeepsWhatIsRead: past its bound the cache drops what was not
@@ -44,5 +46,29 @@ func TestCacheKeepsWhatIsRead(t *testing.T) {
 	full.put("new", 2, now.Add(time.Minute))
 	if v, ok := full.get("new", now.Add(time.Minute), time.Second); !ok || v != 2 {
 		t.Fatalf("refreshed value %v %v", v, ok)
+	}
+}
+
+// TestAccountsShareTheirOrg: the cached accounts of one org share one copy
+// of it; an org read with other values (renamed, a new reuse floor)
+// replaces the copy for the entries made from then on, and the entries
+// made before keep what they read.
+func TestAccountsShareTheirOrg(t *testing.T) {
+	a := &Authenticator{orgs: map[string]*tollgate.Org{}}
+	at := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	acme := tollgate.Org{ID: "org_1", Slug: "acme", Name: "Acme", CreatedAt: at}
+	one := a.newClientEntry(tollgate.ServiceAccount{ID: "sa_1", OrgID: "org_1"}, acme)
+	two := a.newClientEntry(tollgate.ServiceAccount{ID: "sa_2", OrgID: "org_1"}, acme)
+	if one.org != two.org || one.sa.OrgID != "org_1" {
+		t.Fatalf("two accounts of one org hold %p and %p", one.org, two.org)
+	}
+	renamed := acme
+	renamed.Name, renamed.Settings.TokenReuseFloorSeconds = "Acme Inc", 60
+	three := a.newClientEntry(tollgate.ServiceAccount{ID: "sa_3", OrgID: "org_1"}, renamed)
+	if three.org == one.org || *three.org != renamed || *one.org != acme {
+		t.Fatalf("after the change: %+v, before: %+v", *three.org, *one.org)
+	}
+	if four := a.newClientEntry(tollgate.ServiceAccount{ID: "sa_4", OrgID: "org_1"}, renamed); four.org != three.org {
+		t.Fatal("the new copy is not shared")
 	}
 }

@@ -17,7 +17,31 @@ import (
 // tokens.
 type clientEntry struct {
 	sa  tollgate.ServiceAccount
-	org tollgate.Org
+	org *tollgate.Org // shared with other entries (internOrg): read only
+}
+
+// newClientEntry makes the entry of sa in org, sharing the org's copy and
+// its ID's string with other entries.
+func (a *Authenticator) newClientEntry(sa tollgate.ServiceAccount, org tollgate.Org) *clientEntry {
+	o := a.internOrg(org)
+	sa.OrgID = o.ID
+	return &clientEntry{sa: sa, org: o}
+}
+
+// internOrg returns the shared copy of o: the one already held if it is
+// equal, else o, which replaces it. The set is bounded like a cache.
+func (a *Authenticator) internOrg(o tollgate.Org) *tollgate.Org {
+	a.orgsMu.Lock()
+	defer a.orgsMu.Unlock()
+	if p, ok := a.orgs[o.ID]; ok && *p == o {
+		return p
+	}
+	if len(a.orgs) >= maxEntries {
+		clear(a.orgs)
+	}
+	p := &o
+	a.orgs[o.ID] = p
+	return p
 }
 
 // account returns the state of a service account, cached for CacheTTL.
@@ -31,7 +55,7 @@ func (a *Authenticator) account(ctx context.Context, id string) (*clientEntry, e
 		if err != nil {
 			return nil, err
 		}
-		return &clientEntry{sa: *sa, org: *org}, nil
+		return a.newClientEntry(*sa, *org), nil
 	})
 }
 
@@ -173,7 +197,7 @@ func (a *Authenticator) Client(ctx context.Context, req Request) (app.Actor, err
 // replaced, never changed.
 func (c *clientEntry) actor(req Request, cred *app.Credential) app.Actor {
 	sa := &c.sa
-	cred.OrgID, cred.Role, cred.Account, cred.Org = sa.OrgID, sa.Role, sa, &c.org
+	cred.OrgID, cred.Role, cred.Account, cred.Org = sa.OrgID, sa.Role, sa, c.org
 	return app.Actor{Type: tollgate.PrincipalServiceAccount, ID: sa.ID, Name: sa.Name, IP: req.IP, UserAgent: req.UserAgent, Credential: cred}
 }
 
