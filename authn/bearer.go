@@ -106,6 +106,7 @@ func (a *Authenticator) resolve(ctx context.Context, req Request, bearer string,
 	now := a.now()
 	var key string
 	e, cached := (*credEntry)(nil), false
+	var fresh *clientEntry // the owner's account, when the load read it
 	if len(bearer) <= oauth.MaxTokenLength {
 		key = string(a.keyring.Hash(bearer))
 		a.mu.Lock()
@@ -129,7 +130,7 @@ func (a *Authenticator) resolve(ctx context.Context, req Request, bearer string,
 			}
 		}
 		var err error
-		if e, err = a.loadCred(ctx, bearer, key); err != nil {
+		if e, fresh, err = a.loadCred(ctx, bearer, key); err != nil {
 			if limit && tollgate.ErrorCode(err) == tollgate.EUnauthenticated {
 				a.failedNow(req, a.bearer, "", now)
 			}
@@ -139,7 +140,7 @@ func (a *Authenticator) resolve(ctx context.Context, req Request, bearer string,
 	if !e.expires.IsZero() && !now.Before(e.expires) {
 		return app.Actor{}, tollgate.Errorf(tollgate.EUnauthenticated, "the token has expired")
 	}
-	ac, err := a.owner(ctx, e, req)
+	ac, err := a.owner(ctx, e, req, fresh)
 	if err != nil {
 		return app.Actor{}, err
 	}
@@ -174,17 +175,22 @@ func (a *Authenticator) resolve(ctx context.Context, req Request, bearer string,
 // owner returns the actor of e's owner as it is now: a service account
 // that exists and is enabled, or a user who is still a member. The
 // credential's role is at most the owner's current role, and never
-// super_admin.
-func (a *Authenticator) owner(ctx context.Context, e *credEntry, req Request) (app.Actor, error) {
+// super_admin. fresh, when not nil, is the owner's account as the load of
+// the credential just read it, used instead of the cache.
+func (a *Authenticator) owner(ctx context.Context, e *credEntry, req Request, fresh *clientEntry) (app.Actor, error) {
 	c := &app.Credential{Kind: e.kind, ID: e.id, OrgID: e.orgID, Public: e.public, Claims: e.claims}
 	ac := app.Actor{Type: e.ownerType, ID: e.ownerID, Name: e.ownerName, IP: req.IP, UserAgent: req.UserAgent, Credential: c}
 	var ownerRole tollgate.Role
 	if e.ownerType == tollgate.PrincipalServiceAccount {
-		owner, err := a.account(ctx, e.ownerID)
-		if tollgate.ErrorCode(err) == tollgate.ENotFound {
-			return app.Actor{}, tollgate.Errorf(tollgate.EUnauthenticated, "the token's service account was deleted")
-		} else if err != nil {
-			return app.Actor{}, err
+		owner := fresh // read with the credential: as fresh as what the cache would hold
+		if owner == nil || owner.sa.ID != e.ownerID {
+			var err error
+			owner, err = a.account(ctx, e.ownerID)
+			if tollgate.ErrorCode(err) == tollgate.ENotFound {
+				return app.Actor{}, tollgate.Errorf(tollgate.EUnauthenticated, "the token's service account was deleted")
+			} else if err != nil {
+				return app.Actor{}, err
+			}
 		}
 		if owner.sa.Status != tollgate.StatusActive {
 			return app.Actor{}, tollgate.Errorf(tollgate.EUnauthenticated, "the token's service account is disabled")
@@ -244,46 +250,49 @@ func admit(e *credEntry, origin string) error {
 
 // loadCred verifies a bearer string against the store and caches it. A
 // string that is well formed but unknown is remembered as such (R3); one
-// that is malformed is refused before any look-up.
-func (a *Authenticator) loadCred(ctx context.Context, bearer, key string) (*credEntry, error) {
+// that is malformed is refused before any look-up. When the load read the
+// owning service account too, it returns its entry, as fresh as the
+// credential's, for this request (owner).
+func (a *Authenticator) loadCred(ctx context.Context, bearer, key string) (*credEntry, *clientEntry, error) {
 	switch {
 	case len(bearer) > oauth.MaxTokenLength:
-		return nil, errMalformed
+		return nil, nil, errMalformed
 	case strings.HasPrefix(bearer, credential.PrefixCLISession):
-		return nil, errCLIElsewhere
+		return nil, nil, errCLIElsewhere
 	case strings.HasPrefix(bearer, credential.PrefixPrivateToken), strings.HasPrefix(bearer, credential.PrefixPublicToken):
 		if !credential.ValidCredential(bearer[:4], bearer) {
-			return nil, errMalformed
+			return nil, nil, errMalformed
 		}
 	case oauth.LooksLikeJWT(bearer):
 	case len(bearer) < tollgate.MinLegacyTokenLength || len(bearer) > tollgate.MaxLegacyTokenLength:
-		return nil, errMalformed
+		return nil, nil, errMalformed
 	}
 	if a.isNegative(key) {
-		return nil, errUnknown
+		return nil, nil, errUnknown
 	}
 	a.mu.Lock()
 	gen, since := a.gen, a.refusals
 	a.mu.Unlock()
 	var e *credEntry
+	var owner *clientEntry
 	var err error
 	if oauth.LooksLikeJWT(bearer) {
-		e, err = a.loadAccessToken(ctx, bearer)
+		e, owner, err = a.loadAccessToken(ctx, bearer)
 		// An imported legacy token may have the shape of a JWT.
 		if err != nil && tollgate.ErrorCode(err) == tollgate.EUnauthenticated && len(bearer) >= tollgate.MinLegacyTokenLength && len(bearer) <= tollgate.MaxLegacyTokenLength {
-			if legacy, lerr := a.loadAPIToken(ctx, []byte(key), gen); lerr == nil || !errors.Is(lerr, errUnknown) {
-				e, err = legacy, lerr
+			if legacy, lowner, lerr := a.loadAPIToken(ctx, []byte(key), gen); lerr == nil || !errors.Is(lerr, errUnknown) {
+				e, owner, err = legacy, lowner, lerr
 			}
 		}
 	} else {
-		e, err = a.loadAPIToken(ctx, []byte(key), gen)
+		e, owner, err = a.loadAPIToken(ctx, []byte(key), gen)
 	}
 	if errors.Is(err, errUnknown) {
 		a.refuse(key)
 		a.addNegative(gen, key)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	a.install(gen, func() {
 		if n, ok := a.refused.peek(key); ok && n > since {
@@ -291,7 +300,7 @@ func (a *Authenticator) loadCred(ctx context.Context, bearer, key string) (*cred
 		}
 		a.creds.put(key, e, a.now())
 	})
-	return e, nil
+	return e, owner, nil
 }
 
 // refuse records that a load found the credential of key gone (unknown,
@@ -310,14 +319,15 @@ func (a *Authenticator) refuse(key string) {
 
 // loadAPIToken reads the API token of hash. A service account's token is
 // read with the account and its org, in one read, and the account's entry
-// is cached with it (unless an invalidation happened since gen): owner
-// then finds it without a second read. A user's token is read alone.
-func (a *Authenticator) loadAPIToken(ctx context.Context, hash []byte, gen uint64) (*credEntry, error) {
+// is returned and cached with it (unless an invalidation happened since
+// gen). A user's token is read alone.
+func (a *Authenticator) loadAPIToken(ctx context.Context, hash []byte, gen uint64) (*credEntry, *clientEntry, error) {
 	start := a.now()
 	var t *tollgate.APITokenView
+	var c *clientEntry
 	at, err := a.store.GetAccountTokenByHash(ctx, hash)
 	if err == nil {
-		c := a.newClientEntry(at.Account, at.Org)
+		c = a.newClientEntry(at.Account, at.Org)
 		a.install(gen, func() { a.clients.put(c.sa.ID, c, start) })
 		// The token's entry shares the account's strings (equal by the
 		// join; the org's when it is the same org, as it always should be).
@@ -330,48 +340,48 @@ func (a *Authenticator) loadAPIToken(ctx context.Context, hash []byte, gen uint6
 		t, err = a.store.GetAPITokenByHash(ctx, hash)
 	}
 	if tollgate.ErrorCode(err) == tollgate.ENotFound {
-		return nil, errUnknown
+		return nil, nil, errUnknown
 	} else if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	e := &credEntry{kind: tollgate.CredentialAPIToken, id: t.ID, orgID: t.OrgID, role: t.Role, public: t.Kind == tollgate.KindPublic,
 		domains: t.Domains, ownerType: t.OwnerType, ownerID: t.OwnerID, ownerName: t.OwnerName}
 	if t.ExpiresAt != nil {
 		e.expires = *t.ExpiresAt
 	}
-	return e, nil
+	return e, c, nil
 }
 
 // loadAccessToken verifies a JWT and finds its record. A token signed by a
 // key this process has not read yet is refused but not remembered as
 // unknown: the key may be a moment old.
-func (a *Authenticator) loadAccessToken(ctx context.Context, token string) (*credEntry, error) {
+func (a *Authenticator) loadAccessToken(ctx context.Context, token string) (*credEntry, *clientEntry, error) {
 	cl, err := oauth.VerifyAccessToken(ctx, token, a.cfg.Issuer, a.now(), a.keys.PublicKey)
 	switch {
 	case errors.Is(err, oauth.ErrUnknownKey):
-		return nil, tollgate.Errorf(tollgate.EUnauthenticated, "the token's signing key is unknown")
+		return nil, nil, tollgate.Errorf(tollgate.EUnauthenticated, "the token's signing key is unknown")
 	case errors.Is(err, oauth.ErrNotAccessToken):
-		return nil, errUnknown
+		return nil, nil, errUnknown
 	case err != nil:
-		return nil, err
+		return nil, nil, err
 	}
 	rec, err := a.store.GetAccessToken(ctx, cl.ID)
 	if tollgate.ErrorCode(err) == tollgate.ENotFound {
-		return nil, errUnknown
+		return nil, nil, errUnknown
 	} else if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if rec.RevokedAt != nil {
-		return nil, errUnknown
+		return nil, nil, errUnknown
 	}
 	owner, err := a.account(ctx, rec.ServiceAccountID)
 	if tollgate.ErrorCode(err) == tollgate.ENotFound {
-		return nil, errUnknown
+		return nil, nil, errUnknown
 	} else if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return &credEntry{kind: tollgate.CredentialAccessToken, id: rec.ID, orgID: owner.org.ID, ownerType: tollgate.PrincipalServiceAccount,
-		ownerID: owner.sa.ID, ownerName: owner.sa.Name, expires: rec.ExpiresAt, claims: cl}, nil
+		ownerID: owner.sa.ID, ownerName: owner.sa.Name, expires: rec.ExpiresAt, claims: cl}, owner, nil
 }
 
 // known reports whether the credential of key was verified by this

@@ -340,28 +340,35 @@ func TestTrustedProxy(t *testing.T) {
 
 // TestColdCheckIsOneRead: the first /check of a service account's API
 // token reads the token, its account and their org in one store look-up,
-// and the next ones, from the cache, none.
+// and the next ones, from the cache, none. With a cache that trusts
+// nothing (--cache-ttl 1ns), every /check is that one look-up: the
+// account read with the token is used, not read again.
 func TestColdCheckIsOneRead(t *testing.T) {
-	counter := &countingStore{}
-	env := stacktest.New(t, stacktest.Options{CacheTTL: time.Minute, Wrap: func(s tollgate.Store) tollgate.Store { counter.Store = s; return counter }})
-	srv := httptest.NewServer(env.Handler)
-	defer srv.Close()
-	// A new account, which nothing has authenticated yet.
-	sa, _, err := env.App.CreateServiceAccount(t.Context(), env.Admin, "acme", app.ServiceAccountInput{Name: "gateway-client", Role: tollgate.RoleViewer, TokenTTLSeconds: 3600})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, plain, err := env.App.CreateAPIToken(t.Context(), env.Admin, "acme", app.APITokenInput{Name: "gateway", ServiceAccountID: sa.ID, Kind: tollgate.KindPrivate})
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := counter.lookups.Load()
-	for i := range 3 {
-		if st, _, body := call(t, from("127.0.0.1"), "GET", srv.URL+"/check", "", "", "Authorization", "Bearer "+plain); st != http.StatusOK {
-			t.Fatalf("check %d: %d %s", i, st, body)
+	for _, tc := range []struct {
+		ttl     time.Duration
+		perCall int64
+	}{{time.Minute, 0}, {time.Nanosecond, 1}} {
+		counter := &countingStore{}
+		env := stacktest.New(t, stacktest.Options{CacheTTL: tc.ttl, Wrap: func(s tollgate.Store) tollgate.Store { counter.Store = s; return counter }})
+		srv := httptest.NewServer(env.Handler)
+		// A new account, which nothing has authenticated yet.
+		sa, _, err := env.App.CreateServiceAccount(t.Context(), env.Admin, "acme", app.ServiceAccountInput{Name: "gateway-client", Role: tollgate.RoleViewer, TokenTTLSeconds: 3600})
+		if err != nil {
+			t.Fatal(err)
 		}
-		if n := counter.lookups.Load() - before; n != 1 {
-			t.Fatalf("after %d checks: %d store look-ups, want 1", i+1, n)
+		_, plain, err := env.App.CreateAPIToken(t.Context(), env.Admin, "acme", app.APITokenInput{Name: "gateway", ServiceAccountID: sa.ID, Kind: tollgate.KindPrivate})
+		if err != nil {
+			t.Fatal(err)
 		}
+		before := counter.lookups.Load()
+		for i := range 3 {
+			if st, _, body := call(t, from("127.0.0.1"), "GET", srv.URL+"/check", "", "", "Authorization", "Bearer "+plain); st != http.StatusOK {
+				t.Fatalf("TTL %v, check %d: %d %s", tc.ttl, i, st, body)
+			}
+			if n, want := counter.lookups.Load()-before, 1+int64(i)*tc.perCall; n != want {
+				t.Fatalf("TTL %v, after %d checks: %d store look-ups, want %d", tc.ttl, i+1, n, want)
+			}
+		}
+		srv.Close()
 	}
 }
