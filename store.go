@@ -27,6 +27,11 @@ type Store interface {
 	// and broadcasts nothing. A row that exists already is EConflict.
 	LoadBulk(ctx context.Context, b *Bulk) error
 
+	// RecordUses writes u in one transaction: each credential's last use
+	// (and a token's origin) where it is later than the one stored. A
+	// credential deleted meanwhile is skipped. It sorts u (Uses.Sort).
+	RecordUses(ctx context.Context, u *Uses) error
+
 	// Ping returns an error unless the database answers.
 	Ping(ctx context.Context) error
 

@@ -9,8 +9,8 @@ import (
 
 // usage collects when, and from which origin, credentials were last used,
 // so that the hot paths never write to the database (A8). The flusher
-// writes it in one transaction every UsageFlushEvery: at most one write per
-// credential per interval.
+// writes it in one transaction every UsageFlushEvery: at most one row
+// update per credential per interval.
 type usage struct {
 	tokens    map[string]tokenUse  // API token ID → last use
 	accounts  map[string]time.Time // service account ID → last use
@@ -57,34 +57,26 @@ func (a *Authenticator) usedIn(m func(*usage) map[string]time.Time, id string) {
 	a.mu.Unlock()
 }
 
-// flushUsage writes what was recorded since the last flush. Credentials
-// deleted meanwhile are skipped.
+// flushUsage writes what was recorded since the last flush, in one call
+// (Store.RecordUses). Credentials deleted meanwhile are skipped.
 func (a *Authenticator) flushUsage(ctx context.Context) error {
 	a.mu.Lock()
 	u := a.usage
 	a.usage = newUsage()
 	a.mu.Unlock()
-	if len(u.tokens) == 0 && len(u.accounts) == 0 && len(u.keys) == 0 && len(u.federated) == 0 {
-		return nil
+	uses := &tollgate.Uses{Tokens: make([]tollgate.TokenUse, 0, len(u.tokens))}
+	for id, use := range u.tokens {
+		uses.Tokens = append(uses.Tokens, tollgate.TokenUse{Use: tollgate.Use{ID: id, At: use.at}, Origin: use.origin})
 	}
-	return a.store.InTx(ctx, func(q tollgate.Queries) error {
-		for id, use := range u.tokens {
-			if err := q.TouchAPIToken(ctx, id, use.at, use.origin); err != nil && tollgate.ErrorCode(err) != tollgate.ENotFound {
-				return err
-			}
+	list := func(m map[string]time.Time) []tollgate.Use {
+		l := make([]tollgate.Use, 0, len(m))
+		for id, at := range m {
+			l = append(l, tollgate.Use{ID: id, At: at})
 		}
-		for _, touch := range []struct {
-			uses map[string]time.Time
-			fn   func(context.Context, string, time.Time) error
-		}{{u.accounts, q.TouchServiceAccount}, {u.keys, q.TouchClientKey}, {u.federated, q.TouchFederatedCredential}} {
-			for id, at := range touch.uses {
-				if err := touch.fn(ctx, id, at); err != nil && tollgate.ErrorCode(err) != tollgate.ENotFound {
-					return err
-				}
-			}
-		}
-		return nil
-	})
+		return l
+	}
+	uses.Accounts, uses.Keys, uses.Federated = list(u.accounts), list(u.keys), list(u.federated)
+	return a.store.RecordUses(ctx, uses)
 }
 
 // flushLoop flushes usage every interval until Close, then once more.

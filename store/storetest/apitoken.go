@@ -17,6 +17,7 @@ func apiTokenTests() []namedTest {
 		{"APITokenListFilters", testAPITokenList},
 		{"DeletingAServiceAccountDeletesItsAPITokens", testAPITokenCascade},
 		{"AccountTokenByHash", testAccountTokenByHash},
+		{"RecordUses", testRecordUses},
 	}
 }
 
@@ -240,4 +241,79 @@ func testAccountTokenByHash(t *testing.T, s tollgate.Store) {
 	wantCode(t, err, tollgate.ENotFound)
 	_, err = s.GetAccountTokenByHash(ctx, hash("nope"))
 	wantCode(t, err, tollgate.ENotFound)
+}
+
+// testRecordUses writes the uses of tokens, accounts, keys and federated
+// credentials at once: a later use is stored with its origin, an earlier
+// one changes nothing, and a credential that is gone is skipped without
+// failing the rest.
+func testRecordUses(t *testing.T, s tollgate.Store) {
+	ctx := t.Context()
+	o := mkOrg(t, s, "acme")
+	sa := mkServiceAccount(t, s, o, "bot", base)
+	other := mkServiceAccount(t, s, o, "other", base)
+	tok := mkAPIToken(t, s, o, tollgate.PrincipalServiceAccount, sa.ID, tollgate.KindPublic, "one", base)
+	old := mkAPIToken(t, s, o, tollgate.PrincipalServiceAccount, other.ID, tollgate.KindPrivate, "two", base)
+	key := mkClientKey(t, s, sa, "k1", "tp1", base)
+	fc := &tollgate.FederatedCredential{ID: tollgate.NewID(tollgate.PrefixFederatedCredential, base), ServiceAccountID: sa.ID, Name: "ci",
+		Issuer: "https://ci.example", Audience: "aud", CreatedAt: base, CreatedBy: "usr_x"}
+	must(t, s.CreateFederatedCredential(ctx, fc))
+	must(t, s.TouchAPIToken(ctx, old.ID, base.Add(time.Hour), "https://kept.example.com"))
+	must(t, s.TouchServiceAccount(ctx, other.ID, base.Add(time.Hour)))
+
+	later, earlier := base.Add(time.Minute), base.Add(time.Second)
+	must(t, s.RecordUses(ctx, &tollgate.Uses{
+		Tokens: []tollgate.TokenUse{
+			{Use: tollgate.Use{ID: tok.ID, At: later}, Origin: "https://app.example.com"},
+			{Use: tollgate.Use{ID: "tok_gone", At: later}},
+			{Use: tollgate.Use{ID: old.ID, At: earlier}, Origin: "https://lost.example.com"},
+		},
+		Accounts:  []tollgate.Use{{ID: "sa_gone", At: later}, {ID: sa.ID, At: later}, {ID: other.ID, At: earlier}},
+		Keys:      []tollgate.Use{{ID: key.ID, At: later}, {ID: "key_gone", At: later}},
+		Federated: []tollgate.Use{{ID: fc.ID, At: later}},
+	}))
+	must(t, s.RecordUses(ctx, &tollgate.Uses{})) // nothing to write
+
+	at := func(p *time.Time) string {
+		if p == nil {
+			return "never"
+		}
+		return p.UTC().Format(time.RFC3339)
+	}
+	want := func(what string, got *time.Time, w time.Time) {
+		t.Helper()
+		if at(got) != w.UTC().Format(time.RFC3339) {
+			t.Errorf("%s last used %s, want %s", what, at(got), w.UTC().Format(time.RFC3339))
+		}
+	}
+	got, err := s.GetAPIToken(ctx, o.ID, tok.ID)
+	must(t, err)
+	want("the token", got.LastUsedAt, later)
+	if got.LastUsedOrigin != "https://app.example.com" {
+		t.Errorf("the token's origin is %q", got.LastUsedOrigin)
+	}
+	got, err = s.GetAPIToken(ctx, o.ID, old.ID)
+	must(t, err)
+	want("the token used later before", got.LastUsedAt, base.Add(time.Hour))
+	if got.LastUsedOrigin != "https://kept.example.com" {
+		t.Errorf("an earlier use changed the origin to %q", got.LastUsedOrigin)
+	}
+	a, err := s.GetServiceAccount(ctx, o.ID, sa.ID)
+	must(t, err)
+	want("the account", a.LastUsedAt, later)
+	a, err = s.GetServiceAccount(ctx, o.ID, other.ID)
+	must(t, err)
+	want("the account used later before", a.LastUsedAt, base.Add(time.Hour))
+	keys, err := s.ListClientKeys(ctx, sa.ID)
+	must(t, err)
+	if len(keys) != 1 {
+		t.Fatalf("%d keys", len(keys))
+	}
+	want("the key", keys[0].LastUsedAt, later)
+	fcs, err := s.ListFederatedCredentials(ctx, sa.ID)
+	must(t, err)
+	if len(fcs) != 1 {
+		t.Fatalf("%d federated credentials", len(fcs))
+	}
+	want("the federated credential", fcs[0].LastUsedAt, later)
 }
