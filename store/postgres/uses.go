@@ -8,9 +8,11 @@ import (
 )
 
 // RecordUses writes u in one transaction of one statement per table, each
-// updating every listed row at once from arrays (unnest), in ID order: a
-// flush of tens of thousands of uses is four round trips, not as many
-// statements. Rows gone meanwhile match nothing.
+// updating every listed row at once from arrays (unnest): a flush of tens
+// of thousands of uses is four round trips, not as many statements. Rows
+// gone meanwhile match nothing. A join does not promise to lock rows in
+// the arrays' order, so two replicas' flushes may still deadlock: InTx
+// runs the loser again.
 func (s *Store) RecordUses(ctx context.Context, u *tollgate.Uses) error {
 	if u.Len() == 0 {
 		return nil
