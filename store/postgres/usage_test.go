@@ -14,7 +14,7 @@ import (
 
 // TestLastUsedUpdatesStayOnTheirPage loads tokens and accounts by COPY, as
 // the bulk path and a restore do, and records a use of two rows on each of
-// their pages: each new version must stay on its row's page (a heap-only
+// their pages through the usage flush's own path (RecordUses): each new version must stay on its row's page (a heap-only
 // update, which touches no index), so the table's fill factor must leave
 // room for it. Row versions that move cost an entry in every index.
 func TestLastUsedUpdatesStayOnTheirPage(t *testing.T) {
@@ -55,8 +55,12 @@ func TestLastUsedUpdatesStayOnTheirPage(t *testing.T) {
 		name  string
 		touch func(id string, at time.Time) error
 	}{
-		{"api_tokens", func(id string, at time.Time) error { return s.TouchAPIToken(ctx, id, at, "https://app.example.com") }},
-		{"service_accounts", func(id string, at time.Time) error { return s.TouchServiceAccount(ctx, id, at) }},
+		{"api_tokens", func(id string, at time.Time) error {
+			return s.RecordUses(ctx, &tollgate.Uses{Tokens: []tollgate.TokenUse{{Use: tollgate.Use{ID: id, At: at}, Origin: "https://app.example.com"}}})
+		}},
+		{"service_accounts", func(id string, at time.Time) error {
+			return s.RecordUses(ctx, &tollgate.Uses{Accounts: []tollgate.Use{{ID: id, At: at}}})
+		}},
 	} {
 		pages := pagesOf(t, conn, table.name)
 		if len(pages) < 3 {
