@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -37,7 +38,7 @@ func profileDuring(admin string, d time.Duration, file string, progress io.Write
 			var f *os.File
 			if f, err = os.Create(file); err == nil {
 				_, err = io.Copy(f, resp.Body)
-				err = joinErr(err, f.Close())
+				err = errors.Join(err, f.Close())
 			}
 		}
 		if resp != nil {
@@ -48,13 +49,6 @@ func profileDuring(admin string, d time.Duration, file string, progress io.Write
 		}
 	}()
 	return func() { <-done }
-}
-
-func joinErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // slug makes a file name of a measurement's name.
