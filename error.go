@@ -16,7 +16,10 @@ const (
 	EConflict        = "conflict"
 	EImmutable       = "immutable"
 	ERateLimited     = "rate_limited"
-	EInternal        = "internal"
+	// EPolicy: the request is well formed but breaks a rule the
+	// organization set (P1); Error.Policy names it.
+	EPolicy   = "policy_violation"
+	EInternal = "internal"
 )
 
 // Codes of a request that cannot be read at all, as opposed to one whose
@@ -40,12 +43,14 @@ func Public(code string) string {
 
 // Error is the one error type of the domain. Code is one of the E* constants;
 // Message is safe to show to the client; Field names the input that broke a
-// rule, when there is one; RetryAfter says when an ERateLimited request may
-// be tried again; Err is an underlying cause for the log only.
+// rule, when there is one; Policy names the organization policy an EPolicy
+// error breaks; RetryAfter says when an ERateLimited request may be tried
+// again; Err is an underlying cause for the log only.
 type Error struct {
 	Code       string
 	Message    string
 	Field      string
+	Policy     string
 	RetryAfter time.Duration
 	Err        error
 }
@@ -96,6 +101,14 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "Internal error."
+}
+
+// ErrorPolicy returns the policy of the first *Error in err's chain, or "".
+func ErrorPolicy(err error) string {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Policy
+	}
+	return ""
 }
 
 // ErrorField returns the field of the first *Error in err's chain, or "".

@@ -54,6 +54,11 @@ type Queries interface {
 	GetOrgBySlug(ctx context.Context, slug string) (*Org, error)
 	// UpdateOrg writes o's name and settings. ENotFound.
 	UpdateOrg(ctx context.Context, o *Org) error
+	// FindPolicyViolations returns, for each rule in order, how many of the
+	// org's credentials break it (API tokens alive at now only) and the
+	// first limit of them, oldest first (PolicyViolation). It reads each
+	// rule's rows through the org's index: bounded by the org's size.
+	FindPolicyViolations(ctx context.Context, orgID string, rules []ViolationQuery, now time.Time, limit int) ([]PolicyViolation, error)
 
 	// CreateUser inserts u. EConflict if the email is taken.
 	CreateUser(ctx context.Context, u *User) error

@@ -146,6 +146,9 @@ func (a *App) CreateAPIToken(ctx context.Context, ac Actor, slug string, in APIT
 		if err != nil {
 			return err
 		}
+		if err := org.Settings.CheckAPIToken(in.Kind, in.ExpiresAt, a.clock.Now()); err != nil {
+			return err
+		}
 		sa, err := a.orgServiceAccount(ctx, q, org, in.ServiceAccountID)
 		if err != nil {
 			return err
@@ -199,6 +202,12 @@ func (a *App) ImportAPIToken(ctx context.Context, ac Actor, slug string, in Impo
 	err = a.store.InTx(ctx, func(q tollgate.Queries) error {
 		org, _, err := a.authorize(ctx, q, ac, slug, tollgate.RoleSuperAdmin)
 		if err != nil {
+			return err
+		}
+		if err := org.Settings.CheckImport(); err != nil {
+			return err
+		}
+		if err := org.Settings.CheckAPIToken(in.Kind, in.ExpiresAt, a.clock.Now()); err != nil {
 			return err
 		}
 		if in.OwnerUserID == "" {
@@ -358,7 +367,8 @@ func (a *App) DeleteAPIToken(ctx context.Context, ac Actor, slug, id string) err
 }
 
 // ReassignAPIToken moves a token to a service account of the same org,
-// never to a user (A6); super_admin only. A token whose role is above its
+// never to a user (A6); super_admin only. The token must meet the org's
+// policy (P1). A token whose role is above its
 // new owner's is lowered to it, and the audit event says so.
 func (a *App) ReassignAPIToken(ctx context.Context, ac Actor, slug, id, serviceAccountID string) (*tollgate.APITokenView, error) {
 	ctx, span := tracer.Start(ctx, "app.ReassignAPIToken")
@@ -378,6 +388,11 @@ func (a *App) ReassignAPIToken(ctx context.Context, ac Actor, slug, id, serviceA
 		}
 		if t.OwnerType == tollgate.PrincipalServiceAccount && t.OwnerID == sa.ID {
 			return nil
+		}
+		// A token moved to a new owner is held to today's policy, as a
+		// new one would be; one that breaks it is revoked and made anew.
+		if err := org.Settings.CheckAPIToken(t.Kind, t.ExpiresAt, a.clock.Now()); err != nil {
+			return err
 		}
 		details := map[string]any{"from": map[string]any{"type": t.OwnerType, "id": t.OwnerID, "name": t.OwnerName},
 			"to": map[string]any{"type": tollgate.PrincipalServiceAccount, "id": sa.ID, "name": sa.Name}}

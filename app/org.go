@@ -108,7 +108,9 @@ func (a *App) GetOrg(ctx context.Context, ac Actor, slug string) (*tollgate.Org,
 	return org, err
 }
 
-// UpdateOrg changes an organization's name or settings; super_admin only.
+// UpdateOrg changes an organization's name or settings, its policy
+// included; super_admin only. Credentials that break a policy set now are
+// not revoked: PolicyViolations lists them.
 func (a *App) UpdateOrg(ctx context.Context, ac Actor, slug string, upd tollgate.OrgUpdate) (*tollgate.Org, error) {
 	ctx, span := tracer.Start(ctx, "app.UpdateOrg")
 	defer span.End()
@@ -119,10 +121,12 @@ func (a *App) UpdateOrg(ctx context.Context, ac Actor, slug string, upd tollgate
 		}
 		upd.Name = &n
 	}
-	if upd.TokenReuseFloorSeconds != nil {
-		if err := (tollgate.OrgSettings{TokenReuseFloorSeconds: *upd.TokenReuseFloorSeconds}).Validate(); err != nil {
-			return nil, err
-		}
+	// The settings asked for are checked on their own first, so that a
+	// bad value is EInvalid before anyone's role is looked at.
+	var asked tollgate.OrgSettings
+	upd.ApplySettings(&asked)
+	if err := asked.Validate(); err != nil {
+		return nil, err
 	}
 	var org *tollgate.Org
 	updated := false
@@ -138,9 +142,8 @@ func (a *App) UpdateOrg(ctx context.Context, ac Actor, slug string, upd tollgate
 			changes["name"] = map[string]any{"from": org.Name, "to": *upd.Name}
 			org.Name = *upd.Name
 		}
-		if f := upd.TokenReuseFloorSeconds; f != nil && *f != org.Settings.TokenReuseFloorSeconds {
-			changes["settings.token_reuse_floor_seconds"] = map[string]any{"from": org.Settings.TokenReuseFloorSeconds, "to": *f}
-			org.Settings.TokenReuseFloorSeconds = *f
+		for k, v := range upd.ApplySettings(&org.Settings) {
+			changes[k] = v
 		}
 		if len(changes) == 0 {
 			return nil
@@ -155,4 +158,29 @@ func (a *App) UpdateOrg(ctx context.Context, ac Actor, slug string, upd tollgate
 		a.changed(ctx, tollgate.OrgChanged(org.ID)) // the reuse floor is read from cached orgs
 	}
 	return org, err
+}
+
+// PolicyViolations lists the org's credentials that break its current
+// policy, rule by rule, with at most MaxViolationSamples of each; rules
+// nothing breaks are left out. super_admin only, as the policy is. Nothing
+// is revoked: a person decides (P1).
+func (a *App) PolicyViolations(ctx context.Context, ac Actor, slug string) ([]tollgate.PolicyViolation, error) {
+	ctx, span := tracer.Start(ctx, "app.PolicyViolations")
+	defer span.End()
+	org, _, err := a.authorize(ctx, a.store, ac, slug, tollgate.RoleSuperAdmin)
+	if err != nil {
+		return nil, err
+	}
+	now := a.clock.Now()
+	all, err := a.store.FindPolicyViolations(ctx, org.ID, org.Settings.ViolationQueries(now), now, tollgate.MaxViolationSamples)
+	if err != nil {
+		return nil, err
+	}
+	found := all[:0]
+	for _, b := range all {
+		if b.Count > 0 {
+			found = append(found, b)
+		}
+	}
+	return found, nil
 }

@@ -98,6 +98,9 @@ func (a *App) CreateServiceAccount(ctx context.Context, ac Actor, slug string, i
 		if err != nil {
 			return err
 		}
+		if err := org.Settings.CheckTokenTTL(in.TokenTTLSeconds); err != nil {
+			return err
+		}
 		sa = &tollgate.ServiceAccount{ID: tollgate.NewID(tollgate.PrefixServiceAccount, now), OrgID: org.ID, Name: in.Name,
 			Email: tollgate.ServiceAccountEmail(in.Name, org.Slug, a.cfg.ServiceAccountEmailDomain), Description: in.Description,
 			Role: in.Role, TokenTTLSeconds: in.TokenTTLSeconds, Status: tollgate.StatusActive, CreatedAt: now, CreatedBy: ac.ID, ReuseAfter: now}

@@ -221,6 +221,57 @@ func (e OwnerType) Valid() bool {
 	}
 }
 
+// Defines values for PolicyViolationKind.
+const (
+	PolicyViolationKindServiceAccountTtlAbove PolicyViolationKind = "service_account_ttl_above"
+	PolicyViolationKindTokenExpiresTooLate    PolicyViolationKind = "token_expires_too_late"
+	PolicyViolationKindTokenNoExpiry          PolicyViolationKind = "token_no_expiry"
+	PolicyViolationKindTokenPublic            PolicyViolationKind = "token_public"
+	PolicyViolationKindTokenUserOwned         PolicyViolationKind = "token_user_owned"
+)
+
+// Valid indicates whether the value is a known member of the PolicyViolationKind enum.
+func (e PolicyViolationKind) Valid() bool {
+	switch e {
+	case PolicyViolationKindServiceAccountTtlAbove:
+		return true
+	case PolicyViolationKindTokenExpiresTooLate:
+		return true
+	case PolicyViolationKindTokenNoExpiry:
+		return true
+	case PolicyViolationKindTokenPublic:
+		return true
+	case PolicyViolationKindTokenUserOwned:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicyViolationPolicy.
+const (
+	PolicyViolationPolicyApiTokenMaxLifetimeSeconds PolicyViolationPolicy = "api_token_max_lifetime_seconds"
+	PolicyViolationPolicyMaxTokenTtlSeconds         PolicyViolationPolicy = "max_token_ttl_seconds"
+	PolicyViolationPolicyPublicTokensAllowed        PolicyViolationPolicy = "public_tokens_allowed"
+	PolicyViolationPolicyUserTokenImportAllowed     PolicyViolationPolicy = "user_token_import_allowed"
+)
+
+// Valid indicates whether the value is a known member of the PolicyViolationPolicy enum.
+func (e PolicyViolationPolicy) Valid() bool {
+	switch e {
+	case PolicyViolationPolicyApiTokenMaxLifetimeSeconds:
+		return true
+	case PolicyViolationPolicyMaxTokenTtlSeconds:
+		return true
+	case PolicyViolationPolicyPublicTokensAllowed:
+		return true
+	case PolicyViolationPolicyUserTokenImportAllowed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProblemCode.
 const (
 	ProblemCodeConflict        ProblemCode = "conflict"
@@ -229,6 +280,7 @@ const (
 	ProblemCodeInternal        ProblemCode = "internal"
 	ProblemCodeInvalid         ProblemCode = "invalid"
 	ProblemCodeNotFound        ProblemCode = "not_found"
+	ProblemCodePolicyViolation ProblemCode = "policy_violation"
 	ProblemCodeRateLimited     ProblemCode = "rate_limited"
 	ProblemCodeUnauthenticated ProblemCode = "unauthenticated"
 )
@@ -248,9 +300,35 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeNotFound:
 		return true
+	case ProblemCodePolicyViolation:
+		return true
 	case ProblemCodeRateLimited:
 		return true
 	case ProblemCodeUnauthenticated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemPolicy.
+const (
+	ProblemPolicyApiTokenMaxLifetimeSeconds ProblemPolicy = "api_token_max_lifetime_seconds"
+	ProblemPolicyMaxTokenTtlSeconds         ProblemPolicy = "max_token_ttl_seconds"
+	ProblemPolicyPublicTokensAllowed        ProblemPolicy = "public_tokens_allowed"
+	ProblemPolicyUserTokenImportAllowed     ProblemPolicy = "user_token_import_allowed"
+)
+
+// Valid indicates whether the value is a known member of the ProblemPolicy enum.
+func (e ProblemPolicy) Valid() bool {
+	switch e {
+	case ProblemPolicyApiTokenMaxLifetimeSeconds:
+		return true
+	case ProblemPolicyMaxTokenTtlSeconds:
+		return true
+	case ProblemPolicyPublicTokensAllowed:
+		return true
+	case ProblemPolicyUserTokenImportAllowed:
 		return true
 	default:
 		return false
@@ -776,17 +854,55 @@ type OpenAPIDocument struct {
 
 // Org defines model for Org.
 type Org struct {
-	CreatedAt time.Time `json:"created_at"`
-	Id        string    `json:"id"`
-	Name      string    `json:"name"`
-	Settings  struct {
-		TokenReuseFloorSeconds int `json:"token_reuse_floor_seconds"`
-	} `json:"settings"`
-	Slug string `json:"slug"`
+	CreatedAt time.Time   `json:"created_at"`
+	Id        string      `json:"id"`
+	Name      string      `json:"name"`
+	Settings  OrgSettings `json:"settings"`
+	Slug      string      `json:"slug"`
+}
+
+// OrgSettings defines model for OrgSettings.
+type OrgSettings struct {
+	// ApiTokenMaxLifetimeSeconds When not 0, new, imported and reassigned API tokens must expire, at most this many seconds ahead.
+	ApiTokenMaxLifetimeSeconds int `json:"api_token_max_lifetime_seconds"`
+
+	// MaxTokenTtlSeconds Caps token_ttl_seconds of service accounts created from now on (300 to 2592000); 0 is no cap.
+	MaxTokenTtlSeconds int `json:"max_token_ttl_seconds"`
+
+	// PublicTokensAllowed When false, public tokens cannot be created, imported or reassigned.
+	PublicTokensAllowed    bool `json:"public_tokens_allowed"`
+	TokenReuseFloorSeconds int  `json:"token_reuse_floor_seconds"`
+
+	// UserTokenImportAllowed When false, members' tokens cannot be imported.
+	UserTokenImportAllowed bool `json:"user_token_import_allowed"`
 }
 
 // OwnerType defines model for OwnerType.
 type OwnerType string
+
+// PolicyViolation defines model for PolicyViolation.
+type PolicyViolation struct {
+	Count int `json:"count"`
+
+	// Credentials The first 20 of them, oldest first.
+	Credentials []Principal         `json:"credentials"`
+	Kind        PolicyViolationKind `json:"kind"`
+
+	// Message The violation in a sentence, such as "3 API tokens have no expiry."
+	Message string                `json:"message"`
+	Policy  PolicyViolationPolicy `json:"policy"`
+}
+
+// PolicyViolationKind defines model for PolicyViolation.Kind.
+type PolicyViolationKind string
+
+// PolicyViolationPolicy defines model for PolicyViolation.Policy.
+type PolicyViolationPolicy string
+
+// PolicyViolationList defines model for PolicyViolationList.
+type PolicyViolationList struct {
+	Violations []PolicyViolation `json:"violations"`
+}
 
 // Principal defines model for Principal.
 type Principal struct {
@@ -801,14 +917,20 @@ type Problem struct {
 	Detail string      `json:"detail"`
 
 	// Field The input that broke a rule.
-	Field  *string `json:"field,omitempty"`
-	Status int     `json:"status"`
-	Title  string  `json:"title"`
-	Type   string  `json:"type"`
+	Field *string `json:"field,omitempty"`
+
+	// Policy The organization policy a policy_violation breaks (a settings name).
+	Policy *ProblemPolicy `json:"policy,omitempty"`
+	Status int            `json:"status"`
+	Title  string         `json:"title"`
+	Type   string         `json:"type"`
 }
 
 // ProblemCode defines model for Problem.Code.
 type ProblemCode string
+
+// ProblemPolicy The organization policy a policy_violation breaks (a settings name).
+type ProblemPolicy string
 
 // Role defines model for Role.
 type Role string
@@ -1021,7 +1143,11 @@ type CreateOrgJSONBody struct {
 type UpdateOrgJSONBody struct {
 	Name     *string `json:"name,omitempty"`
 	Settings *struct {
-		TokenReuseFloorSeconds *int `json:"token_reuse_floor_seconds,omitempty"`
+		ApiTokenMaxLifetimeSeconds *int  `json:"api_token_max_lifetime_seconds,omitempty"`
+		MaxTokenTtlSeconds         *int  `json:"max_token_ttl_seconds,omitempty"`
+		PublicTokensAllowed        *bool `json:"public_tokens_allowed,omitempty"`
+		TokenReuseFloorSeconds     *int  `json:"token_reuse_floor_seconds,omitempty"`
+		UserTokenImportAllowed     *bool `json:"user_token_import_allowed,omitempty"`
 	} `json:"settings,omitempty"`
 }
 
@@ -1682,6 +1808,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /api/v1/orgs/{org}/members/{user_id} (the `ChangeMemberRole` operationId).
 	ChangeMemberRole(ctx context.Context, org OrgSlug, userId UserID, body ChangeMemberRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPolicyViolations Credentials that break the organization's policy (super_admin)
+	//
+	// Credentials made before a policy was set are never revoked for breaking it: they are listed here, kind by kind, with a count and the first of them.
+	//
+	// Corresponds with GET /api/v1/orgs/{org}/policy-violations (the `ListPolicyViolations` operationId).
+	ListPolicyViolations(ctx context.Context, org OrgSlug, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListServiceAccounts List service accounts (admin+)
 	//
@@ -2351,6 +2484,23 @@ func (c *Client) ChangeMemberRoleWithBody(ctx context.Context, org OrgSlug, user
 // Corresponds with PATCH /api/v1/orgs/{org}/members/{user_id} (the `ChangeMemberRole` operationId).
 func (c *Client) ChangeMemberRole(ctx context.Context, org OrgSlug, userId UserID, body ChangeMemberRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewChangeMemberRoleRequest(c.Server, org, userId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPolicyViolations Credentials that break the organization's policy (super_admin)
+//
+// Credentials made before a policy was set are never revoked for breaking it: they are listed here, kind by kind, with a count and the first of them.
+//
+// Corresponds with GET /api/v1/orgs/{org}/policy-violations (the `ListPolicyViolations` operationId).
+func (c *Client) ListPolicyViolations(ctx context.Context, org OrgSlug, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPolicyViolationsRequest(c.Server, org)
 	if err != nil {
 		return nil, err
 	}
@@ -4010,6 +4160,40 @@ func NewChangeMemberRoleRequestWithBody(server string, org OrgSlug, userId UserI
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListPolicyViolationsRequest constructs an http.Request for the ListPolicyViolations method
+func NewListPolicyViolationsRequest(server string, org OrgSlug) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "org", org, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/orgs/%s/policy-violations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -5838,6 +6022,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /api/v1/orgs/{org}/members/{user_id} (the `ChangeMemberRole` operationId).
 	ChangeMemberRoleWithResponse(ctx context.Context, org OrgSlug, userId UserID, body ChangeMemberRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangeMemberRoleResponse, error)
 
+	// ListPolicyViolationsWithResponse Credentials that break the organization's policy (super_admin)
+	//
+	// Credentials made before a policy was set are never revoked for breaking it: they are listed here, kind by kind, with a count and the first of them.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/orgs/{org}/policy-violations (the `ListPolicyViolations` operationId).
+	ListPolicyViolationsWithResponse(ctx context.Context, org OrgSlug, reqEditors ...RequestEditorFn) (*ListPolicyViolationsResponse, error)
+
 	// ListServiceAccountsWithResponse List service accounts (admin+)
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -7507,6 +7700,82 @@ func (r ChangeMemberRoleResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ChangeMemberRoleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListPolicyViolationsResponse429Headers the declared response headers of an HTTP 429 response for ListPolicyViolations
+type ListPolicyViolationsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListPolicyViolationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PolicyViolationList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListPolicyViolationsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPolicyViolationsResponse) GetJSON200() *PolicyViolationList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPolicyViolationsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListPolicyViolationsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListPolicyViolationsResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListPolicyViolationsResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPolicyViolationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPolicyViolationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPolicyViolationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPolicyViolationsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10778,6 +11047,21 @@ func (c *ClientWithResponses) ChangeMemberRoleWithResponse(ctx context.Context, 
 	return ParseChangeMemberRoleResponse(rsp)
 }
 
+// ListPolicyViolationsWithResponse Credentials that break the organization's policy (super_admin)
+//
+// Credentials made before a policy was set are never revoked for breaking it: they are listed here, kind by kind, with a count and the first of them.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/orgs/{org}/policy-violations (the `ListPolicyViolations` operationId).
+func (c *ClientWithResponses) ListPolicyViolationsWithResponse(ctx context.Context, org OrgSlug, reqEditors ...RequestEditorFn) (*ListPolicyViolationsResponse, error) {
+	rsp, err := c.ListPolicyViolations(ctx, org, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPolicyViolationsResponse(rsp)
+}
+
 // ListServiceAccountsWithResponse List service accounts (admin+)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -12610,6 +12894,73 @@ func ParseChangeMemberRoleResponse(rsp *http.Response) (*ChangeMemberRoleRespons
 	switch {
 	case rsp.StatusCode == 429:
 		var headers ChangeMemberRoleResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListPolicyViolationsResponse parses an HTTP response from a ListPolicyViolationsWithResponse call
+func ParseListPolicyViolationsResponse(rsp *http.Response) (*ListPolicyViolationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPolicyViolationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PolicyViolationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListPolicyViolationsResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

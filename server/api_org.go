@@ -39,7 +39,11 @@ func (s *Server) handleUpdateOrg(w http.ResponseWriter, r *http.Request, ac app.
 	var req struct {
 		Name     *string `json:"name"`
 		Settings *struct {
-			TokenReuseFloorSeconds *int `json:"token_reuse_floor_seconds"`
+			TokenReuseFloorSeconds     *int  `json:"token_reuse_floor_seconds"`
+			MaxTokenTTLSeconds         *int  `json:"max_token_ttl_seconds"`
+			APITokenMaxLifetimeSeconds *int  `json:"api_token_max_lifetime_seconds"`
+			PublicTokensAllowed        *bool `json:"public_tokens_allowed"`
+			UserTokenImportAllowed     *bool `json:"user_token_import_allowed"`
 		} `json:"settings"`
 	}
 	if err := s.decode(w, r, &req); err != nil {
@@ -47,12 +51,32 @@ func (s *Server) handleUpdateOrg(w http.ResponseWriter, r *http.Request, ac app.
 	}
 	upd := tollgate.OrgUpdate{Name: req.Name}
 	if req.Settings != nil {
-		upd.TokenReuseFloorSeconds = req.Settings.TokenReuseFloorSeconds
+		st := req.Settings
+		upd.TokenReuseFloorSeconds, upd.MaxTokenTTLSeconds, upd.APITokenMaxLifetimeSeconds = st.TokenReuseFloorSeconds, st.MaxTokenTTLSeconds, st.APITokenMaxLifetimeSeconds
+		upd.PublicTokensAllowed, upd.UserTokenImportAllowed = st.PublicTokensAllowed, st.UserTokenImportAllowed
 	}
 	org, err := s.app.UpdateOrg(r.Context(), ac, r.PathValue("org"), upd)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, toOrg(org))
+	return nil
+}
+
+// handlePolicyViolations: GET /api/v1/orgs/{org}/policy-violations → the
+// credentials that break the org's current policy (P1), per kind, with a
+// count and the first of them.
+func (s *Server) handlePolicyViolations(w http.ResponseWriter, r *http.Request, ac app.Actor) error {
+	vs, err := s.app.PolicyViolations(r.Context(), ac, r.PathValue("org"))
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Violations []policyViolationJSON `json:"violations"`
+	}{Violations: []policyViolationJSON{}}
+	for i := range vs {
+		out.Violations = append(out.Violations, toPolicyViolation(&vs[i]))
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

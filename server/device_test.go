@@ -20,19 +20,20 @@ import (
 	"github.com/tollgate/tollgate/internal/testenv"
 )
 
-// deviceEnv is a stack on a hand-moved clock, for the device grant.
-type deviceEnv struct {
+// clockEnv is a stack on a hand-moved clock, for rules with a time in them
+// (the device grant, policy boundaries).
+type clockEnv struct {
 	*stacktest.Env
 	clock *stacktest.Clock
 }
 
-func deviceStores(t *testing.T, limits authn.Limits) map[string]deviceEnv {
+func clockStores(t *testing.T, limits authn.Limits) map[string]clockEnv {
 	t.Helper()
-	mk := func(postgres bool) deviceEnv {
+	mk := func(postgres bool) clockEnv {
 		clock := stacktest.NewClock()
-		return deviceEnv{stacktest.New(t, stacktest.Options{Clock: clock, Limits: limits, Postgres: postgres}), clock}
+		return clockEnv{stacktest.New(t, stacktest.Options{Clock: clock, Limits: limits, Postgres: postgres}), clock}
 	}
-	out := map[string]deviceEnv{"sqlite": mk(false)}
+	out := map[string]clockEnv{"sqlite": mk(false)}
 	if testenv.Has(t, "TOLLGATE_TEST_POSTGRES") {
 		out["postgres"] = mk(true)
 	}
@@ -150,7 +151,7 @@ func memberSession(t *testing.T, h http.Handler, admin *http.Cookie, org, email,
 // answered, the console page that answers, one credential for one code,
 // and that credential acting as the person (via CLI) until revoked.
 func TestDeviceGrant(t *testing.T) {
-	for name, env := range deviceStores(t, authn.Limits{}) {
+	for name, env := range clockStores(t, authn.Limits{}) {
 		t.Run(name, func(t *testing.T) {
 			h := env.Handler
 			admin := consoleSession(t, h)
@@ -283,7 +284,7 @@ func TestDeviceGrant(t *testing.T) {
 // a viewer who stays a viewer, another person's session, logout, and two
 // redemptions of one code at once.
 func TestDeviceGrantRefusals(t *testing.T) {
-	for name, env := range deviceStores(t, authn.Limits{}) {
+	for name, env := range clockStores(t, authn.Limits{}) {
 		t.Run(name, func(t *testing.T) {
 			h := env.Handler
 			admin := consoleSession(t, h)
@@ -414,7 +415,7 @@ func accessToken(t *testing.T, h http.Handler, id, secret string) string {
 // TestDeviceGrantLimits: wrong codes on /device are limited per person and
 // address, and so are device logins started per address.
 func TestDeviceGrantLimits(t *testing.T) {
-	for name, env := range deviceStores(t, authn.Limits{Device: authn.Rate{N: 3, Per: time.Hour}, UserCode: authn.Rate{N: 5, Per: 15 * time.Minute}}) {
+	for name, env := range clockStores(t, authn.Limits{Device: authn.Rate{N: 3, Per: time.Hour}, UserCode: authn.Rate{N: 5, Per: 15 * time.Minute}}) {
 		t.Run(name, func(t *testing.T) {
 			h := env.Handler
 			admin := consoleSession(t, h)
@@ -450,7 +451,7 @@ func TestDeviceGrantLimits(t *testing.T) {
 // attacker's own, making the victim's approval give the attacker's CLI
 // the victim's session) nor sign a person's command line out.
 func TestDeviceConsoleCSRF(t *testing.T) {
-	for name, env := range deviceStores(t, authn.Limits{}) {
+	for name, env := range clockStores(t, authn.Limits{}) {
 		t.Run(name, func(t *testing.T) {
 			h := env.Handler
 			admin := consoleSession(t, h)
@@ -493,7 +494,7 @@ func TestDeviceConsoleCSRF(t *testing.T) {
 // super admin acts as a viewer at once; a removed member loses the org at
 // once.
 func TestDeviceCLITenantsAndRoles(t *testing.T) {
-	for name, env := range deviceStores(t, authn.Limits{}) {
+	for name, env := range clockStores(t, authn.Limits{}) {
 		t.Run(name, func(t *testing.T) {
 			h := env.Handler
 			admin := consoleSession(t, h)
@@ -589,7 +590,7 @@ func TestDeviceCLITenantsAndRoles(t *testing.T) {
 // one code conflict in serializable transactions, and enough of them
 // used to exhaust the retries. The code still works afterwards.
 func TestDeviceGrantConcurrentPolls(t *testing.T) {
-	for name, env := range deviceStores(t, authn.Limits{Bearer: authn.Rate{N: 1 << 20, Per: time.Minute}}) {
+	for name, env := range clockStores(t, authn.Limits{Bearer: authn.Rate{N: 1 << 20, Per: time.Minute}}) {
 		t.Run(name, func(t *testing.T) {
 			h := env.Handler
 			admin := consoleSession(t, h)
@@ -726,7 +727,7 @@ func TestDeviceGrantGuessing(t *testing.T) {
 // per person and address in 15 minutes, however many right ones come in
 // between.
 func TestDeviceUserCodeLimitHolds(t *testing.T) {
-	for name, env := range deviceStores(t, authn.Limits{UserCode: authn.Rate{N: 5, Per: 15 * time.Minute}}) {
+	for name, env := range clockStores(t, authn.Limits{UserCode: authn.Rate{N: 5, Per: 15 * time.Minute}}) {
 		t.Run(name, func(t *testing.T) {
 			h := env.Handler
 			admin := consoleSession(t, h)
@@ -751,7 +752,7 @@ func TestDeviceUserCodeLimitHolds(t *testing.T) {
 // not refuse it where it belongs: the negative cache remembers a session
 // as unknown for the kind it was presented as.
 func TestCLICredentialAsCookie(t *testing.T) {
-	for name, env := range deviceStores(t, authn.Limits{}) {
+	for name, env := range clockStores(t, authn.Limits{}) {
 		t.Run(name, func(t *testing.T) {
 			h := env.Handler
 			admin := consoleSession(t, h)
@@ -772,7 +773,7 @@ func TestCLICredentialAsCookie(t *testing.T) {
 // its expiry, also once approved; a CLI session acts until, not at, its
 // absolute expiry (the sessions' maximum after the code was redeemed).
 func TestDeviceGrantExpiryBoundaries(t *testing.T) {
-	for name, env := range deviceStores(t, authn.Limits{}) {
+	for name, env := range clockStores(t, authn.Limits{}) {
 		t.Run(name, func(t *testing.T) {
 			h := env.Handler
 			admin := consoleSession(t, h)

@@ -24,6 +24,7 @@ var statusOf = map[string]int{
 	tollgate.EConflict:         http.StatusConflict,
 	tollgate.EImmutable:        http.StatusUnprocessableEntity,
 	tollgate.ERateLimited:      http.StatusTooManyRequests,
+	tollgate.EPolicy:           http.StatusUnprocessableEntity,
 	tollgate.EInternal:         http.StatusInternalServerError,
 }
 
@@ -35,6 +36,7 @@ var titleOf = map[string]string{
 	tollgate.EConflict:        "Conflict",
 	tollgate.EImmutable:       "Field cannot be changed",
 	tollgate.ERateLimited:     "Too many requests",
+	tollgate.EPolicy:          "Breaks organization policy",
 	tollgate.EInternal:        "Internal error",
 }
 
@@ -55,11 +57,12 @@ type fault struct {
 	status     int
 	message    string
 	field      string
+	policy     string
 	retryAfter int // seconds; 0 for none
 }
 
 func (s *Server) fault(r *http.Request, err error) fault {
-	f := fault{code: tollgate.ErrorCode(err), message: tollgate.ErrorMessage(err), field: tollgate.ErrorField(err)}
+	f := fault{code: tollgate.ErrorCode(err), message: tollgate.ErrorMessage(err), field: tollgate.ErrorField(err), policy: tollgate.ErrorPolicy(err)}
 	f.status = statusOf[f.code]
 	noteError(r, f.code)
 	if f.code == tollgate.EInternal {
@@ -86,6 +89,7 @@ type problem struct {
 	Detail string `json:"detail"`
 	Code   string `json:"code"`
 	Field  string `json:"field,omitempty"`
+	Policy string `json:"policy,omitempty"` // the organization policy a policy_violation breaks
 }
 
 // challenge is the WWW-Authenticate header of a refused credential: the
@@ -108,18 +112,23 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if f.code == tollgate.EUnauthenticated {
 		w.Header().Set("WWW-Authenticate", challenge(err, ""))
 	}
-	writeProblem(w, f.status, f.code, f.message, f.field)
+	writeProblemOf(w, f)
 }
 
 func writeProblem(w http.ResponseWriter, status int, code, msg, field string) {
-	code = tollgate.Public(code)
-	writeJSONType(w, "application/problem+json", status, problem{
+	writeProblemOf(w, fault{code: code, status: status, message: msg, field: field})
+}
+
+func writeProblemOf(w http.ResponseWriter, f fault) {
+	code := tollgate.Public(f.code)
+	writeJSONType(w, "application/problem+json", f.status, problem{
 		Type:   "https://tollgate.dev/problems/" + code,
 		Title:  titleOf[code],
-		Status: status,
-		Detail: msg,
+		Status: f.status,
+		Detail: f.message,
 		Code:   code,
-		Field:  field,
+		Field:  f.field,
+		Policy: f.policy,
 	})
 }
 

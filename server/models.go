@@ -70,7 +70,11 @@ func toUserSession(s *tollgate.Session, current string) userSessionJSON {
 }
 
 type orgSettingsJSON struct {
-	TokenReuseFloorSeconds int `json:"token_reuse_floor_seconds"`
+	TokenReuseFloorSeconds     int  `json:"token_reuse_floor_seconds"`
+	MaxTokenTTLSeconds         int  `json:"max_token_ttl_seconds"`
+	APITokenMaxLifetimeSeconds int  `json:"api_token_max_lifetime_seconds"`
+	PublicTokensAllowed        bool `json:"public_tokens_allowed"`
+	UserTokenImportAllowed     bool `json:"user_token_import_allowed"`
 }
 
 type orgJSON struct {
@@ -83,7 +87,25 @@ type orgJSON struct {
 
 func toOrg(o *tollgate.Org) orgJSON {
 	return orgJSON{ID: o.ID, Slug: o.Slug, Name: o.Name, CreatedAt: o.CreatedAt,
-		Settings: orgSettingsJSON{TokenReuseFloorSeconds: o.Settings.TokenReuseFloorSeconds}}
+		Settings: orgSettingsJSON{TokenReuseFloorSeconds: o.Settings.TokenReuseFloorSeconds,
+			MaxTokenTTLSeconds: o.Settings.MaxTokenTTLSeconds, APITokenMaxLifetimeSeconds: o.Settings.APITokenMaxLifetimeSeconds,
+			PublicTokensAllowed: !o.Settings.NoPublicTokens, UserTokenImportAllowed: !o.Settings.NoUserTokenImport}}
+}
+
+type policyViolationJSON struct {
+	Policy      string          `json:"policy"`
+	Kind        string          `json:"kind"`
+	Message     string          `json:"message"`
+	Count       int             `json:"count"`
+	Credentials []principalJSON `json:"credentials"`
+}
+
+func toPolicyViolation(v *tollgate.PolicyViolation) policyViolationJSON {
+	out := policyViolationJSON{Policy: v.Policy, Kind: string(v.Rule), Message: v.Message(), Count: v.Count, Credentials: []principalJSON{}}
+	for _, p := range v.Samples {
+		out.Credentials = append(out.Credentials, toPrincipal(p))
+	}
+	return out
 }
 
 type memberJSON struct {
@@ -114,6 +136,10 @@ type principalJSON struct {
 	Name string                 `json:"name"`
 }
 
+func toPrincipal(p tollgate.Principal) principalJSON {
+	return principalJSON{Type: p.Type, ID: p.ID, Name: p.Name}
+}
+
 type auditEventJSON struct {
 	ID        string         `json:"id"`
 	Time      time.Time      `json:"time"`
@@ -132,9 +158,9 @@ func toAuditEvent(e *tollgate.AuditEvent) auditEventJSON {
 		d = map[string]any{}
 	}
 	return auditEventJSON{ID: e.ID, Time: e.Time, OrgID: e.OrgID,
-		Actor:  principalJSON{Type: e.Actor.Type, ID: e.Actor.ID, Name: e.Actor.Name},
+		Actor:  toPrincipal(e.Actor),
 		Action: e.Action,
-		Target: principalJSON{Type: e.Target.Type, ID: e.Target.ID, Name: e.Target.Name},
+		Target: toPrincipal(e.Target),
 		IP:     e.IP, UserAgent: e.UserAgent, Details: d}
 }
 

@@ -17,6 +17,7 @@ func (s *Server) routes() http.Handler {
 	api.Handle("POST /api/v1/orgs", s.api(s.handleCreateOrg))
 	api.Handle("GET /api/v1/orgs/{org}", s.api(s.handleGetOrg))
 	api.Handle("PATCH /api/v1/orgs/{org}", s.api(s.handleUpdateOrg))
+	api.Handle("GET /api/v1/orgs/{org}/policy-violations", s.api(s.handlePolicyViolations))
 
 	api.Handle("GET /api/v1/orgs/{org}/members", s.api(s.handleListMembers))
 	api.Handle("PATCH /api/v1/orgs/{org}/members/{user_id}", s.api(s.handleChangeRole))

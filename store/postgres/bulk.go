@@ -25,7 +25,8 @@ func (s *Store) LoadBulk(ctx context.Context, b *tollgate.Bulk) error {
 		rows           [][]any
 	}{
 		{"orgs", orgColumns, rowsOf(b.Orgs, func(o *tollgate.Org) []any {
-			return []any{o.ID, o.Slug, o.Name, o.Settings.TokenReuseFloorSeconds, o.CreatedAt}
+			return []any{o.ID, o.Slug, o.Name, o.Settings.TokenReuseFloorSeconds, o.Settings.MaxTokenTTLSeconds,
+				o.Settings.APITokenMaxLifetimeSeconds, o.Settings.NoPublicTokens, o.Settings.NoUserTokenImport, o.CreatedAt}
 		})},
 		{"service_accounts", saColumns, rowsOf(b.ServiceAccounts, func(sa *tollgate.ServiceAccount) []any {
 			return []any{sa.ID, sa.OrgID, sa.Name, sa.Email, sa.Description, string(sa.Role), sa.TokenTTLSeconds, string(sa.Status),

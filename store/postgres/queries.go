@@ -10,12 +10,12 @@ import (
 	"github.com/tollgate/tollgate/store/internal/sqlq"
 )
 
-const orgColumns = `id, slug, name, token_reuse_floor_seconds, created_at`
+const orgColumns = `id, slug, name, token_reuse_floor_seconds, max_token_ttl_seconds, api_token_max_lifetime_seconds, no_public_tokens, no_user_token_import, created_at`
 
 // orgDest returns where to scan orgColumns into o, and what then puts
 // its time in UTC.
 func orgDest(o *tollgate.Org) ([]any, func()) {
-	return []any{&o.ID, &o.Slug, &o.Name, &o.Settings.TokenReuseFloorSeconds, &o.CreatedAt}, func() { o.CreatedAt = o.CreatedAt.UTC() }
+	return []any{&o.ID, &o.Slug, &o.Name, &o.Settings.TokenReuseFloorSeconds, &o.Settings.MaxTokenTTLSeconds, &o.Settings.APITokenMaxLifetimeSeconds, &o.Settings.NoPublicTokens, &o.Settings.NoUserTokenImport, &o.CreatedAt}, func() { o.CreatedAt = o.CreatedAt.UTC() }
 }
 
 func scanOrg(row sqlq.Row) (*tollgate.Org, error) {
@@ -29,8 +29,9 @@ func scanOrg(row sqlq.Row) (*tollgate.Org, error) {
 }
 
 func (q *queries) CreateOrg(ctx context.Context, o *tollgate.Org) error {
-	_, err := q.q.Exec(ctx, `INSERT INTO orgs (`+orgColumns+`) VALUES ($1, $2, $3, $4, $5)`,
-		o.ID, o.Slug, o.Name, o.Settings.TokenReuseFloorSeconds, o.CreatedAt)
+	_, err := q.q.Exec(ctx, `INSERT INTO orgs (`+orgColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		o.ID, o.Slug, o.Name, o.Settings.TokenReuseFloorSeconds, o.Settings.MaxTokenTTLSeconds, o.Settings.APITokenMaxLifetimeSeconds,
+		o.Settings.NoPublicTokens, o.Settings.NoUserTokenImport, o.CreatedAt)
 	return classify(err, "organization")
 }
 
@@ -45,8 +46,10 @@ func (q *queries) GetOrgBySlug(ctx context.Context, slug string) (*tollgate.Org,
 }
 
 func (q *queries) UpdateOrg(ctx context.Context, o *tollgate.Org) error {
-	tag, err := q.q.Exec(ctx, `UPDATE orgs SET name = $1, token_reuse_floor_seconds = $2 WHERE id = $3`,
-		o.Name, o.Settings.TokenReuseFloorSeconds, o.ID)
+	tag, err := q.q.Exec(ctx, `UPDATE orgs SET name = $1, token_reuse_floor_seconds = $2, max_token_ttl_seconds = $3,
+		api_token_max_lifetime_seconds = $4, no_public_tokens = $5, no_user_token_import = $6 WHERE id = $7`,
+		o.Name, o.Settings.TokenReuseFloorSeconds, o.Settings.MaxTokenTTLSeconds, o.Settings.APITokenMaxLifetimeSeconds,
+		o.Settings.NoPublicTokens, o.Settings.NoUserTokenImport, o.ID)
 	return mustAffect(tag, err, "organization")
 }
 
@@ -326,4 +329,21 @@ func scanAuditEvent(row sqlq.Row) (*tollgate.AuditEvent, error) {
 		return nil, fmt.Errorf("postgres: audit details of %s: %w", e.ID, err)
 	}
 	return &e, nil
+}
+
+func (q *queries) FindPolicyViolations(ctx context.Context, orgID string, rules []tollgate.ViolationQuery, now time.Time, limit int) ([]tollgate.PolicyViolation, error) {
+	out, err := sqlq.Violations(rules, func(r tollgate.ViolationQuery) (*sqlq.Query, *sqlq.Query) {
+		return sqlq.Violation(placeholder, timeAny, orgID, r, now, limit)
+	}, func(b *sqlq.Query) (n int, err error) {
+		err = q.q.QueryRow(ctx, b.SQL(), b.Args()...).Scan(&n)
+		return n, err
+	}, func(b *sqlq.Query) ([]sqlq.IDName, error) {
+		rows, err := q.q.Query(ctx, b.SQL(), b.Args()...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		return sqlq.All(rows, sqlq.ScanIDName)
+	})
+	return out, classify(err, "organization")
 }

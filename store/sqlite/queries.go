@@ -11,13 +11,13 @@ import (
 	"github.com/tollgate/tollgate/store/internal/sqlq"
 )
 
-const orgColumns = `id, slug, name, token_reuse_floor_seconds, created_at`
+const orgColumns = `id, slug, name, token_reuse_floor_seconds, max_token_ttl_seconds, api_token_max_lifetime_seconds, no_public_tokens, no_user_token_import, created_at`
 
 // orgDest returns where to scan orgColumns into o, and what then sets the
 // fields that need converting.
 func orgDest(o *tollgate.Org) ([]any, func()) {
 	var created int64
-	return []any{&o.ID, &o.Slug, &o.Name, &o.Settings.TokenReuseFloorSeconds, &created}, func() { o.CreatedAt = fromMicros(created) }
+	return []any{&o.ID, &o.Slug, &o.Name, &o.Settings.TokenReuseFloorSeconds, &o.Settings.MaxTokenTTLSeconds, &o.Settings.APITokenMaxLifetimeSeconds, &o.Settings.NoPublicTokens, &o.Settings.NoUserTokenImport, &created}, func() { o.CreatedAt = fromMicros(created) }
 }
 
 func scanOrg(row sqlq.Row) (*tollgate.Org, error) {
@@ -31,8 +31,9 @@ func scanOrg(row sqlq.Row) (*tollgate.Org, error) {
 }
 
 func (q *queries) CreateOrg(ctx context.Context, o *tollgate.Org) error {
-	_, err := q.q.ExecContext(ctx, `INSERT INTO orgs (`+orgColumns+`) VALUES (?, ?, ?, ?, ?)`,
-		o.ID, o.Slug, o.Name, o.Settings.TokenReuseFloorSeconds, micros(o.CreatedAt))
+	_, err := q.q.ExecContext(ctx, `INSERT INTO orgs (`+orgColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.ID, o.Slug, o.Name, o.Settings.TokenReuseFloorSeconds, o.Settings.MaxTokenTTLSeconds, o.Settings.APITokenMaxLifetimeSeconds,
+		o.Settings.NoPublicTokens, o.Settings.NoUserTokenImport, micros(o.CreatedAt))
 	return classify(err, "organization")
 }
 
@@ -47,8 +48,10 @@ func (q *queries) GetOrgBySlug(ctx context.Context, slug string) (*tollgate.Org,
 }
 
 func (q *queries) UpdateOrg(ctx context.Context, o *tollgate.Org) error {
-	res, err := q.q.ExecContext(ctx, `UPDATE orgs SET name = ?, token_reuse_floor_seconds = ? WHERE id = ?`,
-		o.Name, o.Settings.TokenReuseFloorSeconds, o.ID)
+	res, err := q.q.ExecContext(ctx, `UPDATE orgs SET name = ?, token_reuse_floor_seconds = ?, max_token_ttl_seconds = ?,
+		api_token_max_lifetime_seconds = ?, no_public_tokens = ?, no_user_token_import = ? WHERE id = ?`,
+		o.Name, o.Settings.TokenReuseFloorSeconds, o.Settings.MaxTokenTTLSeconds, o.Settings.APITokenMaxLifetimeSeconds,
+		o.Settings.NoPublicTokens, o.Settings.NoUserTokenImport, o.ID)
 	return mustAffect(res, err, "organization")
 }
 
@@ -336,4 +339,21 @@ func scanAuditEvent(row sqlq.Row) (*tollgate.AuditEvent, error) {
 		return nil, fmt.Errorf("sqlite: audit details of %s: %w", e.ID, err)
 	}
 	return &e, nil
+}
+
+func (q *queries) FindPolicyViolations(ctx context.Context, orgID string, rules []tollgate.ViolationQuery, now time.Time, limit int) ([]tollgate.PolicyViolation, error) {
+	out, err := sqlq.Violations(rules, func(r tollgate.ViolationQuery) (*sqlq.Query, *sqlq.Query) {
+		return sqlq.Violation(placeholder, microsAny, orgID, r, now, limit)
+	}, func(b *sqlq.Query) (n int, err error) {
+		err = q.q.QueryRowContext(ctx, b.SQL(), b.Args()...).Scan(&n)
+		return n, err
+	}, func(b *sqlq.Query) ([]sqlq.IDName, error) {
+		rows, err := q.q.QueryContext(ctx, b.SQL(), b.Args()...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		return sqlq.All(rows, sqlq.ScanIDName)
+	})
+	return out, classify(err, "organization")
 }

@@ -157,3 +157,72 @@ func Qualify(alias, columns string) string {
 	}
 	return strings.Join(cols, ", ")
 }
+
+// Violation returns the two queries of one policy violation kind over an org's
+// live credentials (tollgate.Store.FindPolicyViolations): the count, and the
+// first limit of them (id, name) oldest first. toDB converts a time to the
+// dialect's column type. Both read the org's rows through the index on
+// org_id that every list uses.
+func Violation(placeholder func(n int) string, toDB func(time.Time) any, orgID string, b tollgate.ViolationQuery, now time.Time, limit int) (count, list *Query) {
+	build := func(sel string) *Query {
+		var q *Query
+		if b.Subject == tollgate.PrincipalServiceAccount {
+			q = New(placeholder, sel+` FROM service_accounts`).Where("org_id = %s", orgID)
+		} else {
+			q = New(placeholder, sel+` FROM api_tokens`).Where("org_id = %s", orgID).
+				Where("(expires_at IS NULL OR expires_at > %s)", toDB(now))
+		}
+		switch b.Rule {
+		case tollgate.ViolationTokenTTLAbove:
+			q.Where("token_ttl_seconds > %s", b.TTL)
+		case tollgate.ViolationNoExpiry:
+			q.Where("expires_at IS NULL")
+		case tollgate.ViolationExpiresTooLate:
+			q.Where("expires_at > %s", toDB(b.Latest))
+		case tollgate.ViolationPublicToken:
+			q.Where("kind = 'public'")
+		case tollgate.ViolationUserOwnedToken:
+			q.Where("user_id IS NOT NULL")
+		default:
+			q.Where("1 = 0") // a rule this build does not know matches nothing
+		}
+		return q
+	}
+	return build(`SELECT count(*)`), build(`SELECT id, name`).Then(" ORDER BY created_at, id LIMIT %s", limit)
+}
+
+// Violations answers FindPolicyViolations with the store's own way of running
+// a query: count returns a count query's number, list the (id, name) rows
+// of a list query. A rule nothing breaks is returned with Count 0.
+func Violations(rules []tollgate.ViolationQuery, build func(tollgate.ViolationQuery) (count, list *Query),
+	count func(*Query) (int, error), list func(*Query) ([]IDName, error)) ([]tollgate.PolicyViolation, error) {
+	out := make([]tollgate.PolicyViolation, 0, len(rules))
+	for _, r := range rules {
+		cq, lq := build(r)
+		b := tollgate.PolicyViolation{ViolationQuery: r}
+		var err error
+		if b.Count, err = count(cq); err != nil {
+			return nil, err
+		}
+		if b.Count > 0 {
+			rows, err := list(lq)
+			if err != nil {
+				return nil, err
+			}
+			for _, row := range rows {
+				b.Samples = append(b.Samples, tollgate.Principal{Type: r.Subject, ID: row.ID, Name: row.Name})
+			}
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// IDName is a row of an id and a name.
+type IDName struct{ ID, Name string }
+
+// ScanIDName scans an IDName.
+func ScanIDName(row Row) (*IDName, error) {
+	var v IDName
+	return &v, row.Scan(&v.ID, &v.Name)
+}
