@@ -77,6 +77,7 @@ type view struct {
 	AuditRows          []auditRow
 	ExportURL          string
 	SettingsForm       settingsForm
+	Violations         []violationRow // Settings: credentials that break the policy
 	// At names the account page's section a notice or an error belongs
 	// to ("keys", "federated", "dpop"), "" for the top of the page.
 	At        string

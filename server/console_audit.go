@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tollgate/tollgate"
@@ -141,33 +142,96 @@ func (s *Server) auditMatches(r *http.Request, ac app.Actor, v *view, q string) 
 	return nil
 }
 
-type settingsForm struct{ Name, Floor string }
+// settingsForm is the Settings page's form: the org's name, its reuse
+// floor and its policy (P1), as typed.
+type settingsForm struct {
+	Name, Floor, MaxTTL, MaxLifetime string
+	PublicTokens, UserImport         bool
+}
+
+// violationRow is one kind of credential that breaks the policy, with
+// links to the first of them.
+type violationRow struct {
+	Policy, Message string
+	Links           []violationLink
+	More            int // how many are not linked
+}
+
+type violationLink struct{ Name, URL string }
 
 // handleSettingsPage: GET /orgs/{org}/settings (super_admin).
 func (s *Server) handleSettingsPage(w http.ResponseWriter, r *http.Request, ac app.Actor, v *view) (string, int, error) {
 	if !v.CanManage {
 		return "", 0, tollgate.Errorf(tollgate.EForbidden, "only a super_admin changes the organization's settings")
 	}
-	v.SettingsForm = settingsForm{Name: v.Org.Name, Floor: strconv.Itoa(v.Org.Settings.TokenReuseFloorSeconds)}
+	st := v.Org.Settings
+	v.SettingsForm = settingsForm{Name: v.Org.Name, Floor: strconv.Itoa(st.TokenReuseFloorSeconds), MaxTTL: strconv.Itoa(st.MaxTokenTTLSeconds),
+		MaxLifetime: strconv.Itoa(st.APITokenMaxLifetimeSeconds), PublicTokens: !st.NoPublicTokens, UserImport: !st.NoUserTokenImport}
 	if r.URL.Query().Get("notice") == "saved" {
 		v.Notice = "The settings were saved."
 	}
-	return "settings", http.StatusOK, nil
+	return "settings", http.StatusOK, s.settingsViolations(r, ac, v)
+}
+
+// settingsViolations lists, on the Settings page, the credentials that
+// break the policy, each linked to where it can be fixed.
+func (s *Server) settingsViolations(r *http.Request, ac app.Actor, v *view) error {
+	found, err := s.app.PolicyViolations(r.Context(), ac, v.Org.Slug)
+	if err != nil {
+		return err
+	}
+	org := "/orgs/" + url.PathEscape(v.Org.Slug)
+	for _, f := range found {
+		row := violationRow{Policy: f.Policy, Message: f.Message(), More: f.Count - len(f.Samples)}
+		for _, p := range f.Samples {
+			u := org + "/tokens?q=" + url.QueryEscape(p.Name)
+			if p.Type == tollgate.PrincipalServiceAccount {
+				u = org + "/service-accounts/" + url.PathEscape(p.ID)
+			}
+			row.Links = append(row.Links, violationLink{Name: p.Name, URL: u})
+		}
+		v.Violations = append(v.Violations, row)
+	}
+	return nil
+}
+
+// settingsNumbers are the form's whole-number fields, by the setting
+// each one sets, with what the console says when one is not a number.
+var settingsNumbers = []struct{ field, setting, message string }{
+	{"floor", "settings.token_reuse_floor_seconds", "Enter the token reuse floor as a whole number of seconds."},
+	{"max_ttl", "settings." + tollgate.PolicyMaxTokenTTL, "Enter the maximum access token lifetime as a whole number of seconds, or 0 for no limit."},
+	{"max_lifetime", "settings." + tollgate.PolicyAPITokenMaxLifetime, "Enter the maximum API token lifetime as a whole number of seconds, or 0 for no limit."},
 }
 
 // handleSettingsForm: POST /orgs/{org}/settings.
 func (s *Server) handleSettingsForm(w http.ResponseWriter, r *http.Request, ac app.Actor, v *view) (string, int, error) {
-	v.SettingsForm = settingsForm{Name: r.PostForm.Get("name"), Floor: r.PostForm.Get("floor")}
-	floor, err := strconv.Atoi(v.SettingsForm.Floor)
-	if err != nil {
-		v.Field, v.FieldError = "settings.token_reuse_floor_seconds", "enter a whole number of seconds"
-		return "settings", http.StatusUnprocessableEntity, nil
+	f := r.PostForm
+	v.SettingsForm = settingsForm{Name: f.Get("name"), Floor: f.Get("floor"), MaxTTL: f.Get("max_ttl"), MaxLifetime: f.Get("max_lifetime"),
+		PublicTokens: f.Get("public_tokens") == "on", UserImport: f.Get("user_import") == "on"}
+	// A number left empty keeps its setting; the checkboxes count only
+	// when the form says it carries them (an unticked box is not sent).
+	nums := make([]*int, len(settingsNumbers))
+	for i, n := range settingsNumbers {
+		text := strings.TrimSpace(f.Get(n.field))
+		if text == "" {
+			continue
+		}
+		x, err := strconv.Atoi(text)
+		if err != nil {
+			v.Field, v.FieldError = n.setting, n.message
+			return "settings", http.StatusUnprocessableEntity, s.settingsViolations(r, ac, v)
+		}
+		nums[i] = &x
 	}
 	name := v.SettingsForm.Name
-	if _, err := s.app.UpdateOrg(r.Context(), ac, v.Org.Slug, tollgate.OrgUpdate{Name: &name, TokenReuseFloorSeconds: &floor}); err != nil {
+	upd := tollgate.OrgUpdate{Name: &name, TokenReuseFloorSeconds: nums[0], MaxTokenTTLSeconds: nums[1], APITokenMaxLifetimeSeconds: nums[2]}
+	if f.Get("policy") == "on" {
+		upd.PublicTokensAllowed, upd.UserTokenImportAllowed = &v.SettingsForm.PublicTokens, &v.SettingsForm.UserImport
+	}
+	if _, err := s.app.UpdateOrg(r.Context(), ac, v.Org.Slug, upd); err != nil {
 		if f := tollgate.ErrorField(err); f != "" {
 			v.Field, v.FieldError = f, tollgate.ErrorMessage(err)
-			return "settings", statusOf[tollgate.ErrorCode(err)], nil
+			return "settings", statusOf[tollgate.ErrorCode(err)], s.settingsViolations(r, ac, v)
 		}
 		return "", 0, err
 	}

@@ -169,7 +169,7 @@ func (s *Server) handleAddTokenForm(w http.ResponseWriter, r *http.Request, ac a
 		if code == tollgate.EInternal || code == tollgate.EUnauthenticated {
 			return "", 0, err
 		}
-		if f := tollgate.ErrorField(err); f != "" && f != "service_account_id" {
+		if f := tollgate.ErrorField(err); f != "" && f != "service_account_id" && f != "kind" {
 			v.Field, v.FieldError = f, tollgate.ErrorMessage(err)
 		} else {
 			v.Error = tollgate.ErrorMessage(err)

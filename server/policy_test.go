@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -240,6 +241,80 @@ func TestOrgPolicyRoles(t *testing.T) {
 			}
 			if _, v := asJSON(t, h, root, "GET", "/api/v1/orgs/acme", nil); v["settings"].(map[string]any)["public_tokens_allowed"] != false {
 				t.Errorf("the policy moved: %v", v)
+			}
+		})
+	}
+}
+
+// TestOrgPolicyInTheConsole sets the policy on the Settings page and meets
+// it at its boundary in the console's own forms; the page lists what broke
+// it before, linked.
+func TestOrgPolicyInTheConsole(t *testing.T) {
+	for name, env := range clockStores(t, authn.Limits{}) {
+		t.Run(name, func(t *testing.T) {
+			h := env.Handler
+			cookie := consoleSession(t, h)
+			sa := env.Account.ID
+			if rec := form(h, "/orgs/acme/tokens", url.Values{"name": {"old-web"}, "service_account_id": {sa}, "kind": {"public"},
+				"domains": {"https://app.example.com"}}, cookie); rec.Code != 201 {
+				t.Fatalf("a public token before the policy: %d %s", rec.Code, rec.Body)
+			}
+			page := get(h, "/orgs/acme/settings", cookie).Body.String()
+			if !strings.Contains(page, "Every credential follows the policy.") || !strings.Contains(page, `id="org-public" name="public_tokens" value="on" checked`) {
+				t.Fatalf("settings page before a policy: %s", page)
+			}
+			settings := url.Values{"policy": {"on"}, "name": {"Acme"}, "floor": {"0"}, "max_ttl": {"600"}, "max_lifetime": {"86400"}, "user_import": {"on"}}
+			bad := func(field, value string) url.Values {
+				v := url.Values{}
+				for k, vs := range settings {
+					v[k] = vs
+				}
+				v.Set(field, value)
+				return v
+			}
+			for _, c := range []struct {
+				values url.Values
+				want   string
+			}{
+				{bad("max_ttl", "soon"), "whole number of seconds, or 0 for no limit"},
+				{bad("max_ttl", "299"), "between 300 (5 minutes) and 2592000 (30 days)"},
+				{bad("max_lifetime", "-5"), "at most 315360000 seconds"},
+			} {
+				rec := form(h, "/orgs/acme/settings", c.values, cookie)
+				if rec.Code != 422 || !strings.Contains(rec.Body.String(), c.want) || !strings.Contains(rec.Body.String(), `aria-invalid="true"`) {
+					t.Errorf("settings %v: %d, want %q", c.values, rec.Code, c.want)
+				}
+			}
+			if rec := form(h, "/orgs/acme/settings", settings, cookie); rec.Code != http.StatusSeeOther {
+				t.Fatalf("save the policy: %d %s", rec.Code, rec.Body)
+			}
+			page = get(h, "/orgs/acme/settings?notice=saved", cookie).Body.String()
+			for _, want := range []string{`value="600"`, `value="86400"`, `id="org-public" name="public_tokens" value="on" >`,
+				`name="user_import" value="on" checked`, "1 API token has no expiry.", "1 API token is public, which is no longer allowed.",
+				`<a href="/orgs/acme/tokens?q=old-web">old-web</a>`} {
+				if !strings.Contains(page, want) {
+					t.Errorf("settings page lacks %q", want)
+				}
+			}
+			// The console's forms meet the policy at its boundary.
+			day := func(d time.Duration) string { return env.clock.Now().Add(d).Format("2006-01-02") }
+			for _, c := range []struct {
+				path   string
+				values url.Values
+				status int
+				want   string
+			}{
+				{"/orgs/acme/service-accounts", url.Values{"name": {"at-cap"}, "role": {"viewer"}, "ttl": {"10"}, "ttl_unit": {"minutes"}}, 201, ""},
+				{"/orgs/acme/service-accounts", url.Values{"name": {"over-cap"}, "role": {"viewer"}, "ttl": {"11"}, "ttl_unit": {"minutes"}}, 422, "at most 10 minutes"},
+				{"/orgs/acme/tokens", url.Values{"name": {"none"}, "service_account_id": {sa}, "kind": {"private"}}, 422, "requires API tokens to expire, within 1 day"},
+				{"/orgs/acme/tokens", url.Values{"name": {"late"}, "service_account_id": {sa}, "kind": {"private"}, "expires": {day(48 * time.Hour)}}, 422, "at most 1 day"},
+				{"/orgs/acme/tokens", url.Values{"name": {"web"}, "service_account_id": {sa}, "kind": {"public"}, "domains": {"https://app.example.com"},
+					"expires": {day(0)}}, 422, "does not allow public tokens"},
+			} {
+				rec := form(h, c.path, c.values, cookie)
+				if rec.Code != c.status || !strings.Contains(rec.Body.String(), c.want) {
+					t.Errorf("%s %v: %d, want %d %q", c.path, c.values, rec.Code, c.status, c.want)
+				}
 			}
 		})
 	}
