@@ -100,11 +100,15 @@ func NewAuditEvent(now time.Time, orgID string, actor Principal, action string, 
 // PlainUserAgent makes a user agent, which the client chose, plain text
 // (invalid UTF-8 and NULs replaced) and cuts it to MaxUserAgentLength
 // bytes on a character boundary, so that every store keeps it alike.
-func PlainUserAgent(userAgent string) string {
-	userAgent = strings.ReplaceAll(strings.ToValidUTF8(userAgent, "\uFFFD"), "\x00", "\uFFFD")
-	for len(userAgent) > MaxUserAgentLength {
-		_, size := utf8.DecodeLastRuneInString(userAgent)
-		userAgent = userAgent[:len(userAgent)-size]
+func PlainUserAgent(userAgent string) string { return PlainCut(userAgent, MaxUserAgentLength) }
+
+// PlainCut makes text a client chose plain (invalid UTF-8 and NULs
+// replaced) and cuts it to at most max bytes on a character boundary.
+func PlainCut(s string, max int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+	for len(s) > max {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
 	}
-	return userAgent
+	return s
 }

@@ -177,6 +177,9 @@ type Queries interface {
 
 	// CreateClientSecret inserts s. ENotFound if the account does not exist.
 	CreateClientSecret(ctx context.Context, s *ClientSecret) error
+	// GetClientSecretByHash returns the secret with that keyed hash, live
+	// or not (a leak report names it alone). ENotFound.
+	GetClientSecretByHash(ctx context.Context, hash []byte) (*ClientSecret, error)
 	// ListClientSecrets returns the account's secrets, newest first.
 	ListClientSecrets(ctx context.Context, serviceAccountID string) ([]ClientSecret, error)
 	// ExpireClientSecret sets the secret's expiry. ENotFound.
@@ -197,8 +200,9 @@ type Queries interface {
 	// revoked at its first time). ENotFound.
 	RevokeAccessToken(ctx context.Context, id string, t time.Time) error
 	// RevokeAccessTokensOf revokes, at t, every token of the account that
-	// is neither revoked nor expired at t, and returns how many.
-	RevokeAccessTokensOf(ctx context.Context, serviceAccountID string, t time.Time) (int, error)
+	// is neither revoked nor expired at t, and returns them, revoked
+	// (their sealed JWTs let the caller drop them from every cache).
+	RevokeAccessTokensOf(ctx context.Context, serviceAccountID string, t time.Time) ([]AccessToken, error)
 	// DeleteAccessTokensExpiredBefore removes records of tokens that
 	// expired before t, and returns how many.
 	DeleteAccessTokensExpiredBefore(ctx context.Context, t time.Time) (int, error)

@@ -131,8 +131,9 @@ func (a *App) UpdateServiceAccount(ctx context.Context, ac Actor, slug, id strin
 	ctx, span := tracer.Start(ctx, "app.UpdateServiceAccount")
 	defer span.End()
 	var sa *tollgate.ServiceAccount
+	var dropped []tollgate.Change
 	err := a.changeAccount(ctx, ac, slug, id, func(q tollgate.Queries, org *tollgate.Org, got *tollgate.ServiceAccount) error {
-		sa = got
+		sa, dropped = got, nil
 		if upd.TokenTTLSeconds != nil && *upd.TokenTTLSeconds != sa.TokenTTLSeconds {
 			return &tollgate.Error{Code: tollgate.EImmutable, Field: "token_ttl_seconds",
 				Message: "token_ttl_seconds cannot be changed after creation: create a new service account with the lifetime you need"}
@@ -164,11 +165,11 @@ func (a *App) UpdateServiceAccount(ctx context.Context, ac Actor, slug, id strin
 			if sa.RequireDPoP {
 				// Unbound tokens already out could be replayed by whoever
 				// holds them: requiring DPoP revokes them.
-				n, err := q.RevokeAccessTokensOf(ctx, sa.ID, a.now())
-				if err != nil {
+				var err error
+				if dropped, err = a.revokeAccessTokensOf(ctx, q, sa.ID); err != nil {
 					return err
 				}
-				changes["revoked_access_tokens"] = n
+				changes["revoked_access_tokens"] = len(dropped)
 			}
 		}
 		if len(changes) == 0 {
@@ -179,6 +180,9 @@ func (a *App) UpdateServiceAccount(ctx context.Context, ac Actor, slug, id strin
 		}
 		return a.audit(ctx, q, ac, org.ID, tollgate.ActionServiceAccountUpdated, saPrincipal(sa), changes)
 	})
+	if err == nil {
+		a.changed(ctx, dropped...)
+	}
 	return sa, err
 }
 
@@ -194,8 +198,9 @@ func (a *App) SetServiceAccountStatus(ctx context.Context, ac Actor, slug, id st
 		status, action = tollgate.StatusActive, tollgate.ActionServiceAccountEnabled
 	}
 	var sa *tollgate.ServiceAccount
+	var dropped []tollgate.Change
 	err := a.changeAccount(ctx, ac, slug, id, func(q tollgate.Queries, org *tollgate.Org, got *tollgate.ServiceAccount) error {
-		sa = got
+		sa, dropped = got, nil
 		if sa.Status == status {
 			return nil
 		}
@@ -204,11 +209,11 @@ func (a *App) SetServiceAccountStatus(ctx context.Context, ac Actor, slug, id st
 		if !enabled {
 			// Disabling revokes the live tokens, so that enabling again
 			// does not bring back tokens an admin meant to stop.
-			n, err := q.RevokeAccessTokensOf(ctx, sa.ID, a.now())
-			if err != nil {
+			var err error
+			if dropped, err = a.revokeAccessTokensOf(ctx, q, sa.ID); err != nil {
 				return err
 			}
-			details = map[string]any{"revoked_access_tokens": n}
+			details = map[string]any{"revoked_access_tokens": len(dropped)}
 			sa.ReuseAfter = a.now()
 		}
 		if err := q.UpdateServiceAccount(ctx, sa); err != nil {
@@ -216,7 +221,33 @@ func (a *App) SetServiceAccountStatus(ctx context.Context, ac Actor, slug, id st
 		}
 		return a.audit(ctx, q, ac, org.ID, action, saPrincipal(sa), details)
 	})
+	if err == nil {
+		a.changed(ctx, dropped...)
+	}
 	return sa, err
+}
+
+// revokeAccessTokensOf revokes the account's live access tokens in q and
+// returns the changes that drop each one from every process's cache, for
+// the caller to broadcast once q commits: a cached token is otherwise
+// accepted until its entry ages out, by then perhaps on an account enabled
+// again. A record that cannot be unsealed (a key file replaced) makes the
+// change ChangeEverything, so that nothing revoked stays accepted.
+func (a *App) revokeAccessTokensOf(ctx context.Context, q tollgate.Queries, serviceAccountID string) ([]tollgate.Change, error) {
+	revoked, err := q.RevokeAccessTokensOf(ctx, serviceAccountID, a.now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]tollgate.Change, 0, len(revoked))
+	for _, t := range revoked {
+		jwt, err := a.cfg.Keyring.Open(t.Sealed, t.ID)
+		if err != nil {
+			a.log.WarnContext(ctx, "unsealing a revoked access token to drop it from caches", "jti", t.ID, "err", err)
+			return append(out[:0], tollgate.Change{Kind: tollgate.ChangeEverything}), nil
+		}
+		out = append(out, tollgate.CredentialChanged(a.cfg.Keyring.Hash(string(jwt))))
+	}
+	return out, nil
 }
 
 // RotationResult is a new client secret, shown once, and until when the

@@ -58,7 +58,7 @@ type Authenticator struct {
 	metrics *metrics
 
 	password, client, bearer *limiter
-	device, userCode         *limiter
+	device, userCode, leak   *limiter
 	deviceCode               *limiter // refused polls of the device grant, at Limits.Bearer
 	federation               *federation.Fetcher
 
@@ -123,6 +123,9 @@ func New(store tollgate.Store, a *app.App, km *keys.Manager, kr *credential.Keyr
 	if cfg.Limits.Device == (Rate{}) {
 		cfg.Limits.Device = DefaultLimits.Device
 	}
+	if cfg.Limits.Leak == (Rate{}) {
+		cfg.Limits.Leak = DefaultLimits.Leak
+	}
 	if cfg.Limits.UserCode == (Rate{}) {
 		cfg.Limits.UserCode = DefaultLimits.UserCode
 	}
@@ -138,7 +141,7 @@ func New(store tollgate.Store, a *app.App, km *keys.Manager, kr *credential.Keyr
 	}
 	au := &Authenticator{store: store, app: a, keys: km, keyring: kr, clock: clock, cfg: cfg, log: log,
 		password: newLimiter("password", cfg.Limits.Password), client: newLimiter("client", cfg.Limits.Client), bearer: newAddressLimiter("bearer", cfg.Limits.Bearer),
-		device: newAddressLimiter("device", cfg.Limits.Device), userCode: newLimiter("user_code", cfg.Limits.UserCode),
+		device: newAddressLimiter("device", cfg.Limits.Device), leak: newAddressLimiter("leak_report", cfg.Limits.Leak), userCode: newLimiter("user_code", cfg.Limits.UserCode),
 		deviceCode: newAddressLimiter("device_code", cfg.Limits.Bearer), clients: newCache[*clientEntry](), orgs: map[string]*tollgate.Org{}, secrets: newCache[[]tollgate.ClientSecret](), trusts: newCache[*trustEntry](), members: newCache[tollgate.Role](), creds: newCache[*credEntry](),
 		negative: newCache[struct{}](), refused: newCache[uint64](), sessions: newCache[struct{}](), preflight: newCache[bool](), polling: map[string]struct{}{}, usage: newUsage(),
 		dummy: kr.Hash("tollgate: no such client"), dummyPassword: credential.HashPassword(credential.NewPassword(), a.Argon2()),

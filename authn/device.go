@@ -21,6 +21,17 @@ func (a *Authenticator) DeviceStart(ctx context.Context, req Request) (app.Actor
 	return req.anonymous(), nil
 }
 
+// LeakReport admits a leaked-credential report from req's address under
+// Limits.Leak (every request counts), and returns the anonymous caller
+// the app records it as. ERateLimited with RetryAfter over the limit.
+func (a *Authenticator) LeakReport(ctx context.Context, req Request) (app.Actor, error) {
+	now := a.now()
+	if wait, which := a.leak.attempt("", req.IP, now); wait > 0 {
+		return app.Actor{}, a.limited(ctx, req, a.leak, "", which, wait)
+	}
+	return req.anonymous(), nil
+}
+
 // UserCode runs check, which looks up a user code entered on the console's
 // /device page by ac, under Limits.UserCode: a code no login waits for
 // (ENotFound) counts as a failure of ac from req's address (one that

@@ -44,20 +44,24 @@ type Limits struct {
 	// UserCode bounds wrong codes entered on the console's /device page.
 	// Identifier: the signed-in person.
 	UserCode Rate
+	// Leak bounds leaked-credential reports (P3), per address: the
+	// endpoint is open to anyone, and each entry costs a look-up.
+	Leak Rate
 }
 
 // DefaultLimits: 5 failed passwords per email and address in 15 minutes
 // (50 per address), 20 failed client authentications per client and
 // address a minute (200 per address), 100 unknown bearer credentials per
 // address a minute, 20 device logins started per address in 10 minutes,
-// and 5 wrong device codes per person and address in 15 minutes (50 per
-// address).
+// 5 wrong device codes per person and address in 15 minutes (50 per
+// address), and 30 leaked-credential reports per address a minute.
 var DefaultLimits = Limits{
 	Password: Rate{N: 5, Per: 15 * time.Minute},
 	Client:   Rate{N: 20, Per: time.Minute},
 	Bearer:   Rate{N: 100, Per: time.Minute},
 	Device:   Rate{N: 20, Per: 10 * time.Minute},
 	UserCode: Rate{N: 5, Per: 15 * time.Minute},
+	Leak:     Rate{N: 30, Per: time.Minute},
 }
 
 // spread is how many times an identifier's budget an address, and an

@@ -155,6 +155,24 @@ func (e JWKSetKeysUse) Valid() bool {
 	}
 }
 
+// Defines values for LeakVerdictLabel.
+const (
+	LeakVerdictLabelFalsePositive LeakVerdictLabel = "false_positive"
+	LeakVerdictLabelTruePositive  LeakVerdictLabel = "true_positive"
+)
+
+// Valid indicates whether the value is a known member of the LeakVerdictLabel enum.
+func (e LeakVerdictLabel) Valid() bool {
+	switch e {
+	case LeakVerdictLabelFalsePositive:
+		return true
+	case LeakVerdictLabelTruePositive:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OAuthErrorError.
 const (
 	OAuthErrorErrorAccessDenied         OAuthErrorError = "access_denied"
@@ -809,6 +827,39 @@ type JWKSetKeysKty string
 // JWKSetKeysUse defines model for JWKSet.Keys.Use.
 type JWKSetKeysUse string
 
+// LeakReport defines model for LeakReport.
+type LeakReport struct {
+	// Source The kind of place (GitHub: content, commit, pull_request, …).
+	Source *string `json:"source,omitempty"`
+
+	// Token The credential found.
+	Token string `json:"token"`
+
+	// Type The scanner's name for its kind, echoed back.
+	Type *string `json:"type,omitempty"`
+
+	// Url Where it was found; kept in the audit event.
+	Url *string `json:"url,omitempty"`
+}
+
+// LeakReportList defines model for LeakReportList.
+type LeakReportList = []LeakReport
+
+// LeakVerdict defines model for LeakVerdict.
+type LeakVerdict struct {
+	Label LeakVerdictLabel `json:"label"`
+
+	// TokenHash SHA-256 of the token in lowercase hex.
+	TokenHash string `json:"token_hash"`
+	TokenType string `json:"token_type"`
+}
+
+// LeakVerdictLabel defines model for LeakVerdict.Label.
+type LeakVerdictLabel string
+
+// LeakVerdictList defines model for LeakVerdictList.
+type LeakVerdictList = []LeakVerdict
+
 // Member defines model for Member.
 type Member struct {
 	Email           string    `json:"email"`
@@ -1428,6 +1479,9 @@ type RequestTokenFormdataBodyRequestedTokenType string
 // RequestTokenFormdataBodySubjectTokenType defines parameters for RequestToken.
 type RequestTokenFormdataBodySubjectTokenType string
 
+// ReportLeakedCredentialsJSONRequestBody defines body for ReportLeakedCredentials for application/json ContentType.
+type ReportLeakedCredentialsJSONRequestBody = LeakReportList
+
 // AcceptInvitationJSONRequestBody defines body for AcceptInvitation for application/json ContentType.
 type AcceptInvitationJSONRequestBody AcceptInvitationJSONBody
 
@@ -1692,6 +1746,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /.well-known/openid-configuration (the `GetOpenIDConfiguration` operationId).
 	GetOpenIDConfiguration(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReportLeakedCredentialsWithBody Report leaked credentials (secret scanners; anyone, rate-limited)
+	//
+	// The shape of GitHub's secret scanning partner programme. Each Tollgate credential in the report that exists (API tokens tgp_/tgq_, client secrets tgs_, CLI sessions tgc_, recognised by prefix and checksum) is revoked at once on every replica, with a credential.leaked audit event, and answered true_positive. Anything else is false_positive, alike: the answer says nothing about credentials that do not exist. At most 100 entries a request.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/credentials/leaked (the `ReportLeakedCredentials` operationId).
+	ReportLeakedCredentialsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReportLeakedCredentials Report leaked credentials (secret scanners; anyone, rate-limited)
+	//
+	// The shape of GitHub's secret scanning partner programme. Each Tollgate credential in the report that exists (API tokens tgp_/tgq_, client secrets tgs_, CLI sessions tgc_, recognised by prefix and checksum) is revoked at once on every replica, with a credential.leaked audit event, and answered true_positive. Anything else is false_positive, alike: the answer says nothing about credentials that do not exist. At most 100 entries a request.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/credentials/leaked (the `ReportLeakedCredentials` operationId).
+	ReportLeakedCredentials(ctx context.Context, body ReportLeakedCredentialsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AcceptInvitationWithBody Accept an invitation and sign in
 	//
@@ -2188,6 +2260,44 @@ func (c *Client) GetAuthorizationServerMetadata(ctx context.Context, reqEditors 
 // Corresponds with GET /.well-known/openid-configuration (the `GetOpenIDConfiguration` operationId).
 func (c *Client) GetOpenIDConfiguration(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOpenIDConfigurationRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReportLeakedCredentialsWithBody Report leaked credentials (secret scanners; anyone, rate-limited)
+//
+// The shape of GitHub's secret scanning partner programme. Each Tollgate credential in the report that exists (API tokens tgp_/tgq_, client secrets tgs_, CLI sessions tgc_, recognised by prefix and checksum) is revoked at once on every replica, with a credential.leaked audit event, and answered true_positive. Anything else is false_positive, alike: the answer says nothing about credentials that do not exist. At most 100 entries a request.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/credentials/leaked (the `ReportLeakedCredentials` operationId).
+func (c *Client) ReportLeakedCredentialsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReportLeakedCredentialsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReportLeakedCredentials Report leaked credentials (secret scanners; anyone, rate-limited)
+//
+// The shape of GitHub's secret scanning partner programme. Each Tollgate credential in the report that exists (API tokens tgp_/tgq_, client secrets tgs_, CLI sessions tgc_, recognised by prefix and checksum) is revoked at once on every replica, with a credential.leaked audit event, and answered true_positive. Anything else is false_positive, alike: the answer says nothing about credentials that do not exist. At most 100 entries a request.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/credentials/leaked (the `ReportLeakedCredentials` operationId).
+func (c *Client) ReportLeakedCredentials(ctx context.Context, body ReportLeakedCredentialsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReportLeakedCredentialsRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3442,6 +3552,46 @@ func NewGetOpenIDConfigurationRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewReportLeakedCredentialsRequest calls the generic ReportLeakedCredentials builder with application/json body
+func NewReportLeakedCredentialsRequest(server string, body ReportLeakedCredentialsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReportLeakedCredentialsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewReportLeakedCredentialsRequestWithBody constructs an http.Request for the ReportLeakedCredentials method, with any body, and a specified content type
+func NewReportLeakedCredentialsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/credentials/leaked")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -5890,6 +6040,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /.well-known/openid-configuration (the `GetOpenIDConfiguration` operationId).
 	GetOpenIDConfigurationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenIDConfigurationResponse, error)
 
+	// ReportLeakedCredentialsWithBodyWithResponse Report leaked credentials (secret scanners; anyone, rate-limited)
+	//
+	// The shape of GitHub's secret scanning partner programme. Each Tollgate credential in the report that exists (API tokens tgp_/tgq_, client secrets tgs_, CLI sessions tgc_, recognised by prefix and checksum) is revoked at once on every replica, with a credential.leaked audit event, and answered true_positive. Anything else is false_positive, alike: the answer says nothing about credentials that do not exist. At most 100 entries a request.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/credentials/leaked (the `ReportLeakedCredentials` operationId).
+	ReportLeakedCredentialsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReportLeakedCredentialsResponse, error)
+
+	// ReportLeakedCredentialsWithResponse Report leaked credentials (secret scanners; anyone, rate-limited)
+	//
+	// The shape of GitHub's secret scanning partner programme. Each Tollgate credential in the report that exists (API tokens tgp_/tgq_, client secrets tgs_, CLI sessions tgc_, recognised by prefix and checksum) is revoked at once on every replica, with a credential.leaked audit event, and answered true_positive. Anything else is false_positive, alike: the answer says nothing about credentials that do not exist. At most 100 entries a request.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/credentials/leaked (the `ReportLeakedCredentials` operationId).
+	ReportLeakedCredentialsWithResponse(ctx context.Context, body ReportLeakedCredentialsJSONRequestBody, reqEditors ...RequestEditorFn) (*ReportLeakedCredentialsResponse, error)
+
 	// AcceptInvitationWithBodyWithResponse Accept an invitation and sign in
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -6509,6 +6677,89 @@ func (r GetOpenIDConfigurationResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetOpenIDConfigurationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReportLeakedCredentialsResponse429Headers the declared response headers of an HTTP 429 response for ReportLeakedCredentials
+type ReportLeakedCredentialsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ReportLeakedCredentialsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LeakVerdictList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ReportLeakedCredentialsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReportLeakedCredentialsResponse) GetJSON200() *LeakVerdictList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReportLeakedCredentialsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReportLeakedCredentialsResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ReportLeakedCredentialsResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReportLeakedCredentialsResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ReportLeakedCredentialsResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ReportLeakedCredentialsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReportLeakedCredentialsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReportLeakedCredentialsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReportLeakedCredentialsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10807,6 +11058,36 @@ func (c *ClientWithResponses) GetOpenIDConfigurationWithResponse(ctx context.Con
 	return ParseGetOpenIDConfigurationResponse(rsp)
 }
 
+// ReportLeakedCredentialsWithBodyWithResponse Report leaked credentials (secret scanners; anyone, rate-limited)
+//
+// The shape of GitHub's secret scanning partner programme. Each Tollgate credential in the report that exists (API tokens tgp_/tgq_, client secrets tgs_, CLI sessions tgc_, recognised by prefix and checksum) is revoked at once on every replica, with a credential.leaked audit event, and answered true_positive. Anything else is false_positive, alike: the answer says nothing about credentials that do not exist. At most 100 entries a request.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/credentials/leaked (the `ReportLeakedCredentials` operationId).
+func (c *ClientWithResponses) ReportLeakedCredentialsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReportLeakedCredentialsResponse, error) {
+	rsp, err := c.ReportLeakedCredentialsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReportLeakedCredentialsResponse(rsp)
+}
+
+// ReportLeakedCredentialsWithResponse Report leaked credentials (secret scanners; anyone, rate-limited)
+//
+// The shape of GitHub's secret scanning partner programme. Each Tollgate credential in the report that exists (API tokens tgp_/tgq_, client secrets tgs_, CLI sessions tgc_, recognised by prefix and checksum) is revoked at once on every replica, with a credential.leaked audit event, and answered true_positive. Anything else is false_positive, alike: the answer says nothing about credentials that do not exist. At most 100 entries a request.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/credentials/leaked (the `ReportLeakedCredentials` operationId).
+func (c *ClientWithResponses) ReportLeakedCredentialsWithResponse(ctx context.Context, body ReportLeakedCredentialsJSONRequestBody, reqEditors ...RequestEditorFn) (*ReportLeakedCredentialsResponse, error) {
+	rsp, err := c.ReportLeakedCredentials(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReportLeakedCredentialsResponse(rsp)
+}
+
 // AcceptInvitationWithBodyWithResponse Accept an invitation and sign in
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -11828,6 +12109,80 @@ func ParseGetOpenIDConfigurationResponse(rsp *http.Response) (*GetOpenIDConfigur
 		}
 		response.JSON200 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseReportLeakedCredentialsResponse parses an HTTP response from a ReportLeakedCredentialsWithResponse call
+func ParseReportLeakedCredentialsResponse(rsp *http.Response) (*ReportLeakedCredentialsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReportLeakedCredentialsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LeakVerdictList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ReportLeakedCredentialsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil

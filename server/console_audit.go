@@ -28,6 +28,7 @@ var auditActions = []string{
 	tollgate.ActionClientKeyAdded, tollgate.ActionClientKeyDeleted, tollgate.ActionFederatedCredentialAdded, tollgate.ActionFederatedCredentialDeleted,
 	tollgate.ActionAccessTokenIssued, tollgate.ActionAccessTokenRevoked,
 	tollgate.ActionTokenCreated, tollgate.ActionTokenUpdated, tollgate.ActionTokenRevoked, tollgate.ActionTokenImported, tollgate.ActionTokenReassigned,
+	tollgate.ActionCredentialLeaked,
 }
 
 const localTime = "2006-01-02T15:04"

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/app"
 	"github.com/tollgate/tollgate/authn"
 	"github.com/tollgate/tollgate/internal/josetest"
@@ -266,6 +268,59 @@ func FuzzDeviceGrant(f *testing.F) {
 			rec := serve(t, store, env.Handler, req)
 			if which%3 != 2 && rec.Code >= 400 && !strings.Contains(rec.Body.String(), `"error":"`) {
 				t.Fatalf("%s: error without an RFC 6749 body: %d %s", store, rec.Code, rec.Body)
+			}
+		}
+	})
+}
+
+// FuzzLeakReport sends arbitrary bodies to the leaked-credential endpoint
+// on both stores, with "{TOKEN}" standing for a real token of that store
+// and "{SECRET}" for its account's secret: never a 5xx, and a 200 is one
+// verdict per entry, each a SHA-256 and one of the two labels.
+func FuzzLeakReport(f *testing.F) {
+	envs := stacktest.Stores(f, stacktest.Options{Limits: authn.Limits{Leak: authn.Rate{N: 1 << 30, Per: time.Second}}})
+	tokens := map[string]string{}
+	for store, env := range envs {
+		_, plain, err := env.App.CreateAPIToken(f.Context(), env.Admin, "acme", app.APITokenInput{Name: "fuzz", ServiceAccountID: env.Account.ID, Kind: tollgate.KindPrivate})
+		if err != nil {
+			f.Fatal(err)
+		}
+		tokens[store] = plain
+	}
+	f.Add(`[{"token":"{TOKEN}","type":"tollgate_api_token","url":"https://github.com/a/b","source":"content"}]`)
+	f.Add(`[{"token":"{SECRET}","type":"t","url":"\u0000\xff","source":""},{"token":"{SECRET}"}]`)
+	f.Add(`[{"token":"tgp_0000000000000000000000000000000000000000000000000"},{"token":"tgc_"},{"token":"tgs_x"}]`)
+	f.Add(`[{"token":"{TOKEN}x"},{"token":null},{"token":"` + strings.Repeat("a", 5000) + `"}]`)
+	f.Add(`[]`)
+	f.Add(`{"token":"{TOKEN}"}`)
+	f.Add(`[1,2,3]`)
+	f.Fuzz(func(t *testing.T, body string) {
+		for store, env := range envs {
+			b := strings.ReplaceAll(strings.ReplaceAll(body, "{TOKEN}", tokens[store]), "{SECRET}", env.Secret)
+			req := httptest.NewRequest("POST", "/api/v1/credentials/leaked", strings.NewReader(b))
+			req.Header.Set("Content-Type", "application/json")
+			rec := serve(t, store, env.Handler, req)
+			if rec.Code != 200 {
+				if !strings.Contains(rec.Body.String(), `"code":"`) {
+					t.Fatalf("%s: error without a problem body: %d %s", store, rec.Code, rec.Body)
+				}
+				continue
+			}
+			var verdicts []struct {
+				TokenHash string `json:"token_hash"`
+				Label     string `json:"label"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &verdicts); err != nil {
+				t.Fatalf("%s: %v: %s", store, err, rec.Body)
+			}
+			var entries []json.RawMessage
+			if json.Unmarshal([]byte(b), &entries) != nil || len(entries) != len(verdicts) {
+				t.Fatalf("%s: %d verdicts for %q", store, len(verdicts), b)
+			}
+			for _, v := range verdicts {
+				if len(v.TokenHash) != 64 || (v.Label != "true_positive" && v.Label != "false_positive") {
+					t.Fatalf("%s: verdict %+v", store, v)
+				}
 			}
 		}
 	})

@@ -9,6 +9,7 @@ const apiPrefix = "/api/"
 func (s *Server) routes() http.Handler {
 	api := http.NewServeMux()
 	api.Handle("POST /api/v1/session", s.public(s.handleSignIn))
+	api.Handle("POST /api/v1/credentials/leaked", s.public(s.handleLeakReport))
 	api.Handle("DELETE /api/v1/session", s.api(s.handleSignOut))
 	api.Handle("GET /api/v1/me", s.api(s.handleMe))
 	api.Handle("GET /api/v1/me/sessions", s.api(s.handleMySessions))

@@ -72,6 +72,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	limitClient := ef.rate("limit-client", "TOLLGATE_LIMIT_CLIENT", authn.DefaultLimits.Client, "failed client authentications per client ID and address (10x per address); per process")
 	limitBearer := ef.rate("limit-bearer", "TOLLGATE_LIMIT_BEARER", authn.DefaultLimits.Bearer, "unknown bearer credentials per client address at /check and the admin API, and (counted apart) refused device-code polls at the token endpoint; per process")
 	limitDevice := ef.rate("limit-device", "TOLLGATE_LIMIT_DEVICE", authn.DefaultLimits.Device, "device logins (tollgate login) started per client address; per process")
+	limitLeak := ef.rate("limit-leak", "TOLLGATE_LIMIT_LEAK", authn.DefaultLimits.Leak, "leaked-credential reports (POST /api/v1/credentials/leaked) per client address; per process")
 	saDomain := fs.String("sa-email-domain", envOr(getenv, "TOLLGATE_SA_EMAIL_DOMAIN", "serviceaccounts.tollgate.local"), "domain of service accounts' email addresses (env TOLLGATE_SA_EMAIL_DOMAIN)")
 	tlsCert := fs.String("tls-cert", getenv("TOLLGATE_TLS_CERT"), "PEM certificate (chain) to serve HTTPS with, reloaded when the file changes; with --tls-key (env TOLLGATE_TLS_CERT)")
 	tlsKey := fs.String("tls-key", getenv("TOLLGATE_TLS_KEY"), "PEM private key of --tls-cert (env TOLLGATE_TLS_KEY)")
@@ -236,7 +237,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	st, err := stack.New(ctx, s, stack.Config{Issuer: base, Audience: *audience, Keyring: keyring, CacheTTL: *cacheTTL,
 		ServiceAccountEmailDomain: *saDomain, TrustedProxies: trusted, ForwardedHeader: *fwdHeader, ForwardedTarget: *fwdTarget, Registry: reg, Log: log, Draining: draining.Load,
 		MetricsElsewhere: adminLn != nil, Version: versionString(),
-		Limits: authn.Limits{Password: *limitPassword, Client: *limitClient, Bearer: *limitBearer, Device: *limitDevice}, FederationInsecureIssuers: insecure})
+		Limits: authn.Limits{Password: *limitPassword, Client: *limitClient, Bearer: *limitBearer, Device: *limitDevice, Leak: *limitLeak}, FederationInsecureIssuers: insecure})
 	if err != nil {
 		return err
 	}

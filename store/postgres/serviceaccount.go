@@ -123,6 +123,11 @@ func (q *queries) ListClientSecrets(ctx context.Context, serviceAccountID string
 	return out, classify(err, "client secret")
 }
 
+func (q *queries) GetClientSecretByHash(ctx context.Context, hash []byte) (*tollgate.ClientSecret, error) {
+	s, err := scanClientSecret(q.q.QueryRow(ctx, `SELECT id, service_account_id, hash, created_at, expires_at FROM client_secrets WHERE hash = $1`, hash))
+	return s, classify(err, "client secret")
+}
+
 func scanClientSecret(row sqlq.Row) (*tollgate.ClientSecret, error) {
 	var s tollgate.ClientSecret
 	if err := row.Scan(&s.ID, &s.ServiceAccountID, &s.Hash, &s.CreatedAt, &s.ExpiresAt); err != nil {
@@ -175,13 +180,15 @@ func (q *queries) RevokeAccessToken(ctx context.Context, id string, t time.Time)
 	return mustAffect(tag, err, "access token")
 }
 
-func (q *queries) RevokeAccessTokensOf(ctx context.Context, serviceAccountID string, t time.Time) (int, error) {
-	tag, err := q.q.Exec(ctx, `UPDATE access_tokens SET revoked_at = $1
-		WHERE service_account_id = $2 AND revoked_at IS NULL AND expires_at > $1`, t, serviceAccountID)
+func (q *queries) RevokeAccessTokensOf(ctx context.Context, serviceAccountID string, t time.Time) ([]tollgate.AccessToken, error) {
+	rows, err := q.q.Query(ctx, `UPDATE access_tokens SET revoked_at = $1
+		WHERE service_account_id = $2 AND revoked_at IS NULL AND expires_at > $1 RETURNING `+atColumns, t, serviceAccountID)
 	if err != nil {
-		return 0, classify(err, "access token")
+		return nil, classify(err, "access token")
 	}
-	return int(tag.RowsAffected()), nil
+	defer rows.Close()
+	out, err := sqlq.All(rows, scanAccessToken)
+	return out, classify(err, "access token")
 }
 
 func (q *queries) DeleteAccessTokensExpiredBefore(ctx context.Context, t time.Time) (int, error) {

@@ -118,6 +118,11 @@ func (q *queries) ListClientSecrets(ctx context.Context, serviceAccountID string
 	return out, classify(err, "client secret")
 }
 
+func (q *queries) GetClientSecretByHash(ctx context.Context, hash []byte) (*tollgate.ClientSecret, error) {
+	s, err := scanClientSecret(q.q.QueryRowContext(ctx, `SELECT id, service_account_id, hash, created_at, expires_at FROM client_secrets WHERE hash = ?`, hash))
+	return s, classify(err, "client secret")
+}
+
 func scanClientSecret(row sqlq.Row) (*tollgate.ClientSecret, error) {
 	var s tollgate.ClientSecret
 	var created int64
@@ -174,14 +179,15 @@ func (q *queries) RevokeAccessToken(ctx context.Context, id string, t time.Time)
 	return mustAffect(res, err, "access token")
 }
 
-func (q *queries) RevokeAccessTokensOf(ctx context.Context, serviceAccountID string, t time.Time) (int, error) {
-	res, err := q.q.ExecContext(ctx, `UPDATE access_tokens SET revoked_at = ?
-		WHERE service_account_id = ? AND revoked_at IS NULL AND expires_at > ?`, micros(t), serviceAccountID, micros(t))
+func (q *queries) RevokeAccessTokensOf(ctx context.Context, serviceAccountID string, t time.Time) ([]tollgate.AccessToken, error) {
+	rows, err := q.q.QueryContext(ctx, `UPDATE access_tokens SET revoked_at = ?
+		WHERE service_account_id = ? AND revoked_at IS NULL AND expires_at > ? RETURNING `+atColumns, micros(t), serviceAccountID, micros(t))
 	if err != nil {
-		return 0, classify(err, "access token")
+		return nil, classify(err, "access token")
 	}
-	n, err := res.RowsAffected()
-	return int(n), classify(err, "access token")
+	defer rows.Close()
+	out, err := sqlq.All(rows, scanAccessToken)
+	return out, classify(err, "access token")
 }
 
 func (q *queries) DeleteAccessTokensExpiredBefore(ctx context.Context, t time.Time) (int, error) {

@@ -229,10 +229,10 @@ func testAccessTokens(t *testing.T, s tollgate.Store) {
 	wantCode(t, s.RevokeAccessToken(ctx, "at_missing", base), tollgate.ENotFound)
 	// Revoking all of an account's tokens skips the revoked and expired ones.
 	third := mkAccessToken(t, s, sa, sec, base.Add(2*time.Minute))
-	n, err := s.RevokeAccessTokensOf(ctx, sa.ID, second.ExpiresAt)
+	revoked, err := s.RevokeAccessTokensOf(ctx, sa.ID, second.ExpiresAt)
 	must(t, err)
-	if n != 1 {
-		t.Fatalf("RevokeAccessTokensOf revoked %d tokens, want 1 (the one alive then)", n)
+	if len(revoked) != 1 || revoked[0].ID != third.ID || revoked[0].RevokedAt == nil || string(revoked[0].Sealed) != string(third.Sealed) {
+		t.Fatalf("RevokeAccessTokensOf revoked %+v, want the one alive then, as it was", revoked)
 	}
 	if got, _ := s.GetAccessToken(ctx, third.ID); got.RevokedAt == nil {
 		t.Fatal("the live token was not revoked")
@@ -240,7 +240,7 @@ func testAccessTokens(t *testing.T, s tollgate.Store) {
 	if got, _ := s.GetAccessToken(ctx, second.ID); got.RevokedAt != nil {
 		t.Fatal("an expired token was marked revoked")
 	}
-	n, err = s.DeleteAccessTokensExpiredBefore(ctx, first.ExpiresAt.Add(time.Second))
+	n, err := s.DeleteAccessTokensExpiredBefore(ctx, first.ExpiresAt.Add(time.Second))
 	must(t, err)
 	if n != 1 {
 		t.Fatalf("deleted %d expired tokens, want 1", n)
