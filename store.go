@@ -27,6 +27,14 @@ type Store interface {
 	// and broadcasts nothing. A row that exists already is EConflict.
 	LoadBulk(ctx context.Context, b *Bulk) error
 
+	// ClaimWebhookDeliveries takes up to limit pending deliveries due at
+	// now, in a transaction other processes skip past (FOR UPDATE SKIP
+	// LOCKED on PostgreSQL), so that each is sent by one process: each
+	// one's attempts grow by one and it is not due again until leaseUntil,
+	// so a process that dies while sending leaves it to be retried. It
+	// returns them with their URL, sealed secret and payload.
+	ClaimWebhookDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]WebhookSend, error)
+
 	// RecordUses writes u in one transaction: each credential's last use
 	// (and a token's origin) where it is later than the one stored. A
 	// credential deleted meanwhile is skipped. It sorts u (Uses.Sort).
@@ -54,6 +62,37 @@ type Queries interface {
 	GetOrgBySlug(ctx context.Context, slug string) (*Org, error)
 	// UpdateOrg writes o's name and settings. ENotFound.
 	UpdateOrg(ctx context.Context, o *Org) error
+	// CreateWebhook inserts w. ENotFound if the org does not exist.
+	CreateWebhook(ctx context.Context, w *Webhook) error
+	// GetWebhook returns the org's webhook with that ID. ENotFound.
+	GetWebhook(ctx context.Context, orgID, id string) (*Webhook, error)
+	// ListWebhooks returns the org's webhooks, oldest first (an org has at
+	// most MaxWebhooksPerOrg).
+	ListWebhooks(ctx context.Context, orgID string) ([]Webhook, error)
+	// UpdateWebhook writes w's URL, events and description. ENotFound.
+	UpdateWebhook(ctx context.Context, w *Webhook) error
+	// DeleteWebhook removes the webhook with its deliveries. ENotFound.
+	DeleteWebhook(ctx context.Context, orgID, id string) error
+	// EnqueueWebhookMessage writes m to the outbox with a pending delivery
+	// due at once for each webhook named (nothing when none is).
+	EnqueueWebhookMessage(ctx context.Context, m *WebhookMessage, webhookIDs []string) error
+	// ListWebhookDeliveries returns a page of the webhook's deliveries,
+	// newest first, each with its attempts (History).
+	ListWebhookDeliveries(ctx context.Context, webhookID string, p Page) ([]WebhookDelivery, string, error)
+	// RecordWebhookAttempt writes an attempt and the delivery's status
+	// after it. ENotFound if the delivery is gone (its webhook deleted).
+	RecordWebhookAttempt(ctx context.Context, r *WebhookResult) error
+	// MarkNotice records that the notice kind of subject (a token's or a
+	// secret's ID) was sent, and reports false if it had been already.
+	MarkNotice(ctx context.Context, subjectID, kind string, at time.Time) (bool, error)
+	// ListExpiringTokens returns up to limit API tokens (ID, org, name,
+	// expiry) expiring in (from, to] that have no notice kind yet, soonest
+	// first, through the index on expires_at.
+	ListExpiringTokens(ctx context.Context, from, to time.Time, kind string, limit int) ([]APIToken, error)
+	// ListEndingSecrets returns up to limit client secrets expiring in
+	// (from, to] that have no notice kind yet, soonest first.
+	ListEndingSecrets(ctx context.Context, from, to time.Time, kind string, limit int) ([]ClientSecret, error)
+
 	// FindPolicyViolations returns, for each rule in order, how many of the
 	// org's credentials break it (API tokens alive at now only) and the
 	// first limit of them, oldest first (PolicyViolation). It reads each

@@ -17,20 +17,6 @@ type auditFilterForm struct{ ActorID, Action, TargetID, Since, Until string }
 // through `tollgate login`.
 type auditRow struct{ Time, Actor, ActorType, Via, Action, Target, TargetType, IP string }
 
-// auditActions are the actions offered in the filter.
-var auditActions = []string{
-	tollgate.ActionOrgCreated, tollgate.ActionOrgUpdated, tollgate.ActionMemberInvited, tollgate.ActionMemberJoined,
-	tollgate.ActionMemberRoleChanged, tollgate.ActionMemberRemoved, tollgate.ActionMemberRemovalBlocked,
-	tollgate.ActionSessionCreated, tollgate.ActionSessionFailed, tollgate.ActionSessionRevoked,
-	tollgate.ActionDeviceApproved, tollgate.ActionDeviceDenied,
-	tollgate.ActionServiceAccountCreated, tollgate.ActionServiceAccountUpdated, tollgate.ActionServiceAccountDisabled,
-	tollgate.ActionServiceAccountEnabled, tollgate.ActionServiceAccountDeleted, tollgate.ActionServiceAccountSecretRotated,
-	tollgate.ActionClientKeyAdded, tollgate.ActionClientKeyDeleted, tollgate.ActionFederatedCredentialAdded, tollgate.ActionFederatedCredentialDeleted,
-	tollgate.ActionAccessTokenIssued, tollgate.ActionAccessTokenRevoked,
-	tollgate.ActionTokenCreated, tollgate.ActionTokenUpdated, tollgate.ActionTokenRevoked, tollgate.ActionTokenImported, tollgate.ActionTokenReassigned,
-	tollgate.ActionCredentialLeaked,
-}
-
 const localTime = "2006-01-02T15:04"
 
 // handleAuditPage: GET /orgs/{org}/audit with the API's filters, newest
@@ -38,7 +24,7 @@ const localTime = "2006-01-02T15:04"
 func (s *Server) handleAuditPage(w http.ResponseWriter, r *http.Request, ac app.Actor, v *view) (string, int, error) {
 	q := r.URL.Query()
 	v.Filter = auditFilterForm{ActorID: q.Get("actor_id"), Action: q.Get("action"), TargetID: q.Get("target_id"), Since: q.Get("since"), Until: q.Get("until")}
-	v.Actions = auditActions
+	v.Actions = tollgate.AuditActions
 	v.List = auditNav(r, v, "")
 	f := tollgate.AuditFilter{ActorID: v.Filter.ActorID, Action: v.Filter.Action, TargetID: v.Filter.TargetID}
 	for _, p := range []struct {

@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) tollgate.Store) {
 	tests = append(tests, bulkTests()...)
 	tests = append(tests, searchTests()...)
 	tests = append(tests, policyTests()...)
+	tests = append(tests, webhookTests()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStore(t))
