@@ -14,6 +14,15 @@ const (
 	PrefixWebhookMessage = "msg"
 )
 
+// Audit actions of webhooks, and the principal type they name.
+const (
+	ActionWebhookCreated = "webhook.created"
+	ActionWebhookUpdated = "webhook.updated"
+	ActionWebhookDeleted = "webhook.deleted"
+
+	PrincipalWebhook PrincipalType = "webhook"
+)
+
 // Events a webhook hears besides the audit actions (P2): an API token 7
 // days and 1 day before it expires, and a rotated client secret 1 day
 // before its grace period ends. EventAll subscribes to every event.
@@ -36,6 +45,7 @@ var AuditActions = []string{
 	ActionAccessTokenIssued, ActionAccessTokenRevoked,
 	ActionTokenCreated, ActionTokenUpdated, ActionTokenRevoked, ActionTokenImported, ActionTokenReassigned,
 	ActionCredentialLeaked, ActionAuthRateLimited,
+	ActionWebhookCreated, ActionWebhookUpdated, ActionWebhookDeleted,
 }
 
 // WebhookEvents are the events a webhook may subscribe to: every audit
@@ -72,7 +82,6 @@ const (
 	MaxWebhooksPerOrg       = 20
 	MaxWebhookURLLength     = 2000
 	MaxWebhookEvents        = 64
-	MaxWebhookDescription   = 140
 	WebhookDeliveryDeadline = 24 * time.Hour // retried until this long after the event
 )
 
@@ -187,8 +196,16 @@ func ValidateWebhookURL(raw string, insecure []string) error {
 	default:
 		return Invalidf(field, "The webhook URL must use https.")
 	}
-	if h := u.Hostname(); strings.HasSuffix(h, ".") || h == "" {
+	h := u.Hostname()
+	if strings.HasSuffix(h, ".") || h == "" {
 		return Invalidf(field, "The webhook URL's host is not valid.")
+	}
+	listed := slices.Contains(insecure, origin)
+	if addr, err := netip.ParseAddr(h); err == nil && !AllowedWebhookAddress(addr, listed) {
+		return Invalidf(field, "The webhook URL points to a private or local address (%s); webhooks reach public addresses only.", h)
+	}
+	if lower := strings.ToLower(h); !listed && (lower == "localhost" || strings.HasSuffix(lower, ".localhost")) {
+		return Invalidf(field, "The webhook URL points to this machine; webhooks reach public addresses only.")
 	}
 	return nil
 }

@@ -44,6 +44,14 @@ type Config struct {
 	// FederationInsecureIssuers are the http origins federated
 	// credentials may name as issuers (tests only, K2).
 	FederationInsecureIssuers []string
+	// WebhookInsecureURLs are the exact http://127.0.0.1:PORT origins
+	// webhooks may use (tests only, P2); every other URL is https to a
+	// public address.
+	WebhookInsecureURLs []string
+	// WebhookRetry is the wait before each retry of a failed delivery
+	// (default DefaultWebhookRetry); the last wait repeats until
+	// tollgate.WebhookDeliveryDeadline after the event.
+	WebhookRetry []time.Duration
 }
 
 // App runs the use cases against a store.
@@ -188,7 +196,8 @@ func (ac Actor) principal() tollgate.Principal {
 }
 
 // audit appends an event recording what actor did to target in org, inside
-// the transaction q.
+// the transaction q, and writes it to the outbox of the org's webhooks that
+// want it (P2).
 func (a *App) audit(ctx context.Context, q tollgate.Queries, ac Actor, orgID, action string, target tollgate.Principal, details map[string]any) error {
 	if ac.Via != "" {
 		with := make(map[string]any, len(details)+1)
@@ -196,7 +205,11 @@ func (a *App) audit(ctx context.Context, q tollgate.Queries, ac Actor, orgID, ac
 		with["via"] = ac.Via
 		details = with
 	}
-	return q.AppendAuditEvent(ctx, tollgate.NewAuditEvent(a.clock.Now(), orgID, ac.principal(), action, target, ac.IP, ac.UserAgent, details))
+	e := tollgate.NewAuditEvent(a.clock.Now(), orgID, ac.principal(), action, target, ac.IP, ac.UserAgent, details)
+	if err := q.AppendAuditEvent(ctx, e); err != nil {
+		return err
+	}
+	return a.enqueue(ctx, q, orgID, action, auditPayload(e))
 }
 
 // authorize resolves the org by slug and checks that ac may act in it with

@@ -23,6 +23,9 @@ type metrics struct {
 	reused    prometheus.Counter
 	mint      prometheus.Histogram
 	batchSize prometheus.Histogram
+	// webhookAttempts counts webhook attempts by the delivery's status
+	// after them: delivered, pending (to be retried) or failed.
+	webhookAttempts *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -37,8 +40,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tollgate_token_mint_batch_size",
 			Help:    "Mints committed together in one transaction (group commit).",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, maxBatch}}),
+		webhookAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tollgate_webhook_attempts_total",
+			Help: "Webhook delivery attempts, by the delivery's status after each: delivered, pending (retried later) or failed (given up)."}, []string{"status"}),
 	}
-	reg.MustRegister(m.issued, m.reused, m.mint, m.batchSize)
+	reg.MustRegister(m.issued, m.reused, m.mint, m.batchSize, m.webhookAttempts)
 	return m
 }
 

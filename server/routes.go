@@ -19,6 +19,12 @@ func (s *Server) routes() http.Handler {
 	api.Handle("GET /api/v1/orgs/{org}", s.api(s.handleGetOrg))
 	api.Handle("PATCH /api/v1/orgs/{org}", s.api(s.handleUpdateOrg))
 	api.Handle("GET /api/v1/orgs/{org}/policy-violations", s.api(s.handlePolicyViolations))
+	api.Handle("GET /api/v1/orgs/{org}/webhooks", s.api(s.handleListWebhooks))
+	api.Handle("POST /api/v1/orgs/{org}/webhooks", s.api(s.handleCreateWebhook))
+	api.Handle("GET /api/v1/orgs/{org}/webhooks/{id}", s.api(s.handleGetWebhook))
+	api.Handle("PATCH /api/v1/orgs/{org}/webhooks/{id}", s.api(s.handleUpdateWebhook))
+	api.Handle("DELETE /api/v1/orgs/{org}/webhooks/{id}", s.api(s.handleDeleteWebhook))
+	api.Handle("GET /api/v1/orgs/{org}/webhooks/{id}/deliveries", s.api(s.handleListWebhookDeliveries))
 
 	api.Handle("GET /api/v1/orgs/{org}/members", s.api(s.handleListMembers))
 	api.Handle("PATCH /api/v1/orgs/{org}/members/{user_id}", s.api(s.handleChangeRole))

@@ -78,6 +78,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	tlsKey := fs.String("tls-key", getenv("TOLLGATE_TLS_KEY"), "PEM private key of --tls-cert (env TOLLGATE_TLS_KEY)")
 	insecureIssuers := fs.String("federation-insecure-issuers", getenv("TOLLGATE_FEDERATION_INSECURE_ISSUERS"), "comma-separated exact http://127.0.0.1:PORT origins that federated credentials may name as issuers without https: for tests only (env TOLLGATE_FEDERATION_INSECURE_ISSUERS)")
 	adminAddr := fs.String("admin-addr", getenv("TOLLGATE_ADMIN_ADDR"), "listen address of a second, operators' listener: /metrics moves there from --addr, and --pprof adds /debug/pprof/; keep it off the public network (env TOLLGATE_ADMIN_ADDR; default: none, /metrics on --addr)")
+	webhookInsecure := fs.String("webhook-insecure-urls", getenv("TOLLGATE_WEBHOOK_INSECURE_URLS"), "comma-separated exact http://127.0.0.1:PORT origins webhooks may use without https and on loopback: for tests only (env TOLLGATE_WEBHOOK_INSECURE_URLS)")
+	webhookRetry := fs.String("webhook-retry", getenv("TOLLGATE_WEBHOOK_RETRY"), "comma-separated waits before each retry of a failed webhook delivery; the last repeats until 24 hours after the event (default 5s,5m,30m,2h,5h,10h; env TOLLGATE_WEBHOOK_RETRY)")
+	webhookPoll := ef.duration("webhook-poll", "TOLLGATE_WEBHOOK_POLL", time.Second, "how often the webhook outbox is read for deliveries due")
 	pprof := ef.boolean("pprof", "TOLLGATE_PPROF", false, "serve Go's profiler at /debug/pprof/ on --admin-addr (never on --addr)")
 	synchronous := fs.String("sqlite-synchronous", envOr(getenv, "TOLLGATE_SQLITE_SYNCHRONOUS", "FULL"), "SQLite durability: FULL (a committed write survives a power loss), NORMAL (faster; the last commits before a power loss can be lost), EXTRA or OFF (env TOLLGATE_SQLITE_SYNCHRONOUS)")
 	if err := parseFlags(fs, args, getenv); err != nil {
@@ -122,6 +125,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return &usageError{msg: "--pprof needs --admin-addr: the profiler is never served on the public listener"}
 	}
 	insecure, err := loopbackOrigins("--federation-insecure-issuers", *insecureIssuers)
+	if err != nil {
+		return err
+	}
+	hookOrigins, err := loopbackOrigins("--webhook-insecure-urls", *webhookInsecure)
+	if err != nil {
+		return err
+	}
+	retry, err := durations("--webhook-retry", *webhookRetry)
 	if err != nil {
 		return err
 	}
@@ -237,7 +248,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	st, err := stack.New(ctx, s, stack.Config{Issuer: base, Audience: *audience, Keyring: keyring, CacheTTL: *cacheTTL,
 		ServiceAccountEmailDomain: *saDomain, TrustedProxies: trusted, ForwardedHeader: *fwdHeader, ForwardedTarget: *fwdTarget, Registry: reg, Log: log, Draining: draining.Load,
 		MetricsElsewhere: adminLn != nil, Version: versionString(),
-		Limits: authn.Limits{Password: *limitPassword, Client: *limitClient, Bearer: *limitBearer, Device: *limitDevice, Leak: *limitLeak}, FederationInsecureIssuers: insecure})
+		Limits: authn.Limits{Password: *limitPassword, Client: *limitClient, Bearer: *limitBearer, Device: *limitDevice, Leak: *limitLeak}, FederationInsecureIssuers: insecure,
+		WebhookInsecureURLs: hookOrigins, WebhookRetry: retry})
 	if err != nil {
 		return err
 	}
@@ -281,6 +293,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		go func() { adminServed <- admin.Serve(adminLn) }()
 	}
 	go maintain(ctx, st.App, st.Keys, s, *rotation, log)
+	go st.Webhooks.Run(ctx, *webhookPoll)
 	fmt.Fprintf(stderr, "Tollgate is listening on %s\n  console: %s/\n  API:     %s/api/v1 (OpenAPI: %s/openapi.json)\n",
 		ln.Addr(), base, base, base)
 	if adminLn != nil {
@@ -428,6 +441,23 @@ func loopbackOrigins(flag, list string) ([]string, error) {
 			return nil, &usageError{msg: fmt.Sprintf("%s: %q is not an exact http://127.0.0.1:PORT origin", flag, o)}
 		}
 		out = append(out, o)
+	}
+	return out, nil
+}
+
+// durations reads a comma-separated list of positive durations; "" is
+// none (the default).
+func durations(flag, list string) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, d := range strings.Split(list, ",") {
+		if d = strings.TrimSpace(d); d == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d)
+		if err != nil || v <= 0 {
+			return nil, &usageError{msg: fmt.Sprintf("%s: %q is not a positive duration such as 5s or 10m", flag, d)}
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/tollgate/tollgate/federation"
 	"github.com/tollgate/tollgate/keys"
 	"github.com/tollgate/tollgate/server"
+	"github.com/tollgate/tollgate/webhook"
 )
 
 // Config is what the assembly needs besides the store. Zero values take
@@ -70,6 +71,11 @@ type Config struct {
 	// FederationInsecureIssuers are the exact http://127.0.0.1:PORT
 	// origins federated credentials may name as issuers (tests only).
 	FederationInsecureIssuers []string
+	// WebhookInsecureURLs are the exact http://127.0.0.1:PORT origins
+	// webhooks may use (tests only), and WebhookRetry the waits between
+	// attempts (default app.DefaultWebhookRetry).
+	WebhookInsecureURLs []string
+	WebhookRetry        []time.Duration
 }
 
 // Stack is an assembled Tollgate.
@@ -82,6 +88,9 @@ type Stack struct {
 	Registry *prometheus.Registry
 	// Metrics serves the registry in the Prometheus formats.
 	Metrics http.Handler
+	// Webhooks sends the webhook outbox; serve runs it (Run), tests call
+	// DeliverDue and ScanNotices.
+	Webhooks *app.Dispatcher
 }
 
 // New assembles Tollgate over s, loading (or creating) its signing keys.
@@ -103,7 +112,8 @@ func New(ctx context.Context, s tollgate.Store, cfg Config) (*Stack, error) {
 	}
 	a := app.New(s, cfg.Clock, app.Config{Issuer: cfg.Issuer, Audience: cfg.Audience, Keyring: cfg.Keyring, Signing: km,
 		Argon2: cfg.Argon2, ServiceAccountEmailDomain: cfg.ServiceAccountEmailDomain, ReuseMemoTTL: cfg.CacheTTL,
-		Metrics: cfg.Registry, FederationInsecureIssuers: cfg.FederationInsecureIssuers}, cfg.Log)
+		Metrics: cfg.Registry, FederationInsecureIssuers: cfg.FederationInsecureIssuers,
+		WebhookInsecureURLs: cfg.WebhookInsecureURLs, WebhookRetry: cfg.WebhookRetry}, cfg.Log)
 	au := authn.New(s, a, km, cfg.Keyring, cfg.Clock, authn.Config{Issuer: cfg.Issuer, CacheTTL: cfg.CacheTTL,
 		Limits: cfg.Limits, UsageFlushEvery: cfg.UsageFlushEvery, Metrics: cfg.Registry,
 		Federation: federation.New(federation.Config{Insecure: cfg.FederationInsecureIssuers, Clock: cfg.Clock})}, cfg.Log)
@@ -122,7 +132,8 @@ func New(ctx context.Context, s tollgate.Store, cfg Config) (*Stack, error) {
 		a.Close()
 		return nil, err
 	}
-	return &Stack{Store: s, Keys: km, App: a, Authn: au, Handler: h, Registry: cfg.Registry, Metrics: metrics}, nil
+	return &Stack{Store: s, Keys: km, App: a, Authn: au, Handler: h, Registry: cfg.Registry, Metrics: metrics,
+		Webhooks: a.NewDispatcher(webhook.NewSender(cfg.WebhookInsecureURLs))}, nil
 }
 
 // register adds the metrics that belong to no one package: the build's,

@@ -51,6 +51,10 @@ type Options struct {
 	// FederationInsecureIssuers are test issuers' http origins
 	// (internal/oidctest) that federated credentials may name.
 	FederationInsecureIssuers []string
+	// WebhookInsecureURLs are test receivers' http origins webhooks may
+	// use, and WebhookRetry the waits between attempts.
+	WebhookInsecureURLs []string
+	WebhookRetry        []time.Duration
 	// Log receives the stack's log (default: discarded).
 	Log *slog.Logger
 	// Wrap, when set, wraps the store the stack uses, to count or slow
@@ -100,7 +104,7 @@ func New(t testing.TB, o Options) *Env {
 	}
 	st, err := stack.New(t.Context(), used, stack.Config{Issuer: Issuer, Keyring: kr, Clock: o.Clock, CacheTTL: o.CacheTTL,
 		Argon2: Cheap, Limits: o.Limits, TrustedProxies: o.TrustedProxies, ForwardedHeader: o.ForwardedHeader, Log: o.Log, UsageFlushEvery: o.UsageFlushEvery,
-		FederationInsecureIssuers: o.FederationInsecureIssuers})
+		FederationInsecureIssuers: o.FederationInsecureIssuers, WebhookInsecureURLs: o.WebhookInsecureURLs, WebhookRetry: o.WebhookRetry})
 	if err != nil {
 		t.Fatal(err)
 	}
