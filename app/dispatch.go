@@ -108,7 +108,10 @@ func (d *Dispatcher) attempt(ctx context.Context, s *tollgate.WebhookSend) error
 		r.Status, r.Next = d.retry(del, end)
 	}
 	d.a.metrics.webhookAttempts.WithLabelValues(string(r.Status)).Inc()
-	err = d.a.store.InTx(context.WithoutCancel(ctx), func(q tollgate.Queries) error { return q.RecordWebhookAttempt(ctx, r) })
+	// Recorded even when ctx ended meanwhile (a shutdown): the attempt
+	// happened, and the delivery is due again at r.Next, not at the lease.
+	rctx := context.WithoutCancel(ctx)
+	err = d.a.store.InTx(rctx, func(q tollgate.Queries) error { return q.RecordWebhookAttempt(rctx, r) })
 	if tollgate.ErrorCode(err) == tollgate.ENotFound {
 		return nil // the webhook was deleted while the message was out
 	}

@@ -293,7 +293,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		go func() { adminServed <- admin.Serve(adminLn) }()
 	}
 	go maintain(ctx, st.App, st.Keys, s, *rotation, log)
-	go st.Webhooks.Run(ctx, *webhookPoll)
+	// The dispatcher stops with ctx; the store closes only after it has
+	// recorded the attempts it had in flight.
+	webhooksCtx, stopWebhooks := context.WithCancel(ctx)
+	webhooksDone := make(chan struct{})
+	go func() { st.Webhooks.Run(webhooksCtx, *webhookPoll); close(webhooksDone) }()
+	defer func() { stopWebhooks(); <-webhooksDone }()
 	fmt.Fprintf(stderr, "Tollgate is listening on %s\n  console: %s/\n  API:     %s/api/v1 (OpenAPI: %s/openapi.json)\n",
 		ln.Addr(), base, base, base)
 	if adminLn != nil {
