@@ -13,7 +13,8 @@ import (
 // Tollgate credential that exists is revoked at once, in every process,
 // with a credential.leaked event in its org, and answered true_positive.
 // Everything else is false_positive, alike: a token that does not exist,
-// one already revoked, one with a bad checksum, or not Tollgate's. The
+// one already revoked or expired (an API token past expires_at, an ended
+// CLI session), one with a bad checksum, or not Tollgate's. The
 // caller is anyone (the HTTP layer limits the rate), so nothing in the
 // answer or its errors says more than the reporter already holds.
 //
@@ -69,6 +70,9 @@ func (a *App) revokeLeaked(ctx context.Context, ac Actor, r tollgate.LeakReport)
 			} else if err != nil {
 				return err
 			}
+			if t.ExpiresAt != nil && !a.now().Before(*t.ExpiresAt) {
+				return nil // expired already: it opens nothing, and its record stays
+			}
 			if err := q.DeleteAPIToken(ctx, t.OrgID, t.ID); err != nil {
 				return err
 			}
@@ -110,6 +114,9 @@ func (a *App) revokeLeaked(ctx context.Context, ac Actor, r tollgate.LeakReport)
 				return nil
 			} else if err != nil {
 				return err
+			}
+			if s.Kind != tollgate.SessionCLI || a.cfg.Sessions.Ended(s, a.now()) {
+				return nil // ended already (or not a CLI session): it opens nothing
 			}
 			if err := q.DeleteSession(ctx, hash); err != nil {
 				return err
