@@ -242,6 +242,9 @@ type Queries interface {
 	// is neither revoked nor expired at t, and returns them, revoked
 	// (their sealed JWTs let the caller drop them from every cache).
 	RevokeAccessTokensOf(ctx context.Context, serviceAccountID string, t time.Time) ([]AccessToken, error)
+	// RevokeAccessTokensOfSecret is RevokeAccessTokensOf for the account's
+	// tokens minted with the client secret secretID only.
+	RevokeAccessTokensOfSecret(ctx context.Context, serviceAccountID, secretID string, t time.Time) ([]AccessToken, error)
 	// DeleteAccessTokensExpiredBefore removes records of tokens that
 	// expired before t, and returns how many.
 	DeleteAccessTokensExpiredBefore(ctx context.Context, t time.Time) (int, error)

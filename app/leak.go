@@ -21,8 +21,11 @@ import (
 // Recognised by prefix and checksum (credential.ValidCredential): API
 // tokens (tgp_, tgq_), client secrets (tgs_) and CLI sessions (tgc_). A
 // client secret is expired now, and its account's access tokens are
-// revoked with it, since they may have been minted with it; one expired
-// already is a false positive, as a spent token is.
+// revoked with it, since they may have been minted with it. One expired
+// already mints nothing, but the access tokens minted with it still open
+// the API until they expire: they are revoked, and the entry is a true
+// positive; one whose tokens are all gone is a false positive, as a spent
+// token is.
 func (a *App) ReportLeaked(ctx context.Context, ac Actor, reports []tollgate.LeakReport) ([]tollgate.LeakVerdict, error) {
 	ctx, span := tracer.Start(ctx, "app.ReportLeaked")
 	defer span.End()
@@ -87,17 +90,28 @@ func (a *App) revokeLeaked(ctx context.Context, ac Actor, r tollgate.LeakReport)
 				return err
 			}
 			now := a.now()
-			if !sec.LiveAt(now) {
-				return nil // expired already: it opens nothing
+			live := sec.LiveAt(now)
+			var dropped []tollgate.Change
+			if live {
+				if err := q.ExpireClientSecret(ctx, sec.ID, now); err != nil {
+					return err
+				}
+				if dropped, err = a.revokeAccessTokensOf(ctx, q, sec.ServiceAccountID); err != nil {
+					return err
+				}
+			} else {
+				// Expired already, it mints nothing more; but the access
+				// tokens minted with it before live on until they expire.
+				revoked, err := q.RevokeAccessTokensOfSecret(ctx, sec.ServiceAccountID, sec.ID, now)
+				if err != nil {
+					return err
+				}
+				if len(revoked) == 0 {
+					return nil // it opens nothing: spent
+				}
+				dropped = a.droppedAccessTokens(ctx, revoked)
 			}
 			sa, err := q.GetServiceAccountByID(ctx, sec.ServiceAccountID)
-			if err != nil {
-				return err
-			}
-			if err := q.ExpireClientSecret(ctx, sec.ID, now); err != nil {
-				return err
-			}
-			dropped, err := a.revokeAccessTokensOf(ctx, q, sa.ID)
 			if err != nil {
 				return err
 			}
@@ -106,7 +120,7 @@ func (a *App) revokeLeaked(ctx context.Context, ac Actor, r tollgate.LeakReport)
 			}
 			found, changes = true, append(dropped, tollgate.ServiceAccountChanged(sa.ID))
 			return a.audit(ctx, q, ac, sa.OrgID, tollgate.ActionCredentialLeaked, saPrincipal(sa),
-				with(where, "credential", "client_secret", "secret_id", sec.ID, "revoked", true, "revoked_access_tokens", len(dropped)))
+				with(where, "credential", "client_secret", "secret_id", sec.ID, "revoked", true, "expired_before", !live, "revoked_access_tokens", len(dropped)))
 		case credential.ValidCredential(credential.PrefixCLISession, tok):
 			hash := credential.Hash(tok)
 			s, err := q.GetSession(ctx, hash)

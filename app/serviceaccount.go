@@ -238,16 +238,22 @@ func (a *App) revokeAccessTokensOf(ctx context.Context, q tollgate.Queries, serv
 	if err != nil {
 		return nil, err
 	}
+	return a.droppedAccessTokens(ctx, revoked), nil
+}
+
+// droppedAccessTokens returns the changes that drop the revoked access
+// tokens from every process's cache (revokeAccessTokensOf).
+func (a *App) droppedAccessTokens(ctx context.Context, revoked []tollgate.AccessToken) []tollgate.Change {
 	out := make([]tollgate.Change, 0, len(revoked))
 	for _, t := range revoked {
 		jwt, err := a.cfg.Keyring.Open(t.Sealed, t.ID)
 		if err != nil {
 			a.log.WarnContext(ctx, "unsealing a revoked access token to drop it from caches", "jti", t.ID, "err", err)
-			return append(out[:0], tollgate.Change{Kind: tollgate.ChangeEverything}), nil
+			return append(out[:0], tollgate.Change{Kind: tollgate.ChangeEverything})
 		}
 		out = append(out, tollgate.CredentialChanged(a.cfg.Keyring.Hash(string(jwt))))
 	}
-	return out, nil
+	return out
 }
 
 // RotationResult is a new client secret, shown once, and until when the

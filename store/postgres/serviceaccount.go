@@ -191,6 +191,17 @@ func (q *queries) RevokeAccessTokensOf(ctx context.Context, serviceAccountID str
 	return out, classify(err, "access token")
 }
 
+func (q *queries) RevokeAccessTokensOfSecret(ctx context.Context, serviceAccountID, secretID string, t time.Time) ([]tollgate.AccessToken, error) {
+	rows, err := q.q.Query(ctx, `UPDATE access_tokens SET revoked_at = $1
+		WHERE service_account_id = $2 AND secret_id = $3 AND revoked_at IS NULL AND expires_at > $1 RETURNING `+atColumns, t, serviceAccountID, secretID)
+	if err != nil {
+		return nil, classify(err, "access token")
+	}
+	defer rows.Close()
+	out, err := sqlq.All(rows, scanAccessToken)
+	return out, classify(err, "access token")
+}
+
 func (q *queries) DeleteAccessTokensExpiredBefore(ctx context.Context, t time.Time) (int, error) {
 	tag, err := q.q.Exec(ctx, `DELETE FROM access_tokens WHERE expires_at < $1`, t)
 	if err != nil {

@@ -190,6 +190,18 @@ func (q *queries) RevokeAccessTokensOf(ctx context.Context, serviceAccountID str
 	return out, classify(err, "access token")
 }
 
+func (q *queries) RevokeAccessTokensOfSecret(ctx context.Context, serviceAccountID, secretID string, t time.Time) ([]tollgate.AccessToken, error) {
+	rows, err := q.q.QueryContext(ctx, `UPDATE access_tokens SET revoked_at = ?
+		WHERE service_account_id = ? AND secret_id = ? AND revoked_at IS NULL AND expires_at > ? RETURNING `+atColumns,
+		micros(t), serviceAccountID, secretID, micros(t))
+	if err != nil {
+		return nil, classify(err, "access token")
+	}
+	defer rows.Close()
+	out, err := sqlq.All(rows, scanAccessToken)
+	return out, classify(err, "access token")
+}
+
 func (q *queries) DeleteAccessTokensExpiredBefore(ctx context.Context, t time.Time) (int, error) {
 	res, err := q.q.ExecContext(ctx, `DELETE FROM access_tokens WHERE expires_at < ?`, micros(t))
 	if err != nil {

@@ -240,6 +240,23 @@ func testAccessTokens(t *testing.T, s tollgate.Store) {
 	if got, _ := s.GetAccessToken(ctx, second.ID); got.RevokedAt != nil {
 		t.Fatal("an expired token was marked revoked")
 	}
+	// Revoking the tokens of one secret leaves the other secret's.
+	sec2 := &tollgate.ClientSecret{ID: tollgate.NewID(tollgate.PrefixClientSecret, base.Add(time.Second)), ServiceAccountID: sa.ID, Hash: hash("s2"), CreatedAt: base}
+	must(t, s.CreateClientSecret(ctx, sec2))
+	later := second.ExpiresAt // every token above is revoked or expired by then
+	ofFirst := mkAccessToken(t, s, sa, sec, later)
+	ofSecond := mkAccessToken(t, s, sa, sec2, later)
+	revoked, err = s.RevokeAccessTokensOfSecret(ctx, sa.ID, sec.ID, later.Add(time.Minute))
+	must(t, err)
+	if len(revoked) != 1 || revoked[0].ID != ofFirst.ID || revoked[0].RevokedAt == nil {
+		t.Fatalf("RevokeAccessTokensOfSecret revoked %+v, want the live one of that secret", revoked)
+	}
+	if got, _ := s.GetAccessToken(ctx, ofSecond.ID); got.RevokedAt != nil {
+		t.Fatal("RevokeAccessTokensOfSecret revoked another secret's token")
+	}
+	if revoked, err = s.RevokeAccessTokensOfSecret(ctx, sa.ID, sec.ID, later.Add(time.Minute)); err != nil || len(revoked) != 0 {
+		t.Fatalf("RevokeAccessTokensOfSecret again: %v %+v", err, revoked)
+	}
 	n, err := s.DeleteAccessTokensExpiredBefore(ctx, first.ExpiresAt.Add(time.Second))
 	must(t, err)
 	if n != 1 {
