@@ -156,6 +156,7 @@ func TestWebhooks(t *testing.T) {
 
 			// The receiver is down: the delivery waits for its schedule.
 			rc.fail.Store(503)
+			env.clock.Add(time.Second) // deliveries list newest first
 			call("DELETE", "/tokens/"+tok["id"].(string), nil)
 			deliver()
 			if n := deliver(); n != 0 {
