@@ -35,8 +35,12 @@ var templateFuncs = template.FuncMap{
 // pages are the console's templates, each parsed with the layout.
 var pages = func() map[string]*template.Template {
 	m := map[string]*template.Template{}
-	for _, name := range []string{"signin", "accept", "members", "problem", "serviceaccounts", "sa_new", "sa_created", "sa_show", "tokens", "token_reassign", "token_new", "token_created", "audit", "settings", "device", "sessions"} {
-		m[name] = template.Must(template.New("layout.html").Funcs(templateFuncs).ParseFS(consoleTemplates, "console/templates/layout.html", "console/templates/"+name+".html"))
+	for _, name := range []string{"signin", "accept", "members", "problem", "serviceaccounts", "sa_new", "sa_created", "sa_show", "tokens", "token_reassign", "token_new", "token_created", "audit", "settings", "device", "sessions", "webhooks", "webhook_created", "webhook_show"} {
+		files := []string{"console/templates/layout.html", "console/templates/" + name + ".html"}
+		if strings.HasPrefix(name, "webhook") {
+			files = append(files, "console/templates/webhook_form.html") // the create and edit form
+		}
+		m[name] = template.Must(template.New("layout.html").Funcs(templateFuncs).ParseFS(consoleTemplates, files...))
 	}
 	return m
 }()
@@ -78,6 +82,7 @@ type view struct {
 	ExportURL          string
 	SettingsForm       settingsForm
 	Violations         []violationRow // Settings: credentials that break the policy
+	Hooks              webhookView    // the Webhooks pages
 	// At names the account page's section a notice or an error belongs
 	// to ("keys", "federated", "dpop"), "" for the top of the page.
 	At        string
@@ -447,6 +452,11 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /orgs/{org}/audit", page(s.consolePage("audit", s.handleAuditPage)))
 	mux.Handle("GET /orgs/{org}/settings", page(s.consolePage("settings", s.handleSettingsPage)))
 	mux.Handle("POST /orgs/{org}/settings", page(s.consolePage("settings", s.handleSettingsForm)))
+	mux.Handle("GET /orgs/{org}/webhooks", page(s.consolePage("settings", s.handleWebhooksPage)))
+	mux.Handle("POST /orgs/{org}/webhooks", page(s.consolePage("settings", s.handleCreateWebhookForm)))
+	mux.Handle("GET /orgs/{org}/webhooks/{id}", page(s.consolePage("settings", s.handleWebhookPage)))
+	mux.Handle("POST /orgs/{org}/webhooks/{id}", page(s.consolePage("settings", s.handleUpdateWebhookForm)))
+	mux.Handle("POST /orgs/{org}/webhooks/{id}/delete", page(s.consolePage("settings", s.handleDeleteWebhookForm)))
 }
 
 // docsPage is the API reference: Swagger UI, vendored, over /openapi.json.

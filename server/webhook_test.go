@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -317,6 +319,79 @@ func TestWebhookRefusals(t *testing.T) {
 			}
 			if code, _ := asJSON(t, h, admin, "GET", "/api/v1/orgs/acme/webhooks/"+other["id"].(string), nil); code != 404 {
 				t.Errorf("another org's webhook through acme: %d", code)
+			}
+		})
+	}
+}
+
+// TestWebhooksInTheConsole: a super admin adds a webhook on the console,
+// sees its secret once, its deliveries and their attempts, changes its
+// events with a refusal shown by the field, and deletes it; an admin is
+// refused and a cross-site post does nothing.
+func TestWebhooksInTheConsole(t *testing.T) {
+	for name, env := range hookStores(t) {
+		t.Run(name, func(t *testing.T) {
+			h, rc := env.Handler, env.rc
+			cookie := consoleSession(t, h)
+			if page := get(h, "/orgs/acme/settings", cookie).Body.String(); !strings.Contains(page, `href="/orgs/acme/webhooks"`) {
+				t.Fatalf("Settings does not link to Webhooks")
+			}
+			if rec := form(h, "/orgs/acme/webhooks", url.Values{"url": {"http://hooks.example.com/"}, "scope": {"all"}}, cookie); rec.Code != 422 ||
+				!strings.Contains(rec.Body.String(), "must use https") || !strings.Contains(rec.Body.String(), `id="hook-url-error"`) {
+				t.Fatalf("an http URL: %d", rec.Code)
+			}
+			rec := form(h, "/orgs/acme/webhooks", url.Values{"url": {rc.URL + "/c"}, "scope": {"some"}, "event": {"token.created", "token.expiring"}, "description": {"console"}}, cookie)
+			body := rec.Body.String()
+			if rec.Code != 201 || !strings.Contains(body, `id="hook-secret"`) || !strings.Contains(body, "whsec_") || rec.Header().Get("Cache-Control") != "no-store" {
+				t.Fatalf("create: %d %s", rec.Code, body)
+			}
+			id := regexp.MustCompile(`/orgs/acme/webhooks/(wh_[0-9a-z]+)`).FindStringSubmatch(body)[1]
+			show := "/orgs/acme/webhooks/" + id
+			if rec := get(h, show, cookie); rec.Code != 200 {
+				t.Fatalf("GET %s: %d %v %s", show, rec.Code, rec.Header(), rec.Body)
+			}
+			if page := get(h, show, cookie).Body.String(); strings.Contains(page, "whsec_") || !strings.Contains(page, "No deliveries yet") {
+				t.Fatalf("the webhook's page shows the secret, or deliveries: %s", page)
+			}
+			rc.fail.Store(503)
+			asJSON(t, h, cookie, "POST", "/api/v1/orgs/acme/tokens", map[string]any{"name": "t", "service_account_id": env.Account.ID, "kind": "private"})
+			if _, err := env.Webhooks.DeliverDue(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			page := get(h, show, cookie).Body.String()
+			for _, want := range []string{`data-status="pending"`, "token.created", "503 Service Unavailable", "the receiver answered 503", "next try"} {
+				if !strings.Contains(page, want) {
+					t.Errorf("deliveries lack %q", want)
+				}
+			}
+			if rec := form(h, show, url.Values{"url": {rc.URL + "/c"}, "scope": {"some"}, "event": {"token.stolen"}}, cookie); rec.Code != 422 ||
+				!strings.Contains(rec.Body.String(), `id="hook-events-error"`) {
+				t.Fatalf("an unknown event: %d", rec.Code)
+			}
+			if rec := form(h, show, url.Values{"url": {rc.URL + "/c2"}, "scope": {"all"}}, cookie); rec.Code != http.StatusSeeOther {
+				t.Fatalf("edit: %d %s", rec.Code, rec.Body)
+			}
+			if _, v := asJSON(t, h, cookie, "GET", "/api/v1/orgs/acme/webhooks/"+id, nil); v["url"] != rc.URL+"/c2" || v["events"].([]any)[0] != "*" {
+				t.Fatalf("after the edit: %v", v)
+			}
+			// An admin sees none of it; a cross-site post is refused.
+			adm := memberSession(t, h, cookie, "acme", "admin@acme.example", "admin")
+			for _, p := range []string{"/orgs/acme/webhooks", show} {
+				if rec := get(h, p, adm); rec.Code != 403 {
+					t.Errorf("admin GET %s: %d", p, rec.Code)
+				}
+			}
+			if rec := form(h, show+"/delete", url.Values{}, adm); rec.Code != 403 {
+				t.Errorf("admin delete: %d", rec.Code)
+			}
+			if rec := form(h, show+"/delete", url.Values{}, cookie, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"); rec.Code != 403 {
+				t.Errorf("cross-site delete: %d", rec.Code)
+			}
+			if rec := form(h, show+"/delete", url.Values{}, cookie); rec.Code != http.StatusSeeOther {
+				t.Fatalf("delete: %d", rec.Code)
+			}
+			if page := get(h, "/orgs/acme/webhooks?notice=deleted", cookie).Body.String(); !strings.Contains(page, "No webhooks yet.") {
+				t.Fatalf("after delete: %s", page)
 			}
 		})
 	}

@@ -166,7 +166,7 @@ func TestWebhookThroughFailuresAndRestart(t *testing.T) {
 		t.Fatalf("stop: %v", err)
 	}
 	rc.control(t, "", 0)
-	ts = startProcess(t, db, webhookEnv(rc, nil))
+	startProcess(t, db, webhookEnv(rc, nil)) // the same database, after the restart
 	seen := rc.waitVerified(t, "service_account.created", 2, 15*time.Second)
 	for msg, n := range seen {
 		if n != 1 {
@@ -198,9 +198,9 @@ func TestWebhookExactlyOnceAcrossReplicas(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	seen := rc.waitVerified(t, "token.created", 40, 20*time.Second)
+	rc.waitVerified(t, "token.created", 40, 20*time.Second)
 	time.Sleep(500 * time.Millisecond) // a duplicate would arrive by now
-	seen = rc.waitVerified(t, "token.created", 40, time.Second)
+	seen := rc.waitVerified(t, "token.created", 40, time.Second)
 	if len(seen) != 40 {
 		t.Fatalf("%d messages, want 40", len(seen))
 	}
