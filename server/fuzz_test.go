@@ -137,6 +137,13 @@ func FuzzAdminAPI(f *testing.F) {
 	f.Add(uint8(0), "orgs/acme/service-accounts/{sa}/federated-credentials", "", `{"name":"gh","issuer":"https://token.actions.githubusercontent.com","claims":{"repository":"o/r\u0000"}}`)
 	f.Add(uint8(3), "orgs/acme/service-accounts/{sa}/federated-credentials/fed_\xff", "", "")
 	f.Add(uint8(2), "orgs/acme/service-accounts/{sa}", "", `{"require_dpop":"yes"}`)
+	f.Add(uint8(0), "orgs/acme/webhooks", "", `{"url":"https://h\u0000.example.com/","events":["*"]}`)
+	f.Add(uint8(0), "orgs/acme/webhooks", "", `{"url":"https://[::ffff:10.0.0.1]/","events":["token.created","\ud800"],"description":"\u0000"}`)
+	f.Add(uint8(0), "orgs/acme/webhooks", "", `{"url":"https://hooks.example.com/x","events":["*"]}`)
+	f.Add(uint8(2), "orgs/acme/webhooks/wh_\x00", "", `{"events":null,"url":5}`)
+	f.Add(uint8(1), "orgs/acme/webhooks/wh_x/deliveries", "cursor=%00&limit=-1", "")
+	f.Add(uint8(2), "orgs/acme", "", `{"settings":{"max_token_ttl_seconds":1e99,"public_tokens_allowed":null}}`)
+	f.Add(uint8(1), "orgs/acme/policy-violations", "", "")
 	methods := []string{"POST", "GET", "PATCH", "DELETE"}
 	f.Fuzz(func(t *testing.T, method uint8, path, query, body string) {
 		for store, env := range envs {

@@ -396,3 +396,72 @@ func TestWebhooksInTheConsole(t *testing.T) {
 		})
 	}
 }
+
+// TestWebhookNotices: an API token is announced 7 days and 1 day before it
+// expires, a rotated secret 1 day before its grace period ends, each once
+// however many scans run.
+func TestWebhookNotices(t *testing.T) {
+	for name, env := range hookStores(t) {
+		t.Run(name, func(t *testing.T) {
+			h, rc := env.Handler, env.rc
+			admin := consoleSession(t, h)
+			code, hook := asJSON(t, h, admin, "POST", "/api/v1/orgs/acme/webhooks", map[string]any{"url": rc.URL + "/n",
+				"events": []string{"token.expiring", "secret.grace_ending"}})
+			if code != 201 {
+				t.Fatalf("webhook: %d %v", code, hook)
+			}
+			day := 24 * time.Hour
+			exp := env.clock.Now().Add(3 * day).Format(time.RFC3339)
+			_, tok := asJSON(t, h, admin, "POST", "/api/v1/orgs/acme/tokens", map[string]any{"name": "short", "service_account_id": env.Account.ID,
+				"kind": "private", "expires_at": exp})
+			asJSON(t, h, admin, "POST", "/api/v1/orgs/acme/tokens", map[string]any{"name": "long", "service_account_id": env.Account.ID,
+				"kind": "private", "expires_at": env.clock.Now().Add(30 * day).Format(time.RFC3339)})
+			scan := func() []map[string]any {
+				t.Helper()
+				for range 2 { // a second scan sends nothing more
+					if err := env.Webhooks.ScanNotices(t.Context()); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if _, err := env.Webhooks.DeliverDue(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				var out []map[string]any
+				for _, r := range rc.all() {
+					var m map[string]any
+					json.Unmarshal(r.body, &m)
+					verify(t, hook["secret"].(string), r)
+					out = append(out, m)
+				}
+				return out
+			}
+			got := scan()
+			if len(got) != 1 || got[0]["type"] != "token.expiring" {
+				t.Fatalf("first scan: %v", got)
+			}
+			if d := got[0]["data"].(map[string]any); d["id"] != tok["id"] || d["notice"] != "7d" || d["name"] != "short" {
+				t.Fatalf("the 7-day notice: %v", d)
+			}
+			env.clock.Add(2*day + time.Hour)
+			admin = consoleSession(t, h)
+			code, _ = asJSON(t, h, admin, "POST", "/api/v1/orgs/acme/service-accounts/"+env.Account.ID+"/secrets", map[string]any{"grace_period_seconds": 12 * 3600})
+			if code != 200 && code != 201 {
+				t.Fatalf("rotate: %d", code)
+			}
+			got = scan()
+			if len(got) != 3 {
+				t.Fatalf("after 2 days and a rotation: %v", got)
+			}
+			types := map[string]map[string]any{}
+			for _, m := range got[1:] {
+				types[m["type"].(string)] = m["data"].(map[string]any)
+			}
+			if d := types["token.expiring"]; d == nil || d["notice"] != "1d" || d["id"] != tok["id"] {
+				t.Errorf("the 1-day notice: %v", types)
+			}
+			if d := types["secret.grace_ending"]; d == nil || d["service_account_id"] != env.Account.ID || d["secret_id"] == "" {
+				t.Errorf("the grace notice: %v", types)
+			}
+		})
+	}
+}
