@@ -311,3 +311,22 @@ func (a *App) requireAnotherSuperAdmin(ctx context.Context, q tollgate.Queries, 
 	}
 	return nil
 }
+
+// CreatorName names whoever made something in the org, for people to
+// read: a person's email for a user ID, any other ID as it is (a service
+// account's, say). Admin or higher, as the pages that show it are.
+func (a *App) CreatorName(ctx context.Context, ac Actor, slug, id string) (string, error) {
+	if !tollgate.HasPrefix(id, tollgate.PrefixUser) {
+		return id, nil
+	}
+	if _, _, err := a.authorize(ctx, a.store, ac, slug, tollgate.RoleAdmin); err != nil {
+		return "", err
+	}
+	u, err := a.store.GetUser(ctx, id)
+	if tollgate.ErrorCode(err) == tollgate.ENotFound {
+		return id, nil
+	} else if err != nil {
+		return "", err
+	}
+	return u.Email, nil
+}

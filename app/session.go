@@ -37,19 +37,21 @@ func (a *App) StartSession(ctx context.Context, ac Actor) (string, *SessionInfo,
 
 // RecordFailedSignIn audits a refused sign-in for email: session.failed in
 // every org of user, or once with no org when user is nil (an unknown
-// email), so that both cases do the same work.
+// email), so that both cases do the same work. The actor is anonymous,
+// with the email tried in the details: a wrong password proves nobody.
 func (a *App) RecordFailedSignIn(ctx context.Context, ac Actor, email string, user *tollgate.User) error {
 	ctx, span := tracer.Start(ctx, "app.RecordFailedSignIn")
 	defer span.End()
 	return a.store.InTx(ctx, func(q tollgate.Queries) error {
-		actor := Actor{Type: tollgate.PrincipalAnonymous, Name: email, IP: ac.IP, UserAgent: ac.UserAgent}
+		// Whoever failed is not known to be the user: the actor is
+		// anonymous, and the email they tried is in the details.
+		actor := Actor{Type: tollgate.PrincipalAnonymous, IP: ac.IP, UserAgent: ac.UserAgent}
 		target := tollgate.Principal{Type: tollgate.PrincipalUser, Name: email}
 		var userID string
 		if user != nil {
-			actor = Actor{Type: tollgate.PrincipalUser, ID: user.ID, Name: user.Email, IP: ac.IP, UserAgent: ac.UserAgent}
-			target.ID, userID = user.ID, user.ID
+			target.ID, target.Name, userID = user.ID, user.Email, user.ID
 		}
-		return a.auditInOrgsOf(ctx, q, userID, actor, tollgate.ActionSessionFailed, target, map[string]any{"reason": "bad_credentials"})
+		return a.auditInOrgsOf(ctx, q, userID, actor, tollgate.ActionSessionFailed, target, map[string]any{"reason": "bad_credentials", "email": email})
 	})
 }
 

@@ -105,7 +105,8 @@ func TestFailedSignInsAreAuditedInEveryOrgOfTheUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(evs) != 1 || evs[0].IP != "192.0.2.7" || evs[0].Actor.Name != "admin@example.com" {
+	if len(evs) != 1 || evs[0].IP != "192.0.2.7" || evs[0].Actor.Type != tollgate.PrincipalAnonymous || evs[0].Actor.ID != "" ||
+		evs[0].Details["email"] != "admin@example.com" || evs[0].Target.Name != "admin@example.com" {
 		t.Fatalf("session.failed events: %+v", evs)
 	}
 	for k, v := range evs[0].Details {

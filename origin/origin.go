@@ -19,7 +19,7 @@ import (
 )
 
 // ErrWildcard is wrapped by the error for a domain with '*'.
-var ErrWildcard = errors.New("wildcards are not supported: list each subdomain as its own origin, e.g. https://app.example.com")
+var ErrWildcard = errors.New("Wildcards are not supported: list each subdomain as its own origin, such as https://app.example.com.")
 
 // maxLen bounds an origin's length.
 const maxLen = 2048
@@ -35,30 +35,30 @@ func Normalize(domain string) (string, error) {
 	s := strings.TrimSpace(domain)
 	switch {
 	case s == "":
-		return "", errors.New("the origin is empty")
+		return "", errors.New("The domain is empty.")
 	case len(s) > maxLen:
-		return "", fmt.Errorf("the origin is longer than %d characters", maxLen)
+		return "", fmt.Errorf("The domain is longer than %d characters.", maxLen)
 	case strings.Contains(s, "*"):
 		return "", ErrWildcard
 	case !utf8.ValidString(s):
-		return "", errors.New("the origin is not valid UTF-8")
+		return "", errors.New("The domain is not valid UTF-8.")
 	}
 	if strings.HasPrefix(s, "//") {
-		return "", fmt.Errorf("%q has no scheme: write it as https:%s or http:%s", s, s, s)
+		return "", fmt.Errorf("%q has no scheme: write it as https:%s or http:%s.", s, s, s)
 	}
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok {
-		return "", fmt.Errorf("%q is not a full origin: write it with its scheme, e.g. https://%s", s, strings.TrimRight(s, "/"))
+		return "", fmt.Errorf("%q is not a full origin: write it with its scheme, such as https://%s.", s, strings.TrimRight(s, "/"))
 	}
 	if strings.ContainsAny(rest, "?#") {
-		return "", fmt.Errorf("%q has a query or fragment: an origin is only scheme, host and port", s)
+		return "", fmt.Errorf("%q has a query or fragment: an origin is only a scheme, a host and a port.", s)
 	}
 	hostport, path, _ := strings.Cut(rest, "/")
 	if path != "" {
-		return "", fmt.Errorf("%q has a path: an origin is only scheme, host and port (a trailing / is fine)", s)
+		return "", fmt.Errorf("%q has a path: an origin is only a scheme, a host and a port (a trailing / is fine).", s)
 	}
 	if strings.Contains(hostport, "@") {
-		return "", fmt.Errorf("%q has a user name or password: an origin is only scheme, host and port", s)
+		return "", fmt.Errorf("%q has a user name or password: an origin is only a scheme, a host and a port.", s)
 	}
 	return build(scheme, hostport)
 }
@@ -67,19 +67,19 @@ func Normalize(domain string) (string, error) {
 func build(scheme, hostport string) (string, error) {
 	scheme = strings.ToLower(scheme)
 	if scheme != "http" && scheme != "https" {
-		return "", fmt.Errorf("the scheme must be http or https, not %q", scheme)
+		return "", fmt.Errorf("The scheme must be http or https, not %q.", scheme)
 	}
 	host, port := hostport, ""
 	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.HasSuffix(hostport, "]") {
 		host, port = hostport[:i], hostport[i+1:]
 		if port == "" {
-			return "", errors.New("the port is empty")
+			return "", errors.New("The port is empty.")
 		}
 	}
 	if port != "" {
 		n, err := strconv.Atoi(port)
 		if err != nil || n < 1 || n > 65535 || strings.Trim(port, "0123456789") != "" || port[0] == '0' {
-			return "", fmt.Errorf("%q is not a port number from 1 to 65535", port)
+			return "", fmt.Errorf("%q is not a port number from 1 to 65535.", port)
 		}
 		port = strconv.Itoa(n)
 		if (scheme == "http" && n == 80) || (scheme == "https" && n == 443) {
@@ -87,12 +87,12 @@ func build(scheme, hostport string) (string, error) {
 		}
 	}
 	if host == "" {
-		return "", errors.New("the host is missing")
+		return "", errors.New("The host is missing.")
 	}
 	if strings.HasPrefix(host, "[") {
 		ip := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
 		if !strings.HasSuffix(host, "]") || ip == nil || ip.To4() != nil {
-			return "", fmt.Errorf("%q is not an IPv6 address in brackets", host)
+			return "", fmt.Errorf("%q is not an IPv6 address in brackets.", host)
 		}
 		host = "[" + ip.String() + "]"
 	} else {
@@ -104,7 +104,7 @@ func build(scheme, hostport string) (string, error) {
 			}
 		}
 		if err != nil || !hostName(ascii) {
-			return "", fmt.Errorf("%q is not a valid host name", host)
+			return "", fmt.Errorf("%q is not a valid host name.", host)
 		}
 		host = strings.ToLower(ascii)
 	}
@@ -135,15 +135,19 @@ func hostName(s string) bool {
 }
 
 // Domains normalizes a public token's list of origins and removes
-// duplicates, keeping the first spelling's position. The error names the
-// entry that is wrong.
+// duplicates, keeping the first spelling's position. The error is a
+// sentence a person can read, naming the entry that is wrong by its
+// position ("Domain 2: …") when there are several.
 func Domains(list []string) ([]string, error) {
 	out := make([]string, 0, len(list))
 	seen := map[string]bool{}
 	for i, d := range list {
 		o, err := Normalize(d)
 		if err != nil {
-			return nil, fmt.Errorf("domains[%d]: %w", i, err)
+			if len(list) == 1 {
+				return nil, err
+			}
+			return nil, fmt.Errorf("Domain %d: %w", i+1, err)
 		}
 		if !seen[o] {
 			seen[o] = true

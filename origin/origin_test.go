@@ -24,7 +24,7 @@ func TestNormalize(t *testing.T) {
 		{"https://a.com.", "https://a.com", ""},
 		{"http://127.0.0.1:3000", "http://127.0.0.1:3000", ""},
 		{"http://[::1]:3000", "http://[::1]:3000", ""},
-		{"https://*.example.com", "", "wildcards are not supported"},
+		{"https://*.example.com", "", "Wildcards are not supported"},
 		{"*", "", "list each subdomain"},
 		{"https://a.com/app", "", "has a path"},
 		{"https://a.com//", "", "has a path"},
@@ -66,7 +66,7 @@ func TestDomains(t *testing.T) {
 	if err != nil || strings.Join(got, " ") != "https://a.com http://a.com https://b.a.com" {
 		t.Fatalf("Domains = %v, %v", got, err)
 	}
-	if _, err := origin.Domains([]string{"https://a.com", "https://*.a.com"}); err == nil || !strings.HasPrefix(err.Error(), "domains[1]: ") {
+	if _, err := origin.Domains([]string{"https://a.com", "https://*.a.com"}); err == nil || !strings.HasPrefix(err.Error(), "Domain 2: Wildcards") {
 		t.Fatalf("error does not name the entry: %v", err)
 	}
 }

@@ -193,6 +193,9 @@ func (s *Server) accountView(r *http.Request, ac app.Actor, v *view) error {
 		return err
 	}
 	row := s.toRow(sa)
+	if row.CreatedBy, err = s.app.CreatorName(r.Context(), ac, v.Org.Slug, sa.CreatedBy); err != nil {
+		return err
+	}
 	v.Account, v.Title = &row, sa.Name
 	evs, _, err := s.app.ListAuditEvents(r.Context(), ac, v.Org.Slug, tollgate.AuditFilter{TargetID: sa.ID}, tollgate.Page{Limit: 10})
 	if err != nil {

@@ -127,7 +127,7 @@ func TestConsoleFormsValidateOnTheServer(t *testing.T) {
 		{"long description", "/orgs/acme/service-accounts", url.Values{"name": {"desc"}, "role": {"viewer"}, "ttl": {"1"}, "ttl_unit": {"hours"}, "description": {strings.Repeat("é", 141)}}, 422, "at most 140"},
 		{"wildcard domain", "/orgs/acme/tokens", url.Values{"name": {"t"}, "service_account_id": {saID}, "kind": {"public"}, "domains": {"https://*.example.com"}}, 422, "list each subdomain"},
 		{"public without domains", "/orgs/acme/tokens", url.Values{"name": {"t"}, "service_account_id": {saID}, "kind": {"public"}}, 422, "at least one domain"},
-		{"path in a domain", "/orgs/acme/tokens", url.Values{"name": {"t"}, "service_account_id": {saID}, "kind": {"public"}, "domains": {"https://a.example.com\nhttps://b.example.com/x"}}, 422, "domains[1]"},
+		{"path in a domain", "/orgs/acme/tokens", url.Values{"name": {"t"}, "service_account_id": {saID}, "kind": {"public"}, "domains": {"https://a.example.com\nhttps://b.example.com/x"}}, 422, "Domain 2: &#34;https://b.example.com/x&#34; has a path"},
 		{"token role above owner", "/orgs/acme/tokens", url.Values{"name": {"t"}, "service_account_id": {saID}, "kind": {"private"}, "role": {"admin"}}, 422, "above its owner"},
 		{"token expiry in the past", "/orgs/acme/tokens", url.Values{"name": {"t"}, "service_account_id": {saID}, "kind": {"private"}, "expires": {"2001-01-01"}}, 422, "in the future"},
 		{"floor not a number", "/orgs/acme/settings", url.Values{"name": {"Acme"}, "floor": {"soon"}}, 422, "whole number"},

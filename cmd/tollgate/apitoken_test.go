@@ -66,7 +66,7 @@ func TestAPITokenRules(t *testing.T) {
 		{"userinfo", body("domains", []string{"https://u:p@a.example.com"}), 422, "domains", "user name or password"},
 		{"other scheme", body("domains", []string{"ftp://a.example.com"}), 422, "domains", "http or https"},
 		{"no scheme", body("domains", []string{"a.example.com"}), 422, "domains", "full origin"},
-		{"second entry bad", body("domains", []string{"https://a.example.com", "null"}), 422, "domains", "domains[1]"},
+		{"second entry bad", body("domains", []string{"https://a.example.com", "null"}), 422, "domains", "Domain 2: "},
 		{"public without domains", body("domains", []string{}), 422, "domains", "at least one domain"},
 		{"private with domains", body("kind", "private"), 422, "domains", "only for public"},
 		{"unknown kind", body("kind", "secret"), 422, "kind", "public"},

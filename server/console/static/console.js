@@ -88,3 +88,61 @@ document.addEventListener("DOMContentLoaded", function () {
   input.addEventListener("input", check);
   unit.addEventListener("change", check);
 });
+
+// Public tokens' domains: the box shows only for the kind that uses it,
+// and each line is checked as you type with the server's own rules and
+// words (origin.Normalize), so a wildcard or a path is caught before the
+// form is sent. The server checks again.
+function originError(line) {
+  var s = line.trim();
+  var q = JSON.stringify(s);
+  if (s === "") return "The domain is empty.";
+  if (s.length > 2048) return "The domain is longer than 2048 characters.";
+  if (s.indexOf("*") >= 0) return "Wildcards are not supported: list each subdomain as its own origin, such as https://app.example.com.";
+  if (s.startsWith("//")) return q + " has no scheme: write it as https:" + s + " or http:" + s + ".";
+  var i = s.indexOf("://");
+  if (i < 0) return q + " is not a full origin: write it with its scheme, such as https://" + s.replace(/\/+$/, "") + ".";
+  var scheme = s.slice(0, i).toLowerCase(), rest = s.slice(i + 3);
+  if (/[?#]/.test(rest)) return q + " has a query or fragment: an origin is only a scheme, a host and a port.";
+  var slash = rest.indexOf("/");
+  var hostport = slash < 0 ? rest : rest.slice(0, slash);
+  if (slash >= 0 && rest.slice(slash + 1) !== "") return q + " has a path: an origin is only a scheme, a host and a port (a trailing / is fine).";
+  if (hostport.indexOf("@") >= 0) return q + " has a user name or password: an origin is only a scheme, a host and a port.";
+  if (scheme !== "http" && scheme !== "https") return "The scheme must be http or https, not " + JSON.stringify(scheme) + ".";
+  var host = hostport, colon = hostport.lastIndexOf(":");
+  if (colon >= 0 && !hostport.endsWith("]")) {
+    host = hostport.slice(0, colon);
+    var port = hostport.slice(colon + 1);
+    if (port === "") return "The port is empty.";
+    var n = Number(port);
+    if (!/^[1-9][0-9]*$/.test(port) || n > 65535) return JSON.stringify(port) + " is not a port number from 1 to 65535.";
+  }
+  if (host === "") return "The host is missing.";
+  return ""; // host names are checked by the server (IDNA)
+}
+
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-shown-for-kind]").forEach(function (row) {
+    var radios = document.querySelectorAll("input[name=kind]");
+    var update = function () {
+      var checked = document.querySelector("input[name=kind]:checked");
+      row.hidden = !checked || checked.value !== row.dataset.shownForKind;
+    };
+    radios.forEach(function (r) { r.addEventListener("change", update); });
+    update();
+  });
+  document.querySelectorAll("[data-validate=origins]").forEach(function (area) {
+    var out = document.getElementById(area.getAttribute("aria-describedby"));
+    area.addEventListener("input", function () {
+      var lines = area.value.split("\n").map(function (l) { return l.trim(); }).filter(function (l) { return l !== ""; });
+      var msg = "";
+      for (var i = 0; i < lines.length && !msg; i++) {
+        var e = originError(lines[i]);
+        if (e) msg = lines.length > 1 ? "Domain " + (i + 1) + ": " + e : e;
+      }
+      out.textContent = msg;
+      out.hidden = msg === "";
+      area.setAttribute("aria-invalid", msg ? "true" : "false");
+    });
+  });
+});
