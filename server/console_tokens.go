@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -56,6 +57,9 @@ func (s *Server) handleTokensPage(w http.ResponseWriter, r *http.Request, ac app
 	}
 	v.List = newListNav(r, "/orgs/"+url.PathEscape(v.Org.Slug)+"/tokens", "Search tokens", searchHelpName, next, "owner_id")
 	v.Notice = tokenNotices[r.URL.Query().Get("notice")]
+	if r.URL.Query().Get("notice") == "reassigned" && r.URL.Query().Get("token") != "" {
+		v.Notice = s.reassignNotice(r, ac, v)
+	}
 	return "tokens", http.StatusOK, nil
 }
 
@@ -208,9 +212,35 @@ func (s *Server) tokenActionOn(show func(w http.ResponseWriter, r *http.Request,
 	})
 }
 
+// reassignAction moves the token, and the notice after it names the
+// token, its new owner, and the role it had before when that was lowered.
 func (s *Server) reassignAction(r *http.Request, ac app.Actor, v *view) (string, error) {
-	_, err := s.app.ReassignAPIToken(r.Context(), ac, v.Org.Slug, r.PathValue("id"), r.PostForm.Get("service_account_id"))
-	return "reassigned", err
+	before, err := s.app.GetAPIToken(r.Context(), ac, v.Org.Slug, r.PathValue("id"))
+	if err != nil {
+		return "", err
+	}
+	t, err := s.app.ReassignAPIToken(r.Context(), ac, v.Org.Slug, before.ID, r.PostForm.Get("service_account_id"))
+	if err != nil {
+		return "", err
+	}
+	return "reassigned&token=" + url.QueryEscape(t.ID) + "&was=" + url.QueryEscape(string(before.Role)), nil
+}
+
+// reassignNotice says what a reassignment did: "ci was reassigned to
+// ci-runner. Its role was lowered from admin to member, its new owner's
+// role." It reads the token as it is now; the role it had is the "was"
+// parameter, which only words the notice.
+func (s *Server) reassignNotice(r *http.Request, ac app.Actor, v *view) string {
+	q := r.URL.Query()
+	t, err := s.app.GetAPIToken(r.Context(), ac, v.Org.Slug, q.Get("token"))
+	if err != nil {
+		return tokenNotices["reassigned"]
+	}
+	msg := fmt.Sprintf("%s was reassigned to %s.", t.Name, t.OwnerName)
+	if was := tollgate.Role(q.Get("was")); was != t.Role && was.AtLeast(t.Role) && tollgate.ValidateServiceAccountRole(was) == nil {
+		msg += fmt.Sprintf(" Its role was lowered from %s to %s, its new owner's role.", was, t.Role)
+	}
+	return msg
 }
 
 func (s *Server) revokeAction(r *http.Request, ac app.Actor, v *view) (string, error) {
