@@ -252,3 +252,13 @@ func (a *App) authorize(ctx context.Context, q tollgate.Queries, ac Actor, slug 
 }
 
 var errUnauthenticated = tollgate.Errorf(tollgate.EUnauthenticated, "sign in first")
+
+// SealValue protects a value the console hands a browser to keep for a
+// moment (a page shown once) with the key file, bound to context; only
+// OpenValue with the same context reads it, on any replica.
+func (a *App) SealValue(b []byte, context string) []byte { return a.cfg.Keyring.Seal(b, "console:"+context) }
+
+// OpenValue reads what SealValue sealed under context.
+func (a *App) OpenValue(sealed []byte, context string) ([]byte, error) {
+	return a.cfg.Keyring.Open(sealed, "console:"+context)
+}

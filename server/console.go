@@ -452,6 +452,7 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /orgs/{org}/audit", page(s.consolePage("audit", s.handleAuditPage)))
 	mux.Handle("GET /orgs/{org}/settings", page(s.consolePage("settings", s.handleSettingsPage)))
 	mux.Handle("POST /orgs/{org}/settings", page(s.consolePage("settings", s.handleSettingsForm)))
+	mux.Handle("GET /orgs/{org}/created", page(s.consolePage("", s.handleCreatedPage)))
 	mux.Handle("GET /orgs/{org}/webhooks", page(s.consolePage("settings", s.handleWebhooksPage)))
 	mux.Handle("POST /orgs/{org}/webhooks", page(s.consolePage("settings", s.handleCreateWebhookForm)))
 	mux.Handle("GET /orgs/{org}/webhooks/{id}", page(s.consolePage("settings", s.handleWebhookPage)))

@@ -195,7 +195,7 @@ func TestConsoleReassignPicker(t *testing.T) {
 		t.Fatalf("reassign to a missing account: %d", rec.Code)
 	}
 	rec = form(h, picker, url.Values{"service_account_id": {target.ID}}, cookie)
-	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/orgs/acme/tokens?notice=reassigned" {
+	if rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/orgs/acme/tokens?notice=reassigned&token="+tok.ID) {
 		t.Fatalf("reassign: %d %v", rec.Code, rec.Header())
 	}
 	got, err := env.App.GetAPIToken(t.Context(), env.Admin, "acme", tok.ID)

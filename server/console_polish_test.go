@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -42,5 +44,70 @@ func TestReassignNotice(t *testing.T) {
 	}
 	if page := follow(runner); !strings.Contains(page, "release was reassigned to ci-runner. Its role was lowered from admin to viewer, its new owner&#39;s role.") {
 		t.Errorf("reassigned to a viewer: %s", page)
+	}
+}
+
+// shown follows a create form's redirect to the page that shows its
+// secret once, as a browser would: with the session and the once cookie.
+func shown(t *testing.T, h http.Handler, rec *httptest.ResponseRecorder, session *http.Cookie) *httptest.ResponseRecorder {
+	t.Helper()
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("a create form answered %d, want 303 to the page shown once: %s", rec.Code, rec.Body)
+	}
+	req := httptest.NewRequest("GET", rec.Header().Get("Location"), nil)
+	req.AddCookie(session)
+	for _, c := range rec.Result().Cookies() {
+		req.AddCookie(c)
+	}
+	out := httptest.NewRecorder()
+	h.ServeHTTP(out, req)
+	return out
+}
+
+// TestCreatedPagesShowOnce: each create form redirects to a page that
+// shows the secret once; a reload shows it no more and creates nothing;
+// the sealed page opens for no other session.
+func TestCreatedPagesShowOnce(t *testing.T) {
+	env := stacktest.New(t, stacktest.Options{})
+	h := env.Handler
+	cookie := consoleSession(t, h)
+	other := consoleSession(t, h)
+	for _, c := range []struct {
+		path   string
+		values url.Values
+		secret string
+	}{
+		{"/orgs/acme/service-accounts", url.Values{"name": {"once"}, "role": {"viewer"}, "ttl": {"1"}, "ttl_unit": {"hours"}}, "tgs_"},
+		{"/orgs/acme/tokens", url.Values{"name": {"once"}, "service_account_id": {env.Account.ID}, "kind": {"private"}}, "tgp_"},
+		{"/orgs/acme/service-accounts/" + env.Account.ID + "/rotate", url.Values{"grace": {"0"}}, "tgs_"},
+	} {
+		rec := form(h, c.path, c.values, cookie)
+		if rec.Code != http.StatusSeeOther || strings.Contains(rec.Body.String(), c.secret) || strings.Contains(rec.Header().Get("Location"), c.secret) {
+			t.Fatalf("%s: %d %v: the secret must not travel in the answer or the URL", c.path, rec.Code, rec.Header())
+		}
+		// Another session cannot open it.
+		req := httptest.NewRequest("GET", rec.Header().Get("Location"), nil)
+		req.AddCookie(other)
+		for _, ck := range rec.Result().Cookies() {
+			req.AddCookie(ck)
+		}
+		stolen := httptest.NewRecorder()
+		h.ServeHTTP(stolen, req)
+		if strings.Contains(stolen.Body.String(), c.secret) {
+			t.Fatalf("%s: another session read the page", c.path)
+		}
+		page := shown(t, h, rec, cookie)
+		if page.Code != 200 || !strings.Contains(page.Body.String(), c.secret) || page.Header().Get("Cache-Control") != "no-store" {
+			t.Fatalf("%s: the page shown once: %d %s", c.path, page.Code, page.Body)
+		}
+		// A reload: the cookie is gone (the browser dropped it), nothing is made again.
+		again := get(h, rec.Header().Get("Location"), cookie)
+		if again.Code != 404 || strings.Contains(again.Body.String(), c.secret) || !strings.Contains(again.Body.String(), "shown once") {
+			t.Fatalf("%s: the reload: %d %s", c.path, again.Code, again.Body)
+		}
+	}
+	list, _, err := env.App.ListAPITokens(t.Context(), env.Admin, "acme", tollgate.APITokenFilter{}, tollgate.Page{Limit: 10})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("tokens after one create: %d %v", len(list), err)
 	}
 }

@@ -182,8 +182,8 @@ func (s *Server) handleCreateServiceAccountForm(w http.ResponseWriter, r *http.R
 		return "", 0, err
 	}
 	v.Title = "Service account " + sa.Name + " created"
-	v.Secret = &secretView{ClientID: sa.ID, Secret: secret, Endpoint: s.app.TokenEndpoint()}
-	return "sa_created", http.StatusCreated, nil
+	return s.showOnce(w, r, v, shownOnce{Page: "sa_created", Title: v.Title,
+		Secret: &secretView{ClientID: sa.ID, Secret: secret, Endpoint: s.app.TokenEndpoint()}})
 }
 
 // accountView loads one account with its recent audit events.
@@ -249,7 +249,7 @@ func (s *Server) accountActionAt(at string, do func(r *http.Request, ac app.Acto
 	return s.consolePage("service-accounts", func(w http.ResponseWriter, r *http.Request, ac app.Actor, v *view) (string, int, error) {
 		notice, err := do(r, ac, v)
 		if err == nil && v.Secret != nil {
-			return "sa_created", http.StatusCreated, nil
+			return s.showOnce(w, r, v, shownOnce{Page: "sa_created", Title: v.Title, Secret: v.Secret})
 		}
 		if err == nil {
 			target := "/orgs/" + url.PathEscape(v.Org.Slug) + "/service-accounts/" + url.PathEscape(r.PathValue("id")) + "?notice=" + notice

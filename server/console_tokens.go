@@ -180,8 +180,7 @@ func (s *Server) handleAddTokenForm(w http.ResponseWriter, r *http.Request, ac a
 		}
 		return "token_new", statusOf[code], nil
 	}
-	v.Title, v.NewToken = "Token "+t.Name+" added", plain
-	return "token_created", http.StatusCreated, nil
+	return s.showOnce(w, r, v, shownOnce{Page: "token_created", Title: "Token " + t.Name + " added", NewToken: plain})
 }
 
 // tokenAction runs a row-menu form and redirects back with a notice, or

@@ -123,9 +123,7 @@ func (s *Server) handleCreateWebhookForm(w http.ResponseWriter, r *http.Request,
 		return "", 0, err
 	}
 	row := toWebhookRow(hook)
-	v.Title, v.Hooks.Hook, v.Hooks.Secret = "Webhook added", &row, secret
-	w.Header().Set("Cache-Control", "no-store")
-	return "webhook_created", http.StatusCreated, nil
+	return s.showOnce(w, r, v, shownOnce{Page: "webhook_created", Title: "Webhook added", Hook: &row, HookSecret: secret})
 }
 
 // handleWebhookPage: GET /orgs/{org}/webhooks/{id}?cursor=, the webhook,

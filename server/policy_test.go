@@ -256,7 +256,7 @@ func TestOrgPolicyInTheConsole(t *testing.T) {
 			cookie := consoleSession(t, h)
 			sa := env.Account.ID
 			if rec := form(h, "/orgs/acme/tokens", url.Values{"name": {"old-web"}, "service_account_id": {sa}, "kind": {"public"},
-				"domains": {"https://app.example.com"}}, cookie); rec.Code != 201 {
+				"domains": {"https://app.example.com"}}, cookie); rec.Code != 303 {
 				t.Fatalf("a public token before the policy: %d %s", rec.Code, rec.Body)
 			}
 			page := get(h, "/orgs/acme/settings", cookie).Body.String()
@@ -304,7 +304,7 @@ func TestOrgPolicyInTheConsole(t *testing.T) {
 				status int
 				want   string
 			}{
-				{"/orgs/acme/service-accounts", url.Values{"name": {"at-cap"}, "role": {"viewer"}, "ttl": {"10"}, "ttl_unit": {"minutes"}}, 201, ""},
+				{"/orgs/acme/service-accounts", url.Values{"name": {"at-cap"}, "role": {"viewer"}, "ttl": {"10"}, "ttl_unit": {"minutes"}}, 303, ""},
 				{"/orgs/acme/service-accounts", url.Values{"name": {"over-cap"}, "role": {"viewer"}, "ttl": {"11"}, "ttl_unit": {"minutes"}}, 422, "at most 10 minutes"},
 				{"/orgs/acme/tokens", url.Values{"name": {"none"}, "service_account_id": {sa}, "kind": {"private"}}, 422, "requires API tokens to expire, within 1 day"},
 				{"/orgs/acme/tokens", url.Values{"name": {"late"}, "service_account_id": {sa}, "kind": {"private"}, "expires": {day(48 * time.Hour)}}, 422, "at most 1 day"},

@@ -50,6 +50,28 @@ func TestConsolePolish(t *testing.T) {
 		t.Errorf("a good domain still shows an error: %q", text(t, ctx, "#tok-domains-error"))
 	}
 
+	step(t, ctx, "create it", chromedp.SetValue(css("#tok-name"), "storefront"), chromedp.Click(css("form[action$='/tokens'] button[type=submit]")),
+		chromedp.WaitVisible(css("#new-token")))
+	waitURL(t, ctx, "/orgs/acme/created")
+	// Reloading the page that showed the token creates nothing and shows nothing.
+	step(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(css("main")))
+	if got := text(t, ctx, "main"); !strings.Contains(got, "shown once") || strings.Contains(got, "tgq_") {
+		t.Errorf("after a reload: %q", got)
+	}
+	if n := len(api.do("GET", "/api/v1/orgs/acme/tokens", nil).want(t, 200).JSON()["items"].([]any)); n != 1 {
+		t.Errorf("%d tokens after one create and a reload", n)
+	}
+	pics.take(ctx, "created-reloaded")
+
+	// The reassign notice names the token, the new owner and the lowered role.
+	viewer := newSA(t, api, "acme", "reader", 300, "viewer")["id"].(string)
+	step(t, ctx, "reassign it", chromedp.Navigate(ts.URL+"/orgs/acme/tokens"), chromedp.WaitVisible(css("tr[data-menu] summary")),
+		chromedp.Click(css("tr[data-menu] summary")), chromedp.Click(css("a[href$='/reassign']")), chromedp.WaitVisible(css("form[action$='/reassign']")))
+	step(t, ctx, "choose the viewer", chromedp.Click(css("form:has(input[value='"+viewer+"']) button[type=submit]")), chromedp.WaitVisible(css(".notice")))
+	if got := text(t, ctx, ".notice"); got != "storefront was reassigned to reader." {
+		t.Errorf("the reassign notice: %q", got)
+	}
+
 	step(t, ctx, "open the account", chromedp.Navigate(ts.URL+"/orgs/acme/service-accounts/"+sa), chromedp.WaitVisible(css("h1")))
 	if got := text(t, ctx, "main"); !strings.Contains(got, "by admin@example.com") || strings.Contains(got, "by usr_") {
 		t.Errorf("created by: %q", got)
