@@ -256,7 +256,9 @@ var errUnauthenticated = tollgate.Errorf(tollgate.EUnauthenticated, "sign in fir
 // SealValue protects a value the console hands a browser to keep for a
 // moment (a page shown once) with the key file, bound to context; only
 // OpenValue with the same context reads it, on any replica.
-func (a *App) SealValue(b []byte, context string) []byte { return a.cfg.Keyring.Seal(b, "console:"+context) }
+func (a *App) SealValue(b []byte, context string) []byte {
+	return a.cfg.Keyring.Seal(b, "console:"+context)
+}
 
 // OpenValue reads what SealValue sealed under context.
 func (a *App) OpenValue(sealed []byte, context string) ([]byte, error) {

@@ -19,7 +19,21 @@ import (
 )
 
 // ErrWildcard is wrapped by the error for a domain with '*'.
-var ErrWildcard = errors.New("Wildcards are not supported: list each subdomain as its own origin, such as https://app.example.com.")
+var ErrWildcard error = &Problem{msg: "Wildcards are not supported: list each subdomain as its own origin, such as https://app.example.com."}
+
+// Problem is what is wrong with a domain, in a sentence a person reads:
+// the API and the console show it as it is.
+type Problem struct {
+	msg string
+	err error // what it wraps (ErrWildcard), or nil
+}
+
+func (p *Problem) Error() string { return p.msg }
+
+// Unwrap returns the error the problem wraps.
+func (p *Problem) Unwrap() error { return p.err }
+
+func problem(format string, args ...any) error { return &Problem{msg: fmt.Sprintf(format, args...)} }
 
 // maxLen bounds an origin's length.
 const maxLen = 2048
@@ -35,30 +49,30 @@ func Normalize(domain string) (string, error) {
 	s := strings.TrimSpace(domain)
 	switch {
 	case s == "":
-		return "", errors.New("The domain is empty.")
+		return "", problem("The domain is empty.")
 	case len(s) > maxLen:
-		return "", fmt.Errorf("The domain is longer than %d characters.", maxLen)
+		return "", problem("The domain is longer than %d characters.", maxLen)
 	case strings.Contains(s, "*"):
 		return "", ErrWildcard
 	case !utf8.ValidString(s):
-		return "", errors.New("The domain is not valid UTF-8.")
+		return "", problem("The domain is not valid UTF-8.")
 	}
 	if strings.HasPrefix(s, "//") {
-		return "", fmt.Errorf("%q has no scheme: write it as https:%s or http:%s.", s, s, s)
+		return "", problem("%q has no scheme: write it as https:%s or http:%s.", s, s, s)
 	}
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok {
-		return "", fmt.Errorf("%q is not a full origin: write it with its scheme, such as https://%s.", s, strings.TrimRight(s, "/"))
+		return "", problem("%q is not a full origin: write it with its scheme, such as https://%s.", s, strings.TrimRight(s, "/"))
 	}
 	if strings.ContainsAny(rest, "?#") {
-		return "", fmt.Errorf("%q has a query or fragment: an origin is only a scheme, a host and a port.", s)
+		return "", problem("%q has a query or fragment: an origin is only a scheme, a host and a port.", s)
 	}
 	hostport, path, _ := strings.Cut(rest, "/")
 	if path != "" {
-		return "", fmt.Errorf("%q has a path: an origin is only a scheme, a host and a port (a trailing / is fine).", s)
+		return "", problem("%q has a path: an origin is only a scheme, a host and a port (a trailing / is fine).", s)
 	}
 	if strings.Contains(hostport, "@") {
-		return "", fmt.Errorf("%q has a user name or password: an origin is only a scheme, a host and a port.", s)
+		return "", problem("%q has a user name or password: an origin is only a scheme, a host and a port.", s)
 	}
 	return build(scheme, hostport)
 }
@@ -67,19 +81,19 @@ func Normalize(domain string) (string, error) {
 func build(scheme, hostport string) (string, error) {
 	scheme = strings.ToLower(scheme)
 	if scheme != "http" && scheme != "https" {
-		return "", fmt.Errorf("The scheme must be http or https, not %q.", scheme)
+		return "", problem("The scheme must be http or https, not %q.", scheme)
 	}
 	host, port := hostport, ""
 	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.HasSuffix(hostport, "]") {
 		host, port = hostport[:i], hostport[i+1:]
 		if port == "" {
-			return "", errors.New("The port is empty.")
+			return "", problem("The port is empty.")
 		}
 	}
 	if port != "" {
 		n, err := strconv.Atoi(port)
 		if err != nil || n < 1 || n > 65535 || strings.Trim(port, "0123456789") != "" || port[0] == '0' {
-			return "", fmt.Errorf("%q is not a port number from 1 to 65535.", port)
+			return "", problem("%q is not a port number from 1 to 65535.", port)
 		}
 		port = strconv.Itoa(n)
 		if (scheme == "http" && n == 80) || (scheme == "https" && n == 443) {
@@ -87,12 +101,12 @@ func build(scheme, hostport string) (string, error) {
 		}
 	}
 	if host == "" {
-		return "", errors.New("The host is missing.")
+		return "", problem("The host is missing.")
 	}
 	if strings.HasPrefix(host, "[") {
 		ip := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
 		if !strings.HasSuffix(host, "]") || ip == nil || ip.To4() != nil {
-			return "", fmt.Errorf("%q is not an IPv6 address in brackets.", host)
+			return "", problem("%q is not an IPv6 address in brackets.", host)
 		}
 		host = "[" + ip.String() + "]"
 	} else {
@@ -104,7 +118,7 @@ func build(scheme, hostport string) (string, error) {
 			}
 		}
 		if err != nil || !hostName(ascii) {
-			return "", fmt.Errorf("%q is not a valid host name.", host)
+			return "", problem("%q is not a valid host name.", host)
 		}
 		host = strings.ToLower(ascii)
 	}
@@ -147,7 +161,7 @@ func Domains(list []string) ([]string, error) {
 			if len(list) == 1 {
 				return nil, err
 			}
-			return nil, fmt.Errorf("Domain %d: %w", i+1, err)
+			return nil, &Problem{msg: fmt.Sprintf("Domain %d: %s", i+1, err), err: err}
 		}
 		if !seen[o] {
 			seen[o] = true
