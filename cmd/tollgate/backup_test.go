@@ -51,10 +51,14 @@ func TestBackupUnderLoad(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(500 * time.Millisecond)
-	mu.Lock()
-	ackedBefore := append([]string(nil), acked...)
-	mu.Unlock()
+	// Back up once the load is well under way: a few writes acknowledged
+	// (however long a loaded machine takes to get there).
+	var ackedBefore []string
+	for deadline := time.Now().Add(time.Minute); len(ackedBefore) < 5 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		ackedBefore = append([]string(nil), acked...)
+		mu.Unlock()
+	}
 	out := filepath.Join(t.TempDir(), "snapshot.db")
 	var stdout strings.Builder
 	if err := run(t.Context(), []string{"backup", "--db", db, "--out", out}, func(string) string { return "" }, strings.NewReader(""), &stdout, io.Discard); err != nil {
