@@ -1,8 +1,12 @@
 package server
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -15,7 +19,10 @@ type auditFilterForm struct{ ActorID, Action, TargetID, Since, Until string }
 
 // auditRow is a row of the audit log; Via is "CLI" for what a person did
 // through `tollgate login`.
-type auditRow struct{ Time, Actor, ActorType, Via, Action, Target, TargetType, IP string }
+type auditRow struct {
+	Time, Actor, ActorType, Via, Action, Target, TargetType, IP string
+	Details                                                     []string // describeDetails
+}
 
 const localTime = "2006-01-02T15:04"
 
@@ -26,7 +33,21 @@ func (s *Server) handleAuditPage(w http.ResponseWriter, r *http.Request, ac app.
 	v.Filter = auditFilterForm{ActorID: q.Get("actor_id"), Action: q.Get("action"), TargetID: q.Get("target_id"), Since: q.Get("since"), Until: q.Get("until")}
 	v.Actions = tollgate.AuditActions
 	v.List = auditNav(r, v, "")
-	f := tollgate.AuditFilter{ActorID: v.Filter.ActorID, Action: v.Filter.Action, TargetID: v.Filter.TargetID}
+	f := tollgate.AuditFilter{Action: v.Filter.Action}
+	for _, p := range []struct {
+		in    string
+		out   *string
+		label string
+	}{{v.Filter.ActorID, &f.ActorID, "actor"}, {v.Filter.TargetID, &f.TargetID, "target"}} {
+		id, err := s.principalID(r, ac, v.Org.Slug, p.in, p.label)
+		if tollgate.ErrorCode(err) == tollgate.ENotFound {
+			v.Error = tollgate.ErrorMessage(err)
+			return "audit", http.StatusUnprocessableEntity, nil
+		} else if err != nil {
+			return "", 0, err
+		}
+		*p.out = id
+	}
 	for _, p := range []struct {
 		in  string
 		out *time.Time
@@ -55,6 +76,7 @@ func (s *Server) handleAuditPage(w http.ResponseWriter, r *http.Request, ac app.
 		if e.Details["via"] == app.ViaCLI {
 			row.Via = "CLI"
 		}
+		row.Details = describeDetails(e.Details)
 		v.AuditRows = append(v.AuditRows, row)
 	}
 	apiQuery := url.Values{}
@@ -95,6 +117,110 @@ type auditMatch struct{ Kind, Name, ByURL, AboutURL string }
 // auditMatchesEach is how many principals of each kind an audit search
 // shows: it names whom to filter by, it is not a list to page through.
 const auditMatchesEach = 5
+
+// idRE is the shape of every Tollgate ID (tollgate.NewID).
+var idRE = regexp.MustCompile(`^[a-z]+_[0-9a-hjkmnp-tv-z]{26}$`)
+
+// principalID reads an audit filter field: an ID as it is, else the
+// member whose email or name it is, the service account of that name or
+// email, or (for a target) the token of that name, ignoring ASCII case.
+// Nobody by that name is ENotFound, saying so.
+func (s *Server) principalID(r *http.Request, ac app.Actor, slug, in, role string) (string, error) {
+	in = strings.TrimSpace(in)
+	if in == "" || idRE.MatchString(in) {
+		return in, nil
+	}
+	ctx, page := r.Context(), tollgate.Page{Limit: auditMatchesEach}
+	members, _, err := s.app.ListMembers(ctx, ac, slug, tollgate.MemberFilter{Query: in}, page)
+	if err != nil && tollgate.ErrorCode(err) != tollgate.EInvalid {
+		return "", err
+	}
+	for _, m := range members {
+		if strings.EqualFold(m.Email, in) || strings.EqualFold(m.Name, in) {
+			return m.UserID, nil
+		}
+	}
+	sas, _, err := s.app.ListServiceAccounts(ctx, ac, slug, tollgate.ServiceAccountFilter{Query: in}, page)
+	if err != nil && tollgate.ErrorCode(err) != tollgate.EInvalid {
+		return "", err
+	}
+	for _, sa := range sas {
+		if strings.EqualFold(sa.Name, in) || strings.EqualFold(sa.Email, in) {
+			return sa.ID, nil
+		}
+	}
+	if role == "target" {
+		toks, _, err := s.app.ListAPITokens(ctx, ac, slug, tollgate.APITokenFilter{Query: in}, page)
+		if err != nil && tollgate.ErrorCode(err) != tollgate.EInvalid {
+			return "", err
+		}
+		for _, t := range toks {
+			if strings.EqualFold(t.Name, in) {
+				return t.ID, nil
+			}
+		}
+	}
+	return "", tollgate.Errorf(tollgate.ENotFound, "No member, service account or token is named “%s” in %s, so there is no %s to filter by. Search above to find one.", tollgate.PlainCut(in, 100), slug, role)
+}
+
+// describeDetails writes an event's details for people, one line each, in
+// key order: a change as "role: from admin to viewer", a principal by its
+// name ("from: bob@example.com (user)"), a list joined with commas.
+func describeDetails(d map[string]any) []string {
+	keys := make([]string, 0, len(d))
+	for k := range d {
+		if k != "via" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var out []string
+	for _, k := range keys {
+		v := d[k]
+		if m, ok := v.(map[string]any); ok {
+			from, hasFrom := m["from"]
+			to, hasTo := m["to"]
+			if hasFrom && hasTo && len(m) == 2 {
+				out = append(out, fmt.Sprintf("%s: from %s to %s", k, detailValue(from), detailValue(to)))
+				continue
+			}
+		}
+		out = append(out, k+": "+detailValue(v))
+	}
+	return out
+}
+
+// detailValue writes one detail value: a principal by its name and type,
+// a list joined, anything else as JSON would have it.
+func detailValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case nil:
+		return "none"
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = detailValue(e)
+		}
+		if len(parts) == 0 {
+			return "none"
+		}
+		return strings.Join(parts, ", ")
+	case map[string]any:
+		if name, ok := x["name"].(string); ok {
+			if typ, ok := x["type"].(string); ok {
+				return name + " (" + strings.ReplaceAll(typ, "_", " ") + ")"
+			}
+			return name
+		}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
 
 // auditMatches finds the members, service accounts and tokens whose name
 // (or email) starts with q, each through its list's index. The audit log

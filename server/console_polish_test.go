@@ -111,3 +111,35 @@ func TestCreatedPagesShowOnce(t *testing.T) {
 		t.Fatalf("tokens after one create: %d %v", len(list), err)
 	}
 }
+
+// TestAuditFiltersByName: the audit log's actor and target fields take an
+// email or a name as well as an ID, an unknown one says so, and each row's
+// details read as sentences ("from bob@… to ci-runner").
+func TestAuditFiltersByName(t *testing.T) {
+	env := stacktest.New(t, stacktest.Options{})
+	h := env.Handler
+	cookie := consoleSession(t, h)
+	sa, _, err := env.App.CreateServiceAccount(t.Context(), env.Admin, "acme", app.ServiceAccountInput{Name: "ci-runner", Role: tollgate.RoleViewer, TokenTTLSeconds: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := env.App.CreateAPIToken(t.Context(), env.Admin, "acme", app.APITokenInput{Name: "release", ServiceAccountID: env.Account.ID, Kind: tollgate.KindPrivate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.ReassignAPIToken(t.Context(), env.Admin, "acme", tok.ID, sa.ID); err != nil {
+		t.Fatal(err)
+	}
+	page := get(h, "/orgs/acme/audit?"+url.Values{"actor_id": {"Admin@Example.com"}, "target_id": {"release"}, "action": {"token.reassigned"}}.Encode(), cookie)
+	body := page.Body.String()
+	if page.Code != 200 || !strings.Contains(body, "token.reassigned") || !strings.Contains(body, "to: ci-runner (service account)") ||
+		!strings.Contains(body, "from: fuzz (service account)") || strings.Contains(body, `<span class="mono">token.created</span>`) {
+		t.Fatalf("filtered by email and name: %d %s", page.Code, body)
+	}
+	if page := get(h, "/orgs/acme/audit?target_id=ci-runner", cookie); !strings.Contains(page.Body.String(), "service_account.created") {
+		t.Errorf("a service account by name: %s", page.Body)
+	}
+	if page := get(h, "/orgs/acme/audit?actor_id=nobody%40example.com", cookie); page.Code != 422 || !strings.Contains(page.Body.String(), "No member, service account or token is named") {
+		t.Errorf("an unknown name: %d", page.Code)
+	}
+}

@@ -72,6 +72,16 @@ func TestConsolePolish(t *testing.T) {
 		t.Errorf("the reassign notice: %q", got)
 	}
 
+	// The audit log filters by email and name, and each row opens its details.
+	step(t, ctx, "filter the audit log", chromedp.Navigate(ts.URL+"/orgs/acme/audit"), chromedp.WaitVisible(css("#f-actor")),
+		chromedp.SendKeys(css("#f-actor"), "admin@example.com"), chromedp.SendKeys(css("#f-target"), "storefront"),
+		chromedp.Click(css("form.filters button[type=submit]")), chromedp.WaitVisible(css(".event-details summary")))
+	step(t, ctx, "open the details", chromedp.Click(css("tr:has(.event-details) .event-details summary")), chromedp.WaitVisible(css(".event-details ul")))
+	if got := text(t, ctx, "tbody"); !strings.Contains(got, "token.reassigned") || !strings.Contains(got, "to: reader (service account)") {
+		t.Errorf("the filtered audit log: %q", got)
+	}
+	pics.take(ctx, "audit-details")
+
 	step(t, ctx, "open the account", chromedp.Navigate(ts.URL+"/orgs/acme/service-accounts/"+sa), chromedp.WaitVisible(css("h1")))
 	if got := text(t, ctx, "main"); !strings.Contains(got, "by admin@example.com") || strings.Contains(got, "by usr_") {
 		t.Errorf("created by: %q", got)
