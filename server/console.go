@@ -283,7 +283,7 @@ func (s *Server) handleAcceptForm(w http.ResponseWriter, r *http.Request) {
 
 // notices are the messages a redirect after a change may show; the URL
 // carries only their key.
-var notices = map[string]string{"role": "The role was changed.", "removed": "The member was removed."}
+var notices = map[string]string{"role": "The roles were saved.", "unchanged": "No role was changed.", "removed": "The member was removed."}
 
 // membersView loads the Members tab of org for the signed-in user: the
 // page of members r asks for (search and cursor in its query).
@@ -391,6 +391,27 @@ func (s *Server) roleAction(r *http.Request, ac app.Actor, v *view) (string, err
 	return "role", err
 }
 
+// rolesAction saves the roles the members table changed: each
+// role.<user ID> field whose value differs from its was.<user ID>, in
+// turn, stopping at the first refusal (which the page then shows).
+func (s *Server) rolesAction(r *http.Request, ac app.Actor, v *view) (string, error) {
+	changed := 0
+	for key, vals := range r.PostForm {
+		id, ok := strings.CutPrefix(key, "role.")
+		if !ok || len(vals) != 1 || vals[0] == r.PostForm.Get("was."+id) {
+			continue
+		}
+		if _, err := s.app.ChangeRole(r.Context(), ac, r.PathValue("org"), id, tollgate.Role(vals[0])); err != nil {
+			return "", err
+		}
+		changed++
+	}
+	if changed == 0 {
+		return "unchanged", nil
+	}
+	return "role", nil
+}
+
 func (s *Server) removeAction(r *http.Request, ac app.Actor, v *view) (string, error) {
 	err := s.app.RemoveMember(r.Context(), ac, r.PathValue("org"), r.PathValue("user_id"))
 	if tollgate.ErrorCode(err) == tollgate.EConflict {
@@ -422,6 +443,7 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /orgs/{org}/members", page(s.handleMembersPage))
 	mux.Handle("POST /orgs/{org}/members/invite", page(s.memberAction(s.inviteAction)))
 	mux.Handle("POST /orgs/{org}/members/{user_id}/role", page(s.memberAction(s.roleAction)))
+	mux.Handle("POST /orgs/{org}/members/roles", page(s.memberAction(s.rolesAction)))
 	mux.Handle("POST /orgs/{org}/members/{user_id}/remove", page(s.memberAction(s.removeAction)))
 	sa := "service-accounts"
 	mux.Handle("GET /orgs/{org}/service-accounts", page(s.consolePage(sa, s.handleServiceAccountsPage)))

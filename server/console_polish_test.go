@@ -143,3 +143,39 @@ func TestAuditFiltersByName(t *testing.T) {
 		t.Errorf("an unknown name: %d", page.Code)
 	}
 }
+
+// TestChangeRolesAtOnce: the members table has one Change roles button;
+// it saves each role changed, nothing when none was, and shows a refusal
+// (the last super admin) without saving past it.
+func TestChangeRolesAtOnce(t *testing.T) {
+	env := stacktest.New(t, stacktest.Options{})
+	h := env.Handler
+	cookie := consoleSession(t, h)
+	bob := adminID(t, h, memberSession(t, h, cookie, "acme", "bob@example.com", "member"))
+	me := adminID(t, h, cookie)
+	page := get(h, "/orgs/acme/members", cookie).Body.String()
+	if strings.Count(page, ">Change roles</button>") != 1 || strings.Contains(page, ">Change</button>") {
+		t.Fatalf("the members table should have one Change roles button")
+	}
+	post := func(v url.Values) string {
+		t.Helper()
+		rec := form(h, "/orgs/acme/members/roles", v, cookie)
+		if rec.Code == http.StatusSeeOther {
+			return get(h, rec.Header().Get("Location"), cookie).Body.String()
+		}
+		return rec.Body.String()
+	}
+	if got := post(url.Values{"role." + bob: {"viewer"}, "was." + bob: {"member"}, "role." + me: {"super_admin"}, "was." + me: {"super_admin"}}); !strings.Contains(got, "The roles were saved.") {
+		t.Fatalf("change bob: %s", got)
+	}
+	org, _ := env.Raw.GetOrgBySlug(t.Context(), "acme")
+	if m, err := env.Raw.GetMember(t.Context(), org.ID, bob); err != nil || m.Role != tollgate.RoleViewer {
+		t.Fatalf("bob's role: %+v %v", m, err)
+	}
+	if got := post(url.Values{"role." + bob: {"viewer"}, "was." + bob: {"viewer"}}); !strings.Contains(got, "No role was changed.") {
+		t.Fatalf("no change: %s", got)
+	}
+	if got := post(url.Values{"role." + me: {"viewer"}, "was." + me: {"super_admin"}}); !strings.Contains(got, "last super_admin") {
+		t.Fatalf("demoting the last super admin: %s", got)
+	}
+}

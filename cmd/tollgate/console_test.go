@@ -241,7 +241,7 @@ func TestConsoleMembers(t *testing.T) {
 	}
 	signIn("admin@example.com", adminPassword, membersPage)
 	step(t, ctx, "change role", chromedp.SetValue(css("#role-"+bob), "viewer"),
-		chromedp.Click(css("form[action$='/members/"+bob+"/role'] button")), chromedp.WaitVisible(css(".notice")))
+		chromedp.Click(css("#roles-form button")), chromedp.WaitVisible(css(".notice")))
 	if got, _ := chromedp.Run(ctx, chromedp.Value(css("#role-"+bob))); got != "viewer" {
 		t.Fatalf("role after change: %q", got)
 	}
@@ -503,6 +503,14 @@ func TestConsoleAtPhoneWidth(t *testing.T) {
 		{"settings", "/orgs/acme/settings", "#org-floor"},
 	} {
 		step(t, ctx, p.name, chromedp.Navigate(ts.URL+p.path), chromedp.WaitVisible(css(p.ready)))
+		// The header keeps to two lines: sign-out sits beside the brand.
+		if same, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`Math.abs(document.querySelector(".top .signout").getBoundingClientRect().top - document.querySelector(".top .brand").getBoundingClientRect().top) < 12`)); err != nil || !same {
+			t.Errorf("%s: the header wraps sign-out onto a line of its own (%v)", p.name, err)
+		}
+		// Row actions stay on screen.
+		if off, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`Array.from(document.querySelectorAll("details.menu summary")).some(s => s.getBoundingClientRect().right > window.innerWidth)`)); err != nil || off {
+			t.Errorf("%s: a row's ⋯ actions are off screen (%v)", p.name, err)
+		}
 		wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
 		if err != nil || wide {
 			t.Errorf("%s scrolls sideways at phone width (%v)", p.name, err)
