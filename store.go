@@ -82,6 +82,11 @@ type Queries interface {
 	// RecordWebhookAttempt writes an attempt and the delivery's status
 	// after it. ENotFound if the delivery is gone (its webhook deleted).
 	RecordWebhookAttempt(ctx context.Context, r *WebhookResult) error
+	// DeleteWebhookHistoryBefore removes the messages written before t
+	// with their deliveries and attempts (long past the 24 hours a
+	// delivery is tried), and the notices marked before t, and returns how
+	// many messages went.
+	DeleteWebhookHistoryBefore(ctx context.Context, t time.Time) (int, error)
 	// MarkNotice records that the notice kind of subject (a token's or a
 	// secret's ID) was sent, and reports false if it had been already.
 	MarkNotice(ctx context.Context, subjectID, kind string, at time.Time) (bool, error)

@@ -393,6 +393,10 @@ func bootstrapIfEmpty(ctx context.Context, a *app.App, s tollgate.Store, getenv 
 // key when it is older than rotation (checked hourly; replicas agree on one
 // rotation), and deletes ended sessions, the records of access tokens
 // that expired a day ago, and the expired jtis of the replay log.
+// webhookHistory is how long webhook messages stay listed with their
+// deliveries and attempts: long after the 24 hours they are tried.
+const webhookHistory = 30 * 24 * time.Hour
+
 func maintain(ctx context.Context, a *app.App, km *keys.Manager, s tollgate.Store, rotation time.Duration, log *slog.Logger) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -402,6 +406,11 @@ func maintain(ctx context.Context, a *app.App, km *keys.Manager, s tollgate.Stor
 				log.Warn("rotating the signing key", "err", err)
 			} else if k != nil {
 				log.Info("rotated the signing key", "kid", k.ID)
+			}
+			if n, err := s.DeleteWebhookHistoryBefore(ctx, time.Now().Add(-webhookHistory)); err != nil {
+				log.Warn("pruning the webhook outbox", "err", err)
+			} else if n > 0 {
+				log.Info("pruned old webhook messages", "count", n)
 			}
 			if n, err := s.DeleteAccessTokensExpiredBefore(ctx, time.Now().Add(-24*time.Hour)); err != nil {
 				log.Warn("pruning expired access tokens", "err", err)

@@ -216,3 +216,14 @@ func (q *queries) ListEndingSecrets(ctx context.Context, from, to time.Time, kin
 	out, err := sqlq.All(rows, scanClientSecret)
 	return out, classify(err, "client secret")
 }
+
+func (q *queries) DeleteWebhookHistoryBefore(ctx context.Context, t time.Time) (int, error) {
+	tag, err := q.q.Exec(ctx, `DELETE FROM webhook_messages WHERE created_at < $1`, t)
+	if err != nil {
+		return 0, classify(err, "webhook message")
+	}
+	if _, err := q.q.Exec(ctx, `DELETE FROM webhook_notices WHERE created_at < $1`, t); err != nil {
+		return 0, classify(err, "notice")
+	}
+	return int(tag.RowsAffected()), nil
+}

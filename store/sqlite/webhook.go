@@ -229,3 +229,18 @@ func (q *queries) ListEndingSecrets(ctx context.Context, from, to time.Time, kin
 	out, err := sqlq.All(rows, scanClientSecret)
 	return out, classify(err, "client secret")
 }
+
+func (q *queries) DeleteWebhookHistoryBefore(ctx context.Context, t time.Time) (int, error) {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM webhook_messages WHERE created_at < ?`, micros(t))
+	if err != nil {
+		return 0, classify(err, "webhook message")
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, classify(err, "webhook message")
+	}
+	if _, err := q.q.ExecContext(ctx, `DELETE FROM webhook_notices WHERE created_at < ?`, micros(t)); err != nil {
+		return 0, classify(err, "notice")
+	}
+	return int(n), nil
+}

@@ -151,6 +151,18 @@ func testWebhookOutbox(t *testing.T, s tollgate.Store) {
 	if len(seen) != 6 || seen[5] != m.ID {
 		t.Fatalf("pages: %v", seen)
 	}
+	// Pruning by age takes the first message with its deliveries, and
+	// keeps the later ones.
+	n, err := s.DeleteWebhookHistoryBefore(ctx, base.Add(30*time.Second))
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("pruned %d messages, want 1", n)
+	}
+	left, _, err := s.ListWebhookDeliveries(ctx, b.ID, tollgate.Page{Limit: 10})
+	must(t, err)
+	if len(left) != 5 {
+		t.Fatalf("%d deliveries left, want 5", len(left))
+	}
 }
 
 // testWebhookClaimsAreExclusive: 8 claimers at once share 40 due
