@@ -503,9 +503,13 @@ func TestConsoleAtPhoneWidth(t *testing.T) {
 		{"settings", "/orgs/acme/settings", "#org-floor"},
 	} {
 		step(t, ctx, p.name, chromedp.Navigate(ts.URL+p.path), chromedp.WaitVisible(css(p.ready)))
-		// The header keeps to two lines: sign-out sits beside the brand.
+		// The header keeps to two lines: sign-out sits beside the brand, and
+		// the sections share one line (it scrolls sideways if need be).
 		if same, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`Math.abs(document.querySelector(".top .signout").getBoundingClientRect().top - document.querySelector(".top .brand").getBoundingClientRect().top) < 12`)); err != nil || !same {
 			t.Errorf("%s: the header wraps sign-out onto a line of its own (%v)", p.name, err)
+		}
+		if one, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`new Set(Array.from(document.querySelectorAll(".top nav a")).map(a => Math.round(a.getBoundingClientRect().top))).size === 1`)); err != nil || !one {
+			t.Errorf("%s: the sections wrap onto a second line (%v)", p.name, err)
 		}
 		// Row actions stay on screen.
 		if off, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`Array.from(document.querySelectorAll("details.menu summary")).some(s => s.getBoundingClientRect().right > window.innerWidth)`)); err != nil || off {

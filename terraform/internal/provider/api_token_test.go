@@ -167,7 +167,7 @@ func TestAPITokenRefusals(t *testing.T) {
 		h := s.superAdmin(t)
 		sa := h.create("tollgate_service_account", cfg{"name": "web", "role": "viewer", "token_ttl_seconds": 600})
 		_, diags := h.tryCreate("tollgate_api_token", cfg{"name": "web", "service_account_id": sa.str("id"), "kind": "public", "domains": []string{"https://*.example.com"}})
-		wantDiag(t, diags, "Cannot create the API token [domains]", "wildcard", `code "invalid"`, `field "domains`)
+		wantDiag(t, diags, "Cannot create the API token [domains]", "Wildcards are not supported", `code "invalid"`, `field "domains`)
 		_, diags = h.tryCreate("tollgate_api_token", cfg{"name": "web", "service_account_id": sa.str("id"), "kind": "private", "role": "admin"})
 		wantDiag(t, diags, "[role]", `code "invalid"`)
 		wantDiag(t, h.validate("tollgate_api_token", cfg{"name": "web", "service_account_id": sa.str("id"), "kind": "secret"}), "[kind]")
