@@ -23,7 +23,8 @@ var DefaultWebhookRetry = []time.Duration{5 * time.Second, 5 * time.Minute, 30 *
 type Dispatcher struct {
 	a      *App
 	sender *webhook.Sender
-	// Batch is how many deliveries one claim takes, sent at once.
+	// Batch is how many deliveries one claim takes, sent at once, and
+	// how many Run has in flight at most.
 	Batch int
 }
 
@@ -38,10 +39,19 @@ func (a *App) NewDispatcher(sender *webhook.Sender) *Dispatcher {
 const lease = webhook.Timeout + 30*time.Second
 
 // Run sends due deliveries every poll and scans for notices every
-// minute, until ctx ends. Errors are logged; the next round retries.
+// minute, until ctx ends; it returns once the attempts in flight are
+// recorded. At most Batch deliveries are in flight, and a slot is taken
+// again as soon as its attempt ends: a receiver slow to answer holds back
+// only its own deliveries, not those claimed with them. Errors are
+// logged; the next round retries.
 func (d *Dispatcher) Run(ctx context.Context, poll time.Duration) {
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	var mu sync.Mutex
+	inFlight := 0
+	freed := make(chan struct{}, 1)
 	lastScan := time.Time{}
 	for {
 		if time.Since(lastScan) >= time.Minute {
@@ -50,19 +60,44 @@ func (d *Dispatcher) Run(ctx context.Context, poll time.Duration) {
 				d.a.log.WarnContext(ctx, "webhook notices", "err", err)
 			}
 		}
-		for {
-			n, err := d.DeliverDue(ctx)
+		for ctx.Err() == nil {
+			mu.Lock()
+			free := d.Batch - inFlight
+			mu.Unlock()
+			if free <= 0 {
+				break
+			}
+			now := d.a.now()
+			sends, err := d.a.store.ClaimWebhookDeliveries(ctx, now, now.Add(lease), free)
 			if err != nil && ctx.Err() == nil {
 				d.a.log.WarnContext(ctx, "webhook deliveries", "err", err)
 			}
-			if err != nil || n < d.Batch {
-				break // drained; a full batch means more may be due
+			mu.Lock()
+			inFlight += len(sends)
+			mu.Unlock()
+			for i := range sends {
+				wg.Go(func() {
+					if err := d.attempt(ctx, &sends[i]); err != nil && ctx.Err() == nil {
+						d.a.log.WarnContext(ctx, "webhook deliveries", "err", err)
+					}
+					mu.Lock()
+					inFlight--
+					mu.Unlock()
+					select {
+					case freed <- struct{}{}:
+					default:
+					}
+				})
+			}
+			if err != nil || len(sends) < free {
+				break // drained; a full claim means more may be due
 			}
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-freed:
 		}
 	}
 }

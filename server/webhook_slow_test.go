@@ -1,0 +1,69 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate/internal/stacktest"
+)
+
+// TestWebhookSlowReceiver: a receiver that takes its time answering holds
+// back only its own deliveries. Another webhook's event, made while the
+// slow one is being sent, arrives at once, not after the slow answer.
+func TestWebhookSlowReceiver(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	fast := make(chan string, 100)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		} else {
+			fast <- r.Header.Get("webhook-id")
+		}
+		w.WriteHeader(204)
+	}))
+	defer rcv.Close()
+	defer free()
+	env := stacktest.New(t, stacktest.Options{Clock: stacktest.NewClock(), WebhookInsecureURLs: []string{rcv.URL}})
+	h := env.Handler
+	admin := consoleSession(t, h)
+	call := func(method, path string, body any) (int, map[string]any) {
+		t.Helper()
+		return asJSON(t, h, admin, method, "/api/v1/orgs/acme"+path, body)
+	}
+	if code, v := call("POST", "/webhooks", map[string]any{"url": rcv.URL + "/slow", "events": []string{"token.created"}}); code != 201 {
+		t.Fatalf("slow webhook: %d %v", code, v)
+	}
+	if code, v := call("POST", "/webhooks", map[string]any{"url": rcv.URL + "/fast", "events": []string{"token.revoked"}}); code != 201 {
+		t.Fatalf("fast webhook: %d %v", code, v)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { env.Webhooks.Run(ctx, 10*time.Millisecond); close(done) }()
+	defer func() { free(); cancel(); <-done }()
+
+	// The slow receiver gets its event and sits on it.
+	_, tok := call("POST", "/tokens", map[string]any{"name": "ci", "service_account_id": env.Account.ID, "kind": "private"})
+	time.Sleep(200 * time.Millisecond)
+	// Meanwhile an event for the fast one is made: it arrives at once.
+	if code, _ := call("DELETE", "/tokens/"+tok["id"].(string), nil); code != 204 {
+		t.Fatalf("revoke: %d", code)
+	}
+	select {
+	case id := <-fast:
+		if !strings.HasPrefix(id, "msg_") {
+			t.Fatalf("webhook-id %q", id)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the fast receiver's event waited for the slow receiver's answer")
+	}
+}
