@@ -138,7 +138,13 @@ func (d *Dispatcher) attempt(ctx context.Context, s *tollgate.WebhookSend) error
 	end := d.a.now()
 	r := &tollgate.WebhookResult{WebhookID: del.WebhookID, MessageID: del.MessageID, Status: tollgate.DeliveryDelivered, Next: end,
 		Attempt: tollgate.WebhookAttempt{At: start, ResponseStatus: status, DurationMillis: int(end.Sub(start) / time.Millisecond)}}
-	if sendErr != nil {
+	switch {
+	case sendErr != nil && ctx.Err() != nil:
+		// Cut short by a shutdown, not failed by the receiver: due again
+		// at once, whatever the schedule and the deadline say.
+		r.Attempt.Error = tollgate.PlainCut(sendErr.Error(), 500)
+		r.Status = tollgate.DeliveryPending
+	case sendErr != nil:
 		r.Attempt.Error = tollgate.PlainCut(sendErr.Error(), 500)
 		r.Status, r.Next = d.retry(del, end)
 	}

@@ -67,3 +67,45 @@ func TestWebhookSlowReceiver(t *testing.T) {
 		t.Fatal("the fast receiver's event waited for the slow receiver's answer")
 	}
 }
+
+// TestWebhookShutdownMidSend: an attempt cut short because Tollgate shuts
+// down is not the receiver's failure: the delivery stays pending, due at
+// once, even when the schedule's next try would pass the 24-hour deadline.
+func TestWebhookShutdownMidSend(t *testing.T) {
+	got, stop := make(chan struct{}, 10), make(chan struct{})
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- struct{}{}
+		select {
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	}))
+	defer rcv.Close()
+	release := sync.OnceFunc(func() { close(stop) })
+	defer release()
+	clock := stacktest.NewClock()
+	env := stacktest.New(t, stacktest.Options{Clock: clock, WebhookInsecureURLs: []string{rcv.URL}})
+	h := env.Handler
+	admin := consoleSession(t, h)
+	code, hook := asJSON(t, h, admin, "POST", "/api/v1/orgs/acme/webhooks", map[string]any{"url": rcv.URL + "/hook", "events": []string{"token.created"}})
+	if code != 201 {
+		t.Fatalf("webhook: %d %v", code, hook)
+	}
+	asJSON(t, h, admin, "POST", "/api/v1/orgs/acme/tokens", map[string]any{"name": "ci", "service_account_id": env.Account.ID, "kind": "private"})
+	clock.Add(24*time.Hour - 2*time.Second) // the last try before the deadline
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() { <-got; cancel() }() // the process stops while the receiver holds the request
+	if n, err := env.Webhooks.DeliverDue(ctx); n != 1 {
+		t.Fatalf("deliver: %d %v", n, err)
+	}
+	admin = consoleSession(t, h)
+	_, ds := asJSON(t, h, admin, "GET", "/api/v1/orgs/acme/webhooks/"+hook["id"].(string)+"/deliveries", nil)
+	d := ds["items"].([]any)[0].(map[string]any)
+	if d["status"] != "pending" {
+		t.Fatalf("after a shutdown mid-send: %v", d)
+	}
+	release() // the receiver answers from now on
+	if n, err := env.Webhooks.DeliverDue(t.Context()); n != 1 || err != nil {
+		t.Fatalf("not due again at once: %d %v", n, err)
+	}
+}
