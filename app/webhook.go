@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	neturl "net/url"
 	"strings"
 	"time"
 
@@ -24,8 +25,22 @@ type WebhookUpdate struct {
 	Description *string
 }
 
+// webhookPrincipal names a webhook in the audit log by its URL's origin:
+// the path and query may hold the receiver's own token (a Slack or
+// Discord hook URL does), and admins, who may not read the URL, read the
+// log, and other webhooks receive it.
 func webhookPrincipal(w *tollgate.Webhook) tollgate.Principal {
-	return tollgate.Principal{Type: tollgate.PrincipalWebhook, ID: w.ID, Name: w.URL}
+	return tollgate.Principal{Type: tollgate.PrincipalWebhook, ID: w.ID, Name: urlOrigin(w.URL)}
+}
+
+// urlOrigin is a valid webhook URL's scheme and host, without its path,
+// query or anything else.
+func urlOrigin(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // checkWebhook validates the fields every webhook has and returns the
@@ -70,7 +85,7 @@ func (a *App) CreateWebhook(ctx context.Context, ac Actor, slug string, in Webho
 		if err := q.CreateWebhook(ctx, w); err != nil {
 			return err
 		}
-		return a.audit(ctx, q, ac, org.ID, tollgate.ActionWebhookCreated, webhookPrincipal(w), map[string]any{"url": w.URL, "events": w.Events})
+		return a.audit(ctx, q, ac, org.ID, tollgate.ActionWebhookCreated, webhookPrincipal(w), map[string]any{"url": urlOrigin(w.URL), "events": w.Events})
 	})
 	if err != nil {
 		return nil, "", err
@@ -138,7 +153,7 @@ func (a *App) UpdateWebhook(ctx context.Context, ac Actor, slug, id string, upd 
 		}
 		changes := map[string]any{}
 		if url != w.URL {
-			changes["url"] = map[string]any{"from": w.URL, "to": url}
+			changes["url"] = map[string]any{"from": urlOrigin(w.URL), "to": urlOrigin(url)}
 		}
 		if strings.Join(events, " ") != strings.Join(w.Events, " ") {
 			changes["events"] = map[string]any{"from": w.Events, "to": events}
@@ -177,7 +192,7 @@ func (a *App) DeleteWebhook(ctx context.Context, ac Actor, slug, id string) erro
 		}
 		// Written after the delete: this event is not sent to the webhook
 		// it tells of.
-		return a.audit(ctx, q, ac, org.ID, tollgate.ActionWebhookDeleted, webhookPrincipal(w), map[string]any{"url": w.URL})
+		return a.audit(ctx, q, ac, org.ID, tollgate.ActionWebhookDeleted, webhookPrincipal(w), map[string]any{"url": urlOrigin(w.URL)})
 	})
 }
 

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -107,5 +108,30 @@ func TestWebhookShutdownMidSend(t *testing.T) {
 	release() // the receiver answers from now on
 	if n, err := env.Webhooks.DeliverDue(t.Context()); n != 1 || err != nil {
 		t.Fatalf("not due again at once: %d %v", n, err)
+	}
+}
+
+// TestWebhookURLNotInAudit: a webhook's URL may hold the receiver's own
+// token, so only a super admin reads it; the audit log, which admins read
+// and which other webhooks receive, names its origin only.
+func TestWebhookURLNotInAudit(t *testing.T) {
+	env := stacktest.New(t, stacktest.Options{})
+	h := env.Handler
+	admin := consoleSession(t, h)
+	const secretPath = "/services/T000/B000/receiver-token-123"
+	code, hook := asJSON(t, h, admin, "POST", "/api/v1/orgs/acme/webhooks", map[string]any{"url": "https://hooks.example.com" + secretPath, "events": []string{"*"}})
+	if code != 201 {
+		t.Fatalf("webhook: %d %v", code, hook)
+	}
+	id := hook["id"].(string)
+	asJSON(t, h, admin, "PATCH", "/api/v1/orgs/acme/webhooks/"+id, map[string]any{"url": "https://hooks.example.com" + secretPath + "-2"})
+	asJSON(t, h, admin, "DELETE", "/api/v1/orgs/acme/webhooks/"+id, nil)
+	adm := memberSession(t, h, admin, "acme", "admin@acme.example", "admin")
+	for _, action := range []string{"webhook.created", "webhook.updated", "webhook.deleted"} {
+		code, evs := asJSON(t, h, adm, "GET", "/api/v1/orgs/acme/audit-events?action="+action, nil)
+		raw, _ := json.Marshal(evs)
+		if code != 200 || len(evs["items"].([]any)) != 1 || strings.Contains(string(raw), "receiver-token") || !strings.Contains(string(raw), "https://hooks.example.com") {
+			t.Errorf("%s as an admin reads it: %d %s", action, code, raw)
+		}
 	}
 }

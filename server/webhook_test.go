@@ -222,7 +222,7 @@ func TestWebhooks(t *testing.T) {
 			if code, _ := call("GET", "/webhooks/"+id+"/deliveries", nil); code != 404 {
 				t.Fatalf("deliveries of a deleted webhook: %d", code)
 			}
-			if n, _ := auditCount(t, env.Env, "webhook.deleted", rc.URL+"/hook"); n != 1 {
+			if n, _ := auditCount(t, env.Env, "webhook.deleted", rc.URL); n != 1 { // named by its origin
 				t.Fatalf("webhook.deleted events: %d", n)
 			}
 		})
