@@ -234,13 +234,14 @@ func AllowedWebhookAddress(addr netip.Addr, insecureOrigin bool) bool {
 
 // blockedPrefixes are ranges netip has no predicate for.
 var blockedPrefixes = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),     // "this network"
-	netip.MustParsePrefix("100.64.0.0/10"), // carrier-grade NAT
-	netip.MustParsePrefix("192.0.0.0/24"),  // IETF protocol assignments
-	netip.MustParsePrefix("198.18.0.0/15"), // benchmarking
-	netip.MustParsePrefix("240.0.0.0/4"),   // reserved, and broadcast
-	netip.MustParsePrefix("64:ff9b::/96"),  // NAT64: may map to a private IPv4
-	netip.MustParsePrefix("2001:db8::/32"), // documentation
+	netip.MustParsePrefix("0.0.0.0/8"),      // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"),  // carrier-grade NAT
+	netip.MustParsePrefix("192.0.0.0/24"),   // IETF protocol assignments
+	netip.MustParsePrefix("198.18.0.0/15"),  // benchmarking
+	netip.MustParsePrefix("240.0.0.0/4"),    // reserved, and broadcast
+	netip.MustParsePrefix("64:ff9b::/96"),   // NAT64: may map to a private IPv4
+	netip.MustParsePrefix("64:ff9b:1::/48"), // local-use NAT64 (RFC 8215): likewise
+	netip.MustParsePrefix("2001:db8::/32"),  // documentation
 }
 
 // WebhookDeliveryKey is the sort key of delivery lists (newest first).

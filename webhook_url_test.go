@@ -33,3 +33,19 @@ func FuzzValidateWebhookURL(f *testing.F) {
 		}
 	})
 }
+
+// TestAllowedWebhookAddress: addresses that reach inside the network are
+// refused however they are written, and public ones are allowed.
+func TestAllowedWebhookAddress(t *testing.T) {
+	for s, want := range map[string]bool{
+		"93.184.215.14": true, "2606:4700::1111": true,
+		"127.0.0.1": false, "::ffff:127.0.0.1": false, "::ffff:10.0.0.1": false, "0.0.0.0": false, "::": false,
+		"169.254.169.254": false, "fd00:ec2::254": false, "100.100.100.200": false,
+		"64:ff9b::a00:1":   false, // NAT64, well-known prefix: 10.0.0.1
+		"64:ff9b:1::a00:1": false, // NAT64, local-use prefix (RFC 8215): 10.0.0.1
+	} {
+		if got := tollgate.AllowedWebhookAddress(netip.MustParseAddr(s), false); got != want {
+			t.Errorf("%s: allowed %v, want %v", s, got, want)
+		}
+	}
+}
