@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -199,6 +200,11 @@ func ValidateWebhookURL(raw string, insecure []string) error {
 	h := u.Hostname()
 	if strings.HasSuffix(h, ".") || h == "" {
 		return Invalidf(field, "The webhook URL's host is not valid.")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return Invalidf(field, "The webhook URL's port must be between 1 and 65535.")
+		}
 	}
 	listed := slices.Contains(insecure, origin)
 	if addr, err := netip.ParseAddr(h); err == nil && !AllowedWebhookAddress(addr, listed) {

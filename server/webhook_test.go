@@ -255,6 +255,8 @@ func TestWebhookRefusals(t *testing.T) {
 				{"https://[::1]/x", nil, "url", "private or local address"},
 				{"https://169.254.169.254/latest/meta-data", nil, "url", "private or local address"},
 				{"https://localhost/x", nil, "url", "this machine"},
+				{"https://hooks.example.com:99999/x", nil, "url", "port"},
+				{"https://hooks.example.com:0/x", nil, "url", "port"},
 				{"https://user:pw@hooks.example.com/", nil, "url", "user name or password"},
 				{"hooks.example.com/x", nil, "url", "full URL"},
 				{"https://hooks.example.com/x#frag", nil, "url", "fragment"},
