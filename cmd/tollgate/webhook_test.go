@@ -146,7 +146,12 @@ func TestWebhookThroughFailuresAndRestart(t *testing.T) {
 	rc.control(t, secret, 3)
 	newSA(t, admin, "acme", "first", 300, "viewer")
 	rc.waitVerified(t, "service_account.created", 1, 10*time.Second)
-	d := admin.do("GET", "/api/v1/orgs/acme/webhooks/"+id+"/deliveries", nil).want(t, 200).JSON()["items"].([]any)[0].(map[string]any)
+	// The receiver has it; Tollgate records the attempt just after.
+	var d map[string]any
+	waitFor(t, 5*time.Second, "the delivered attempt recorded", func() bool {
+		d = admin.do("GET", "/api/v1/orgs/acme/webhooks/"+id+"/deliveries", nil).want(t, 200).JSON()["items"].([]any)[0].(map[string]any)
+		return d["status"] != "pending"
+	})
 	if d["status"] != "delivered" || d["attempts"] != 4.0 || len(d["history"].([]any)) != 4 {
 		t.Fatalf("the delivery after three refusals: %v", d)
 	}
