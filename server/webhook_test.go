@@ -467,3 +467,39 @@ func TestWebhookNotices(t *testing.T) {
 		})
 	}
 }
+
+// TestLeakReportFiresTheWebhook: a credential.leaked event reaches the
+// org's webhook, with where the token was found, and a false positive
+// sends nothing.
+func TestLeakReportFiresTheWebhook(t *testing.T) {
+	for name, env := range hookStores(t) {
+		t.Run(name, func(t *testing.T) {
+			h, rc := env.Handler, env.rc
+			admin := consoleSession(t, h)
+			_, hook := asJSON(t, h, admin, "POST", "/api/v1/orgs/acme/webhooks", map[string]any{"url": rc.URL + "/leaks", "events": []string{"credential.leaked"}})
+			_, tok := asJSON(t, h, admin, "POST", "/api/v1/orgs/acme/tokens", map[string]any{"name": "leaky", "service_account_id": env.Account.ID, "kind": "private"})
+			report(t, h, "203.0.113.4", []map[string]string{
+				{"token": tok["token"].(string), "type": "tollgate_api_token", "url": "https://github.com/acme/app/blob/main/.env", "source": "content"},
+				{"token": stacktest.UnknownAPIToken(), "type": "tollgate_api_token", "url": "https://example.com/x", "source": "content"}})
+			if _, err := env.Webhooks.DeliverDue(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			got := rc.all()
+			if len(got) != 1 {
+				t.Fatalf("%d deliveries, want 1", len(got))
+			}
+			verify(t, hook["secret"].(string), got[0])
+			var msg struct {
+				Type string
+				Data struct {
+					Target  struct{ ID string }
+					Details map[string]any
+				}
+			}
+			if err := json.Unmarshal(got[0].body, &msg); err != nil || msg.Type != "credential.leaked" || msg.Data.Target.ID != tok["id"] ||
+				msg.Data.Details["url"] != "https://github.com/acme/app/blob/main/.env" {
+				t.Fatalf("the message: %s", got[0].body)
+			}
+		})
+	}
+}
