@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/tollgate/tollgate"
@@ -392,22 +393,38 @@ func (s *Server) roleAction(r *http.Request, ac app.Actor, v *view) (string, err
 }
 
 // rolesAction saves the roles the members table changed: each
-// role.<user ID> field whose value differs from its was.<user ID>, in
-// turn, stopping at the first refusal (which the page then shows).
+// role.<user ID> field whose value differs from its was.<user ID>, new
+// super admins first (so that handing the role over before stepping down
+// works in one save), then by user ID, stopping at the first refusal
+// (which the page then shows).
 func (s *Server) rolesAction(r *http.Request, ac app.Actor, v *view) (string, error) {
-	changed := 0
+	type change struct {
+		id   string
+		role tollgate.Role
+	}
+	var changes []change
 	for key, vals := range r.PostForm {
 		id, ok := strings.CutPrefix(key, "role.")
-		if !ok || len(vals) != 1 || vals[0] == r.PostForm.Get("was."+id) {
-			continue
+		if ok && len(vals) == 1 && vals[0] != r.PostForm.Get("was."+id) {
+			changes = append(changes, change{id, tollgate.Role(vals[0])})
 		}
-		if _, err := s.app.ChangeRole(r.Context(), ac, r.PathValue("org"), id, tollgate.Role(vals[0])); err != nil {
+	}
+	if len(changes) == 0 {
+		return "unchanged", nil
+	}
+	slices.SortFunc(changes, func(a, b change) int {
+		if (a.role == tollgate.RoleSuperAdmin) != (b.role == tollgate.RoleSuperAdmin) {
+			if a.role == tollgate.RoleSuperAdmin {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	for _, c := range changes {
+		if _, err := s.app.ChangeRole(r.Context(), ac, r.PathValue("org"), c.id, c.role); err != nil {
 			return "", err
 		}
-		changed++
-	}
-	if changed == 0 {
-		return "unchanged", nil
 	}
 	return "role", nil
 }

@@ -178,4 +178,9 @@ func TestChangeRolesAtOnce(t *testing.T) {
 	if got := post(url.Values{"role." + me: {"viewer"}, "was." + me: {"super_admin"}}); !strings.Contains(got, "last super_admin") {
 		t.Fatalf("demoting the last super admin: %s", got)
 	}
+	// Handing the role over and stepping down in one save works, whatever
+	// the order of the fields.
+	if got := post(url.Values{"role." + me: {"admin"}, "was." + me: {"super_admin"}, "role." + bob: {"super_admin"}, "was." + bob: {"viewer"}}); !strings.Contains(got, "The roles were saved.") {
+		t.Fatalf("hand over and step down: %s", got)
+	}
 }
