@@ -394,7 +394,7 @@ func TestConsoleTokens(t *testing.T) {
 	step(t, ctx, "add token", chromedp.Navigate(ts.URL+"/orgs/acme/tokens/new"), chromedp.WaitVisible(css("#tok-name")),
 		chromedp.SendKeys(css("#tok-name"), "storefront"), chromedp.Click(css("input[name=kind][value=public]")),
 		chromedp.SendKeys(css("#tok-domains"), "https://*.example.com"), chromedp.Click(css("main form[method=post] button[type=submit]")),
-		chromedp.WaitVisible(css("#tok-domains-error")))
+		chromedp.WaitVisible(css("#tok-domains-error[data-from=server]")))
 	if got := text(t, ctx, "#tok-domains-error"); !strings.Contains(got, "list each subdomain") {
 		t.Fatalf("wildcard error: %q", got)
 	}

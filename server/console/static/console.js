@@ -142,6 +142,7 @@ document.addEventListener("DOMContentLoaded", function () {
       }
       out.textContent = msg;
       out.hidden = msg === "";
+      delete out.dataset.from; // what the server said no longer stands
       area.setAttribute("aria-invalid", msg ? "true" : "false");
     });
   });
