@@ -145,8 +145,9 @@ func plural(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
-// HumanSeconds writes a duration in seconds the way people say it: "1
-// hour", "90 days", "45 minutes", else "N seconds".
+// HumanSeconds writes a duration in seconds the way people say it, in
+// its largest whole unit: "1 hour", "90 days", "45 minutes", else "N
+// seconds". The console shows token lifetimes with it too.
 func HumanSeconds(n int) string {
 	for _, u := range []struct {
 		s    int

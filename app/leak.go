@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/credential"
@@ -154,10 +155,7 @@ func (a *App) revokeLeaked(ctx context.Context, ac Actor, r tollgate.LeakReport)
 
 // with returns a copy of m with the key-value pairs kv added.
 func with(m map[string]any, kv ...any) map[string]any {
-	out := make(map[string]any, len(m)+len(kv)/2)
-	for k, v := range m {
-		out[k] = v
-	}
+	out := maps.Clone(m)
 	for i := 0; i+1 < len(kv); i += 2 {
 		out[kv[i].(string)] = kv[i+1]
 	}

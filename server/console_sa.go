@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -39,26 +38,9 @@ type secretView struct{ ClientID, Secret, Endpoint string }
 
 type eventRow struct{ Time, Action, Actor string }
 
-// lifetime says a number of seconds in the largest whole unit.
-func lifetime(seconds int) string {
-	for _, u := range []struct {
-		n    int
-		name string
-	}{{86400, "day"}, {3600, "hour"}, {60, "minute"}} {
-		if seconds%u.n == 0 {
-			n := seconds / u.n
-			if n == 1 {
-				return "1 " + u.name
-			}
-			return fmt.Sprintf("%d %ss", n, u.name)
-		}
-	}
-	return fmt.Sprintf("%d seconds", seconds)
-}
-
 func (s *Server) toRow(sa *tollgate.ServiceAccount) saRow {
 	r := saRow{ID: sa.ID, Name: sa.Name, Email: sa.Email, Description: sa.Description, Status: string(sa.Status), Role: sa.Role,
-		Lifetime: lifetime(sa.TokenTTLSeconds), LastUsed: "never", Created: sa.CreatedAt.Format("2 Jan 2006 15:04"),
+		Lifetime: tollgate.HumanSeconds(sa.TokenTTLSeconds), LastUsed: "never", Created: sa.CreatedAt.Format("2 Jan 2006 15:04"),
 		CreatedBy: sa.CreatedBy, Endpoint: s.app.TokenEndpoint(), RequireDPoP: sa.RequireDPoP}
 	if sa.LastUsedAt != nil {
 		r.LastUsed = sa.LastUsedAt.Format("2 Jan 2006 15:04")
