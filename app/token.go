@@ -397,7 +397,8 @@ func (is *issuer) commitTx(batch []*mintJob) error {
 	ctx, span := tracer.Start(ctx, "app.commitMints", trace.WithNewRoot(), trace.WithLinks(links...),
 		trace.WithAttributes(attribute.Int("tollgate.batch_size", len(batch))))
 	defer span.End()
-	return is.a.store.InTx(ctx, func(q tollgate.Queries) error {
+	return is.a.store.InTx(ctx, func(tq tollgate.Queries) error {
+		q := &webhooksMemo{Queries: tq, orgs: map[string][]tollgate.Webhook{}}
 		for _, j := range batch {
 			j.res, j.err = nil, nil
 			refusal, err := is.mintInTx(ctx, q, j)
@@ -424,6 +425,25 @@ func (is *issuer) finish(j *mintJob, txErr error) {
 		is.remember(memoKey(j.res.sa.ID, j.ac.Credential.JKT), j.res.cur)
 	}
 	close(j.done)
+}
+
+// webhooksMemo reads each org's webhooks once in a transaction: every
+// mint of a batch is audited, and each audit event looks up the webhooks
+// that want it (enqueue), which cannot change under the transaction.
+type webhooksMemo struct {
+	tollgate.Queries
+	orgs map[string][]tollgate.Webhook
+}
+
+func (m *webhooksMemo) ListWebhooks(ctx context.Context, orgID string) ([]tollgate.Webhook, error) {
+	if hooks, ok := m.orgs[orgID]; ok {
+		return hooks, nil
+	}
+	hooks, err := m.Queries.ListWebhooks(ctx, orgID)
+	if err == nil {
+		m.orgs[orgID] = hooks
+	}
+	return hooks, err
 }
 
 // mintInTx reads the account, its org and its latest token again inside

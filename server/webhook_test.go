@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/app"
 	"github.com/tollgate/tollgate/internal/stacktest"
 	"github.com/tollgate/tollgate/internal/testenv"
 )
@@ -499,6 +501,51 @@ func TestLeakReportFiresTheWebhook(t *testing.T) {
 			if err := json.Unmarshal(got[0].body, &msg); err != nil || msg.Type != "credential.leaked" || msg.Data.Target.ID != tok["id"] ||
 				msg.Data.Details["url"] != "https://github.com/acme/app/blob/main/.env" {
 				t.Fatalf("the message: %s", got[0].body)
+			}
+		})
+	}
+}
+
+// TestMintsInOneBatchEachReachTheWebhook: mints committed together (the
+// token endpoint's group commit reads the org's webhooks once for the
+// batch) each write their access_token.issued message.
+func TestMintsInOneBatchEachReachTheWebhook(t *testing.T) {
+	for name, env := range hookStores(t) {
+		t.Run(name, func(t *testing.T) {
+			h := env.Handler
+			admin := consoleSession(t, h)
+			asJSON(t, h, admin, "POST", "/api/v1/orgs/acme/webhooks", map[string]any{"url": env.rc.URL + "/m", "events": []string{"access_token.issued"}})
+			type cred struct{ id, secret string }
+			var creds []cred
+			for i := range 8 {
+				sa, secret, err := env.App.CreateServiceAccount(t.Context(), env.Admin, "acme", app.ServiceAccountInput{Name: "m" + string(rune('a'+i)), Role: tollgate.RoleViewer, TokenTTLSeconds: 300})
+				if err != nil {
+					t.Fatal(err)
+				}
+				creds = append(creds, cred{sa.ID, secret})
+			}
+			var wg sync.WaitGroup
+			for _, c := range creds {
+				wg.Go(func() { accessToken(t, h, c.id, c.secret) })
+			}
+			wg.Wait()
+			for n := 0; n < 8; {
+				k, err := env.Webhooks.DeliverDue(t.Context())
+				if err != nil || k == 0 {
+					t.Fatalf("after %d deliveries: %d %v", n, k, err)
+				}
+				n += k
+			}
+			seen := map[string]bool{}
+			for _, r := range env.rc.all() {
+				var m struct {
+					Data struct{ Actor struct{ ID string } }
+				}
+				json.Unmarshal(r.body, &m)
+				seen[m.Data.Actor.ID] = true
+			}
+			if len(seen) != 8 {
+				t.Fatalf("messages for %d accounts, want 8", len(seen))
 			}
 		})
 	}
